@@ -1,0 +1,61 @@
+"""The asset as each legacy version shows it (legacy-api.md 2.1 and 13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from anthias_edge.models import Asset
+from anthias_edge.scheduling import is_active
+from anthias_edge.timeutil import format_datetime
+
+
+def _duration_text(duration: int | None) -> str | None:
+    return None if duration is None else str(duration)
+
+
+def v1_asset(asset: Asset, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+    """v1, v1.1 and v1.2: duration as text, flags as 0/1."""
+    return {
+        "asset_id": asset.asset_id,
+        "name": asset.name,
+        "uri": asset.uri,
+        "start_date": format_datetime(asset.start_date, zone),
+        "end_date": format_datetime(asset.end_date, zone),
+        "duration": _duration_text(asset.duration),
+        "mimetype": asset.mimetype,
+        "is_enabled": int(bool(asset.is_enabled)),
+        "nocache": int(bool(asset.nocache)),
+        "play_order": asset.play_order,
+        "skip_asset_check": int(bool(asset.skip_asset_check)),
+        "is_active": int(is_active(asset, now, zone, with_window=False)),
+        "is_processing": int(bool(asset.is_processing)),
+    }
+
+
+def v2_asset(asset: Asset, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+    """v2: integer duration, boolean flags, and the 2025-2026 extension fields."""
+    return {
+        "asset_id": asset.asset_id,
+        "name": asset.name,
+        "uri": asset.uri,
+        "start_date": format_datetime(asset.start_date, zone),
+        "end_date": format_datetime(asset.end_date, zone),
+        "duration": asset.duration,
+        "mimetype": asset.mimetype,
+        "is_enabled": bool(asset.is_enabled),
+        "nocache": bool(asset.nocache),
+        "play_order": asset.play_order,
+        "skip_asset_check": bool(asset.skip_asset_check),
+        "is_active": is_active(asset, now, zone),
+        "is_processing": bool(asset.is_processing),
+        "play_days": asset.play_days,
+        "play_time_from": asset.play_time_from,
+        "play_time_to": asset.play_time_to,
+        "skip_ssl_verify": bool(asset.skip_ssl_verify),
+        "refresh_interval_s": asset.refresh_interval_s,
+        "custom_headers": asset.custom_headers,
+        "is_reachable": bool(asset.is_reachable),
+        "last_reachability_check": format_datetime(asset.last_reachability_check, zone),
+        "metadata": asset.metadata,
+    }

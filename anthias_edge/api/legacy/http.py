@@ -1,0 +1,125 @@
+"""Reading legacy requests and writing legacy responses the way DRF did for Anthias."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request
+
+from anthias_edge.errors import MalformedRequest, NotAcceptable, ValidationError
+
+JSON_TYPE = "application/json"
+RENDERS = ["application/json", "text/html"]
+PARSES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
+
+
+def _dumps(data: Any) -> str:
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    # DRF escapes these two so the JSON is also valid JavaScript.
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def wants_html() -> bool:
+    """DRF's negotiation between JSON and the browsable page; raise when neither fits."""
+    accept = request.headers.get("Accept", "")
+    types = [part.split(";", 1)[0].strip().lower() for part in accept.split(",") if part.strip()]
+    forced = request.args.get("format")
+    if forced == "json":
+        if types and not any(t in (JSON_TYPE, "application/*", "*/*") for t in types):
+            raise NotAcceptable()
+        return False
+    if not types:
+        return False
+    if "text/html" in types:
+        return True
+    if any(t in (JSON_TYPE, "application/*", "*/*") for t in types):
+        return False
+    if "text/*" in types:
+        return True
+    raise NotAcceptable()
+
+
+def render(data: Any, status: int = 200, *, view_name: str = "") -> Response:
+    """JSON (compact, UTF-8) or DRF's browsable HTML page, chosen by the Accept header."""
+    body = _dumps(data)
+    if request.method != "HEAD" and wants_html():
+        pretty = html.escape(json.dumps(data, indent=4, ensure_ascii=False))
+        title = html.escape(view_name)
+        page = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}"
+                f" - Anthias Edge API</title></head><body><h1>{title}</h1>"
+                f"<pre>HTTP {status}\nContent-Type: application/json\n\n{pretty}</pre>"
+                "</body></html>")
+        return Response(page, status=status, content_type="text/html; charset=utf-8")
+    return Response(body, status=status, content_type=JSON_TYPE)
+
+
+def empty(status: int) -> Response:
+    """An empty body with no Content-Type header (204s, reboot and shutdown)."""
+    response = Response(b"", status=status)
+    response.headers.pop("Content-Type", None)
+    return response
+
+
+def error_body(status: int, message: str) -> Response:
+    """``{"error": message}``: the legacy error shape."""
+    return Response(_dumps({"error": message}), status=status, content_type=JSON_TYPE)
+
+
+def read_data() -> dict[str, Any]:
+    """The request's fields from JSON, urlencoded or multipart, as DRF parsed them."""
+    mimetype = request.mimetype
+    if mimetype == JSON_TYPE or mimetype.endswith("+json"):
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedRequest(f"JSON parse error - {exc}") from exc
+        if not isinstance(data, dict):
+            kind = {list: "list", str: "str", int: "int", float: "float", bool: "bool"}.get(
+                type(data), type(data).__name__)
+            raise ValidationError(
+                {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]})
+        return data
+    return {key: request.form.get(key) for key in request.form}
+
+
+def read_model() -> dict[str, Any]:
+    """The v1/v1.1 ``model`` wrapper: a JSON string in the body or in a ``model`` field (3.2)."""
+    raw = request.get_data(cache=True)
+    try:
+        whole = json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        whole = None
+    if isinstance(whole, str):
+        text = whole
+    else:
+        source = whole if isinstance(whole, dict) else request.form
+        if "model" not in source:
+            raise MalformedRequest("'model'")
+        text = source["model"]
+    try:
+        model = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise MalformedRequest(str(exc)) from exc
+    if not isinstance(model, dict):
+        raise ValidationError(
+            {"non_field_errors": [
+                f"Invalid data. Expected a dictionary, but got {type(model).__name__}."]})
+    return model
+
+
+def view_name(func: Callable[..., Any]) -> str:
+    """DRF's view name from a class-like name: ``AssetListViewV2`` → ``Asset List View V2``."""
+    name = getattr(func, "legacy_view_name", func.__name__)
+    return re.sub(r"(((?<=[a-z])[A-Z])|([A-Z](?![A-Z]|$)))", r" \1", name).strip()
+
+
+def options_metadata(name: str) -> Response:
+    """DRF's answer to OPTIONS, served without authentication (1.3)."""
+    return render({"name": name, "description": "", "renders": RENDERS, "parses": PARSES})

@@ -1,0 +1,106 @@
+"""API v2: booleans, integer durations, the 2025 device endpoints and extensions (3.4, 3.18, 13)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import request
+
+from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
+from anthias_edge.api.legacy.blueprint import make_blueprint, named
+from anthias_edge.api.legacy.device_routes import register_device_routes
+from anthias_edge.api.legacy.extensions import BOOLEAN_EXTENSIONS, read_extensions
+from anthias_edge.api.legacy.fields import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    validate,
+)
+from anthias_edge.api.legacy.formats import v2_asset
+from anthias_edge.api.legacy.http import JSON_TYPE, read_data, render
+from anthias_edge.models import Asset
+from anthias_edge.services import device_info
+from anthias_edge.services.uri_rules import escape_uri
+
+CREATE = {
+    "name": CharField(required=True),
+    "uri": CharField(required=True),
+    "start_date": DateTimeField(required=True),
+    "end_date": DateTimeField(required=True),
+    "duration": IntegerField(required=True),
+    "mimetype": CharField(required=True),
+    "is_enabled": BooleanField(required=True),
+    "nocache": BooleanField(default=False),
+    "play_order": IntegerField(default=0),
+    # Anthias 500s when this is missing from JSON (Q8); it defaults to "check the URL".
+    "skip_asset_check": BooleanField(default=False),
+    "skip_ssl_verify": BooleanField(default=False),
+    "ext": CharField(allow_blank=True),
+}
+
+UPDATE = {
+    "name": CharField(required=True),
+    "start_date": DateTimeField(required=True),
+    "end_date": DateTimeField(required=True),
+    "duration": IntegerField(required=True),
+    "is_enabled": BooleanField(required=True),
+    "is_processing": BooleanField(),
+    "nocache": BooleanField(),
+    "play_order": IntegerField(),
+    "skip_asset_check": BooleanField(),
+    "skip_ssl_verify": BooleanField(),
+}
+
+
+def _is_form() -> bool:
+    return request.mimetype != JSON_TYPE
+
+
+def read_create() -> tuple[dict[str, Any], str | None]:
+    """Direct fields with booleans; a form's omitted boolean counts as false (3.4)."""
+    data = read_data()
+    values = validate(CREATE, data, form_booleans_default_false=_is_form())
+    values.update(read_extensions(data, None))
+    values["name"] = values["name"].replace("&amp;", "&")
+    values["uri"] = escape_uri(values["uri"])
+    return values, values.pop("ext", None)
+
+
+def read_update(asset: Asset, partial: bool) -> dict[str, Any]:
+    """PUT needs the required set; PATCH any subset; the window is checked as a whole."""
+    data = read_data()
+    schema = UPDATE
+    if _is_form() and not partial:
+        schema = {k: v for k, v in UPDATE.items() if k not in BOOLEAN_EXTENSIONS}
+    values = validate(schema, data, partial=partial)
+    current = {"play_time_from": asset.play_time_from, "play_time_to": asset.play_time_to}
+    values.update(read_extensions(data, current))
+    return values
+
+
+bp = make_blueprint("v2", "/api/v2")
+
+register_asset_routes(bp, AssetRules(
+    suffix="V2", formatter=v2_asset, read_create=read_create, read_update=read_update,
+    unique_name=True, renumber=True, patch=True,
+))
+register_device_routes(bp, "V2")
+
+
+@bp.route("/info")
+@named("InfoViewV2")
+def info() -> Any:
+    """Device facts in words and units (3.18)."""
+    return render(device_info.info_v2(os.environ))
+
+
+@bp.route("/integrations")
+@named("IntegrationsViewV2")
+def integrations() -> Any:
+    """balena details, all null off balena (3.18)."""
+    return render(device_info.integrations(os.environ))
+
+
+from anthias_edge.api.v2 import device_settings  # noqa: E402,F401  (registers its routes)

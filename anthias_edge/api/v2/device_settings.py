@@ -1,0 +1,107 @@
+"""``/api/v2/device_settings``: read and change the device settings (legacy-api.md 3.18, 6.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anthias_edge.api.legacy.blueprint import named, runtime
+from anthias_edge.api.legacy.fields import (
+    BooleanField,
+    CharField,
+    ChoiceField,
+    IntegerField,
+    validate,
+)
+from anthias_edge.api.legacy.http import error_body, read_data, render
+from anthias_edge.api.v2 import bp
+from anthias_edge.errors import AnthiasError
+from anthias_edge.services import default_assets
+from anthias_edge.services.auth_change import apply_auth_change
+
+TEXT = CharField(allow_blank=True)
+BOOLEANS = ("show_splash", "default_assets", "shuffle_playlist", "use_24_hour_clock",
+            "debug_logging")
+PLAIN_FIELDS = ("player_name", "audio_output", "date_format", "default_duration",
+                "default_streaming_duration", *BOOLEANS)
+
+PATCH_SCHEMA = {
+    "player_name": TEXT,
+    "username": TEXT,
+    "password": TEXT,
+    "password_2": TEXT,
+    "current_password": TEXT,
+    "audio_output": CharField(),
+    "date_format": CharField(),
+    "default_duration": IntegerField(),
+    "default_streaming_duration": IntegerField(),
+    **{name: BooleanField() for name in BOOLEANS},
+    "auth_backend": ChoiceField(choices=("", "auth_basic"), allow_null=False),
+}
+
+
+def _current(settings) -> dict[str, Any]:
+    backend = settings["auth_backend"]
+    return {
+        "player_name": settings["player_name"],
+        "audio_output": settings["audio_output"],
+        "default_duration": int(settings["default_duration"]),
+        "default_streaming_duration": int(settings["default_streaming_duration"]),
+        "date_format": settings["date_format"],
+        "auth_backend": backend if backend == "auth_basic" else "",
+        **{name: bool(settings[name]) for name in BOOLEANS},
+        "username": settings["user"] if backend == "auth_basic" else "",
+    }
+
+
+@bp.route("/device_settings", methods=["GET"])
+@named("DeviceSettingsViewV2")
+def device_settings() -> Any:
+    """The settings, re-read from the file first."""
+    settings = runtime().settings
+    settings.reload()
+    return render(_current(settings))
+
+
+@bp.route("/device_settings", methods=["PATCH"])
+@named("DeviceSettingsViewV2")
+def update_device_settings() -> Any:
+    """Validate, apply the auth rules, write the fields, save and tell the player."""
+    values = validate(PATCH_SCHEMA, read_data(), partial=True)
+    rt = runtime()
+    settings = rt.settings
+    try:
+        settings.reload()
+        # Anthias treats an absent auth_backend as "" and so disables auth on any save
+        # that carries the current password; here an absent backend means "unchanged".
+        backend = values.get("auth_backend", settings["auth_backend"])
+        if backend not in ("", "auth_basic"):
+            backend = ""
+        apply_auth_change(
+            settings,
+            new_backend=backend,
+            current_password=values.get("current_password", ""),
+            username=values.get("username", settings["user"]),
+            password=values.get("password", ""),
+            password_confirmation=values.get("password_2", ""),
+        )
+        was_default = bool(settings["default_assets"])
+        changes = {name: values[name] for name in PLAIN_FIELDS if name in values}
+        if "default_streaming_duration" in changes:
+            changes["default_streaming_duration"] = str(changes["default_streaming_duration"])
+        settings.update(changes)
+        now_default = bool(settings["default_assets"])
+        if now_default and not was_default:
+            default_assets.add_default_assets(settings.default_assets_path,
+                                              int(settings["default_duration"]))
+        elif was_default and not now_default:
+            default_assets.remove_default_assets()
+        settings.save()
+    except AnthiasError as exc:
+        settings.reload()
+        return error_body(400, f"An error occurred while saving settings: {exc.message}")
+    except OSError as exc:
+        settings.reload()
+        return error_body(400, f"An error occurred while saving settings: {exc}")
+    rt.messenger.send_to_viewer("reload")
+    rt.tell_player_data_changed()
+    return render({"message": "Settings were successfully saved."})

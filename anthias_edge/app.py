@@ -1,0 +1,117 @@
+"""The application factory: ``create_app`` reads as the list of things it sets up."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from anthias_edge.db import db, open_database, run_migrations
+from anthias_edge.errors import AnthiasError, StartupError
+from anthias_edge.messaging import Messenger, NullMessenger, ServerMessenger
+from anthias_edge.runtime import Runtime
+from anthias_edge.services.assets import relocate_asset_uris
+from anthias_edge.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+WEB_UI = Path(__file__).resolve().parent.parent / "web_ui"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    messenger: Messenger | None = None,
+    start_jobs: bool = False,
+) -> Flask:
+    """Build the Anthias Edge server; raise StartupError when it cannot run."""
+    environ = os.environ if environ is None else environ
+    try:
+        settings = settings or Settings.load(Path(environ.get("HOME") or Path.home()), environ)
+        app = Flask("anthias_edge", static_folder=None,
+                    template_folder=str(WEB_UI / "templates"))
+        app.config["MAX_CONTENT_LENGTH"] = 4 * 1024**3  # Anthias's nginx limit
+        runtime = init_runtime(app, settings, environ, messenger)
+        init_database(app, runtime)
+        configure_errors(app)
+        register_blueprints(app)
+        init_metrics(app)
+        if start_jobs:
+            init_jobs(app, runtime)
+    except StartupError:
+        raise
+    except (AnthiasError, OSError) as exc:
+        raise StartupError(f"Anthias Edge could not start: {exc}") from exc
+    return app
+
+
+def init_runtime(
+    app: Flask, settings: Settings, environ: Mapping[str, str], messenger: Messenger | None
+) -> Runtime:
+    """Choose the database and messenger for this deployment and keep them on the app."""
+    mode = settings["mode"]
+    url = environ.get("DATABASE_URL") or str(settings.database_path)
+    if messenger is None:
+        if mode == "cloud":
+            messenger = NullMessenger()
+        else:
+            messenger = ServerMessenger(settings["zmq_publisher"], settings["zmq_collector"])
+            messenger.start()
+    runtime = Runtime(settings=settings, database=open_database(url), messenger=messenger,
+                      mode=mode)
+    settings.asset_dir.mkdir(parents=True, exist_ok=True)
+    app.extensions["anthias"] = runtime
+    return runtime
+
+
+def init_database(app: Flask, runtime: Runtime) -> None:
+    """Migrate at start, then open a pooled connection per request and close it after."""
+    database = runtime.database
+    db.initialize(database)
+    with database.connection_context():
+        run_migrations(database)
+        relocate_asset_uris(runtime.settings.asset_dir)
+
+    @app.before_request
+    def _open_connection() -> None:
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_connection(_exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()
+
+
+def configure_errors(app: Flask) -> None:
+    """One handler picks each API version's error body by URL prefix."""
+    from anthias_edge.api.error_handling import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every API version, the operations endpoints and the web pages."""
+    from anthias_edge.api import v1, v1_1, v1_2, v2
+    from anthias_edge.api.unversioned import bp as unversioned_bp
+    from anthias_edge.ops import bp as ops_bp
+
+    for blueprint in (v1.bp, v1_1.bp, v1_2.bp, v2.bp, unversioned_bp, ops_bp):
+        app.register_blueprint(blueprint)
+
+
+def init_metrics(app: Flask) -> None:
+    """Request counts and latency per route for ``/metrics``."""
+    from anthias_edge.ops import init_request_metrics
+
+    init_request_metrics(app)
+
+
+def init_jobs(app: Flask, runtime: Runtime) -> None:
+    """Start the in-process background jobs (clean-up, reachability checks)."""
+    from anthias_edge.jobs import start_jobs
+
+    runtime.extras["scheduler"] = start_jobs(runtime)

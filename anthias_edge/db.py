@@ -1,0 +1,98 @@
+"""The one database handle, how it is opened, and the migration runner.
+
+SQLite on a device (WAL, foreign keys, busy timeout), PostgreSQL when a
+``postgresql://`` URL is given. Both are pooled so that a request's
+``connect``/``close`` pair is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.migrations import Runner
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from anthias_edge.errors import StartupError
+
+logger = logging.getLogger(__name__)
+
+db = DatabaseProxy()
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATIONS_TABLE = "anthias_edge_migrations"
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    # Readers and the player share the file; wait rather than fail on a lock.
+    "busy_timeout": 5000,
+    # WAL + NORMAL never corrupts on power loss; it may only drop the last commit.
+    "synchronous": "normal",
+}
+
+
+def open_database(url_or_path: str | Path) -> Database:
+    """Build (not connect) a database from a SQLite path or a ``postgresql://`` URL."""
+    text = str(url_or_path)
+    if text.startswith(("postgres://", "postgresql://")):
+        return _open_postgresql(text)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///") - 1 :]
+    path = Path(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return PooledSqliteDatabase(
+        str(path), pragmas=SQLITE_PRAGMAS, max_connections=32, stale_timeout=300,
+        check_same_thread=False,
+    )
+
+
+def _open_postgresql(url: str) -> Database:
+    parsed = urlparse(url)
+    return PooledPostgresqlDatabase(
+        unquote(parsed.path.lstrip("/")) or "postgres",
+        user=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password) if parsed.password else None,
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 5432,
+        max_connections=32,
+        stale_timeout=300,
+    )
+
+
+def is_postgresql(database: Database) -> bool:
+    """True when the handle (or the proxy's target) is PostgreSQL."""
+    target = database.obj if isinstance(database, DatabaseProxy) else database
+    return isinstance(target, PostgresqlDatabase)
+
+
+def is_sqlite(database: Database) -> bool:
+    """True when the handle (or the proxy's target) is SQLite."""
+    target = database.obj if isinstance(database, DatabaseProxy) else database
+    return isinstance(target, SqliteDatabase)
+
+
+def migration_runner(database: Database) -> Runner:
+    """The runner for our numbered migrations, recorded in their own history table."""
+    return Runner(database, directory=str(MIGRATIONS_DIR), table_name=MIGRATIONS_TABLE)
+
+
+def run_migrations(database: Database) -> list[str]:
+    """Apply every pending migration; return the names applied."""
+    runner = migration_runner(database)
+    pending = [m.name for m in runner.migrations() if m.name not in runner.applied()]
+    try:
+        runner.up()
+    except Exception as exc:
+        raise StartupError(f"Database migration failed: {exc}") from exc
+    if pending:
+        logger.info("applied migrations: %s", ", ".join(pending))
+    return pending
+
+
+def checkpoint(database: Database) -> None:
+    """Fold the SQLite WAL into the main file so a copy of it is complete."""
+    if is_sqlite(database):
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,255 @@
+"""Every failure Anthias Edge can report, one exception type each.
+
+Services raise these; handlers never catch them. One app-level handler turns
+them into each API version's error body (see ``api/*/errors.py``). ``status``
+is the honest HTTP status used by v3 and the operations endpoints; the legacy
+API (v1-v2) answers 500 for everything but validation errors, because Anthias
+clients depend on that (legacy-api.md Q0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AnthiasError(Exception):
+    """Root of all domain errors: a stable ``code``, an HTTP ``status`` and a message."""
+
+    status = 500
+    code = "internal_error"
+    default_message = "Internal error."
+
+    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+        self.message = self.default_message if message is None else message
+        self.details = details
+        super().__init__(self.message)
+
+
+class StartupError(AnthiasError):
+    """The server or player could not start; wraps the cause with ``raise ... from``."""
+
+    code = "startup_error"
+    default_message = "Anthias Edge could not start."
+
+
+class ValidationError(AnthiasError):
+    """Request fields failed validation; ``field_errors`` maps field -> list of messages."""
+
+    status = 400
+    code = "validation_error"
+    default_message = "Invalid input."
+
+    def __init__(self, field_errors: dict[str, list[str]], message: str | None = None) -> None:
+        super().__init__(message, details=field_errors)
+        self.field_errors = field_errors
+
+
+class MalformedRequest(AnthiasError):
+    """The body could not be decoded at all (bad JSON, missing wrapper field)."""
+
+    status = 400
+    code = "malformed_request"
+    default_message = "The request body could not be read."
+
+
+class AssetNotFound(AnthiasError):
+    """No asset with that id exists for the caller."""
+
+    status = 404
+    code = "asset_not_found"
+    # Anthias's exact text: clients match on it (legacy-api.md 1.4).
+    default_message = "Asset matching query does not exist."
+
+
+class InvalidUri(AnthiasError):
+    """The asset URI is neither a supported URL nor an existing local file."""
+
+    status = 400
+    code = "invalid_uri"
+    default_message = "Invalid URL. Failed to add asset."
+
+
+class InvalidFilePath(InvalidUri):
+    """A URI that starts with ``/`` does not name an existing regular file."""
+
+    code = "invalid_file_path"
+    default_message = "Invalid file path. Failed to add asset."
+
+
+class UnreachableUri(AnthiasError):
+    """The reachability check could not fetch the asset URL."""
+
+    status = 422
+    code = "unreachable_uri"
+    default_message = "Could not retrieve file. Check the asset URL."
+
+
+class BlockedUri(AnthiasError):
+    """In cloud mode the server refuses to fetch URLs that resolve to internal addresses."""
+
+    status = 422
+    code = "blocked_uri"
+    default_message = "That URL points at an internal address and cannot be fetched."
+
+
+class InvalidDuration(AnthiasError):
+    """A duration that is not a whole number of seconds, or non-zero for a video."""
+
+    status = 400
+    code = "invalid_duration"
+    default_message = "Duration must be a whole number of seconds."
+
+
+class VideoDurationNotZero(InvalidDuration):
+    """Videos are measured by the server; clients must send duration 0 (Q4 fixed)."""
+
+    code = "video_duration_not_zero"
+    default_message = "Duration must be zero for video assets."
+
+
+class BadVideoFormat(AnthiasError):
+    """ffprobe could not read the video's duration."""
+
+    status = 422
+    code = "bad_video_format"
+    default_message = "Bad video format"
+
+
+class InvalidFileType(AnthiasError):
+    """An uploaded file is not an image or a video."""
+
+    status = 415
+    code = "invalid_file_type"
+    default_message = "Invalid file type."
+
+
+class MissingUpload(AnthiasError):
+    """A multipart upload arrived without its file field."""
+
+    status = 400
+    code = "missing_upload"
+    # Anthias's text for the same case; v3 and the UI show a clearer message.
+    default_message = "'NoneType' object has no attribute 'name'"
+    clear_message = "No file was uploaded."
+
+
+class InvalidContentRange(AnthiasError):
+    """A chunk's ``Content-Range`` header does not fit the upload so far."""
+
+    status = 416
+    code = "invalid_content_range"
+    default_message = "Content-Range does not match the upload so far."
+
+
+class YoutubeUnavailable(AnthiasError):
+    """A YouTube asset was asked for but ``yt-dlp`` is not installed."""
+
+    status = 501
+    code = "youtube_unavailable"
+    default_message = "YouTube assets need yt-dlp, which is not installed on this device."
+
+
+class YoutubeFailed(AnthiasError):
+    """``yt-dlp`` could not read the video's details."""
+
+    status = 422
+    code = "youtube_failed"
+    default_message = "Could not read that YouTube video."
+
+
+class PlayerUnavailable(AnthiasError):
+    """The player did not answer in time."""
+
+    status = 504
+    code = "player_unavailable"
+    # Anthias answers an empty message here (legacy-api.md 3.13).
+    default_message = ""
+
+
+class IncorrectArchiveExtension(AnthiasError):
+    """A backup upload whose name is not a tar archive."""
+
+    status = 400
+    code = "incorrect_archive_extension"
+    default_message = "Incorrect file extension."
+
+
+class WrongArchive(AnthiasError):
+    """A backup archive without the ``.screenly`` and ``screenly_assets`` folders."""
+
+    status = 400
+    code = "wrong_archive"
+    default_message = "Archive is wrong."
+
+
+class UnreadableArchive(AnthiasError):
+    """A backup archive that is not a readable gzip tar (truncated, corrupt, other format)."""
+
+    status = 400
+    code = "unreadable_archive"
+    default_message = "The archive could not be read."
+
+
+class UnsafeArchive(AnthiasError):
+    """A backup member would land outside HOME or is not a plain file or folder."""
+
+    status = 400
+    code = "unsafe_archive"
+    default_message = "The archive contains an unsafe member."
+
+
+class SettingsSaveFailed(AnthiasError):
+    """Saving the device settings failed, including a refused authentication change."""
+
+    status = 400
+    code = "settings_save_failed"
+    default_message = "Settings could not be saved."
+
+
+class AuthChangeRefused(SettingsSaveFailed):
+    """A change of user, password or auth backend broke the rules of legacy-api.md 6.3."""
+
+    code = "auth_change_refused"
+
+
+class InvalidSetting(AnthiasError):
+    """A value in ``screenly.conf`` or the environment does not parse as its type."""
+
+    status = 400
+    code = "invalid_setting"
+    default_message = "Invalid setting."
+
+
+class HostCommandFailed(AnthiasError):
+    """The configured reboot or shutdown command failed to start."""
+
+    status = 500
+    code = "host_command_failed"
+    default_message = "The host command could not be run."
+
+
+class NotAcceptable(AnthiasError):
+    """The ``Accept`` header allows no format we render."""
+
+    status = 406
+    code = "not_acceptable"
+    default_message = "Could not satisfy the request Accept header."
+
+
+class MethodNotAllowed(AnthiasError):
+    """The URL exists but not for this HTTP method."""
+
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f'Method "{method}" not allowed.')
+        self.method = method
+
+
+class ImportFailed(AnthiasError):
+    """``import-anthias`` could not read the given HOME folder or archive."""
+
+    status = 400
+    code = "import_failed"
+    default_message = "Nothing could be imported."

@@ -1,0 +1,79 @@
+"""The asset: Anthias's ``assets`` table plus the columns Anthias Edge adds.
+
+Anthias's own columns keep their names and types so that Anthias can still
+read a database we have upgraded, and so that backups stay interchangeable.
+"""
+
+from __future__ import annotations
+
+from peewee import SQL, BigIntegerField, BooleanField, IntegerField, TextField
+
+from anthias_edge.db import is_sqlite
+from anthias_edge.models.base import BaseModel, JSONTextField, UtcDateTimeField
+
+ALL_DAYS = [1, 2, 3, 4, 5, 6, 7]
+
+
+def _all_days() -> list[int]:
+    return list(ALL_DAYS)
+
+
+class Asset(BaseModel):
+    """One piece of content: a web page, image, video or stream, with its schedule."""
+
+    asset_id = TextField(primary_key=True)
+    name = TextField(null=True)
+    uri = TextField(null=True)
+    md5 = TextField(null=True)
+    start_date = UtcDateTimeField(null=True)
+    end_date = UtcDateTimeField(null=True)
+    duration = BigIntegerField(null=True)
+    mimetype = TextField(null=True)
+    is_enabled = BooleanField(default=False)
+    is_processing = BooleanField(default=False)
+    nocache = BooleanField(default=False)
+    play_order = IntegerField(default=0)
+    skip_asset_check = BooleanField(default=False)
+
+    # Anthias Edge columns (migration 0002). Tenancy and sharing are used by v3.
+    tenant = TextField(null=True, column_name="tenant_id")
+    created_by = TextField(null=True)
+    is_shared = BooleanField(default=False)
+    share_code = TextField(null=True, unique=True)
+    tags = JSONTextField(default=list)
+    metadata = JSONTextField(default=dict)
+    # v2 extensions (legacy-api.md 13).
+    play_days = JSONTextField(default=_all_days)
+    play_time_from = TextField(null=True)
+    play_time_to = TextField(null=True)
+    skip_ssl_verify = BooleanField(default=False)
+    refresh_interval_s = IntegerField(default=0)
+    custom_headers = JSONTextField(default=dict)
+    is_reachable = BooleanField(default=True)
+    last_reachability_check = UtcDateTimeField(null=True)
+    created_at = UtcDateTimeField(null=True)
+    updated_at = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "assets"
+        indexes = (
+            (("tenant", "is_enabled"), False),
+            (("tenant", "play_order"), False),
+        )
+
+    @classmethod
+    def natural_order(cls):
+        """Insertion order, which Anthias's list and renumbering rely on (Q10)."""
+        # SQLite keeps rowid; PostgreSQL has the ``seq`` identity column (migration 0002).
+        return SQL("rowid") if is_sqlite(cls._meta.database) else SQL("seq")
+
+    @classmethod
+    def for_tenant(cls, tenant_id: str | None):
+        """All assets of one tenant (``None`` is the device's own library) in natural order."""
+        scope = cls.tenant.is_null() if tenant_id is None else (cls.tenant == tenant_id)
+        return cls.select().where(scope).order_by(cls.natural_order())
+
+    @property
+    def is_video(self) -> bool:
+        """Anthias decides by substring (legacy-api.md 4.3)."""
+        return "video" in (self.mimetype or "")

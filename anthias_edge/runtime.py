@@ -1,0 +1,93 @@
+"""The objects one running server shares: settings, database, messenger, background jobs.
+
+Built once by ``create_app`` and kept on ``app.extensions["anthias"]``; request
+handlers ask it for tenant-scoped services instead of building them by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from peewee import Database
+
+from anthias_edge.db import checkpoint, db, run_migrations
+from anthias_edge.messaging import Messenger
+from anthias_edge.services.assets import AssetService, relocate_asset_uris
+from anthias_edge.services.reachability import ReachabilityChecker
+from anthias_edge.settings import Settings
+from anthias_edge.timeutil import device_timezone, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything request handlers and jobs need, wired in one place."""
+
+    settings: Settings
+    database: Database
+    messenger: Messenger
+    mode: str = "device"
+    clock: Callable[[], dt.datetime] = utcnow
+    zone_file: str = "/etc/timezone"
+    run_in_background: Callable[[Callable[[], None]], None] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_cloud(self) -> bool:
+        """Cloud mode: many tenants, no local player, no internal URL fetches."""
+        return self.mode == "cloud"
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The device's time zone, for rendering dates and judging play windows."""
+        return device_timezone(self.zone_file)
+
+    def checker(self) -> ReachabilityChecker:
+        """URL probing with the device's SSL setting; internal addresses blocked in the cloud."""
+        return ReachabilityChecker(verify_ssl=bool(self.settings["verify_ssl"]),
+                                   block_internal=self.is_cloud)
+
+    def assets(self, tenant_id: str | None = None) -> AssetService:
+        """The asset service for one tenant (``None``: the device's library)."""
+        return AssetService(
+            asset_dir=self.settings.asset_dir,
+            tenant_id=tenant_id,
+            checker=self.checker(),
+            allow_files_outside_asset_dir=not self.is_cloud,
+            on_change=self.tell_player_data_changed,
+            run_in_background=self.run_in_background,
+            notify_websocket=self.messenger.send_to_websocket,
+            clock=self.clock,
+        )
+
+    def tell_player_data_changed(self) -> None:
+        """The player rebuilds its playlist on ``refresh`` (WAL writes do not move the mtime)."""
+        self.messenger.send_to_viewer("refresh")
+
+    def close_database(self) -> None:
+        """Checkpoint and close every pooled connection (before files are swapped)."""
+        try:
+            checkpoint(self.database)
+        finally:
+            if hasattr(self.database, "close_all"):
+                self.database.close_all()
+            elif not self.database.is_closed():
+                self.database.close()
+
+    def checkpoint_database(self) -> None:
+        """Make ``screenly.db`` complete on its own, so a copy of the file is a backup."""
+        checkpoint(self.database)
+
+    def after_restore(self) -> None:
+        """Reload settings, then open the replaced database, migrate it and fix its paths."""
+        self.settings.reload()
+        db.initialize(self.database)
+        with self.database.connection_context():
+            run_migrations(self.database)
+            relocate_asset_uris(self.settings.asset_dir)
+        self.messenger.send_to_viewer("reload")

@@ -1,0 +1,1 @@
+"""Business rules without Flask: each module does one job (see README.md)."""

@@ -1,0 +1,291 @@
+"""The asset library of one tenant: create, update, delete, order, content.
+
+Every rule the legacy API makes visible lives here once; the API versions
+choose which rules apply (unique names, renumbering, file naming) and convert
+their own field encodings before calling in.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import mimetypes
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anthias_edge.db import db
+from anthias_edge.errors import (
+    AssetNotFound,
+    InvalidDuration,
+    InvalidFilePath,
+    UnreachableUri,
+    VideoDurationNotZero,
+)
+from anthias_edge.models import Asset
+from anthias_edge.services import media, youtube
+from anthias_edge.services.reachability import ReachabilityChecker
+from anthias_edge.services.uri_rules import is_local, is_stream, validate_uri
+from anthias_edge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+YOUTUBE_MIMETYPE = "youtube_asset"
+OLD_ASSET_PATH = re.compile(r"^/(?:.*/)?screenly_assets/(?P<name>[^/]+)$")
+
+
+def to_duration(value: Any) -> int:
+    """Anthias's ``int(duration)``; the error text is Python's, which clients have seen."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError(f"invalid literal for int() with base 10: {value!r}")
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidDuration(str(exc)) from exc
+
+
+def new_asset_id() -> str:
+    """32 lowercase hex characters, as Anthias makes them."""
+    return uuid.uuid4().hex
+
+
+@dataclass
+class AssetService:
+    """Asset rules for one tenant (``None``: the device's own library)."""
+
+    asset_dir: Path
+    tenant_id: str | None = None
+    checker: ReachabilityChecker = field(default_factory=ReachabilityChecker)
+    allow_files_outside_asset_dir: bool = True
+    on_change: Callable[[], None] = lambda: None
+    run_in_background: Callable[[Callable[[], None]], None] | None = None
+    notify_websocket: Callable[[str], None] = lambda _payload: None
+    clock: Callable[[], dt.datetime] = utcnow
+
+    # -- reading ---------------------------------------------------------
+    def list_assets(self) -> list[Asset]:
+        """Every asset in insertion order (Anthias's natural order, Q10)."""
+        return list(Asset.for_tenant(self.tenant_id))
+
+    def get(self, asset_id: str) -> Asset:
+        """One asset of this tenant, or AssetNotFound."""
+        asset = Asset.for_tenant(self.tenant_id).where(Asset.asset_id == asset_id).first()
+        if asset is None:
+            raise AssetNotFound()
+        return asset
+
+    def content(self, asset_id: str) -> dict[str, Any]:
+        """The file itself (base64) for local assets, else the URL (legacy-api.md 3.9)."""
+        asset = self.get(asset_id)
+        uri = asset.uri or ""
+        if uri and Path(uri).is_file():
+            data = base64.b64encode(Path(uri).read_bytes()).decode("ascii")
+            guessed, _ = mimetypes.guess_type(asset.name or "")
+            return {"type": "file", "filename": asset.name, "content": data,
+                    "mimetype": guessed or "application/octet-stream"}
+        return {"type": "url", "url": asset.uri}
+
+    # -- writing ---------------------------------------------------------
+    def create(
+        self,
+        values: Mapping[str, Any],
+        *,
+        ext: str | None = None,
+        unique_name: bool = True,
+        renumber: bool = True,
+        name_file_after_id: bool = True,
+    ) -> Asset:
+        """Validate, place the file, measure, check and insert one asset.
+
+        ``values`` are already typed by the caller; ``duration`` may still be
+        raw text, converted here with Anthias's messages.
+        """
+        data = dict(values)
+        asset_id = new_asset_id()
+        if unique_name:
+            data["name"] = self.unique_name(data["name"])
+        uri = data["uri"]
+        validate_uri(uri)
+        if data.get("mimetype") == YOUTUBE_MIMETYPE:
+            return self._create_youtube(asset_id, data, renumber)
+        source = self._local_source(uri)
+        is_video = "video" in (data.get("mimetype") or "")
+        data["duration"] = self._create_duration(data.get("duration"), is_video, uri)
+        if not data.get("skip_asset_check") and not is_stream(uri):
+            self.checker.check_allowed(uri)
+            if not self.checker.is_reachable(uri):
+                raise UnreachableUri()
+        target = None
+        if source is not None:
+            stem = asset_id if name_file_after_id else new_asset_id()
+            target = self.asset_dir / f"{stem}{ext or ''}"
+            data["uri"] = str(target)
+        with db.atomic():
+            asset = self._insert(asset_id, data)
+            if target is not None:
+                os.replace(source, target)
+            if renumber:
+                self._renumber(asset.asset_id, asset.play_order)
+        self.on_change()
+        return self.get(asset_id)
+
+    def update(self, asset_id: str, values: Mapping[str, Any], *, renumber: bool) -> Asset:
+        """Apply the given fields; ``uri``, ``mimetype`` and the id never change (3.6, 3.7)."""
+        asset = self.get(asset_id)
+        data = {k: v for k, v in values.items() if k not in ("uri", "mimetype", "asset_id")}
+        if "duration" in data:
+            if asset.is_video:
+                data.pop("duration")  # measured, not chosen (3.6)
+            elif data["duration"] is not None:
+                data["duration"] = to_duration(data["duration"])
+        with db.atomic():
+            for key, value in data.items():
+                setattr(asset, key, value)
+            asset.updated_at = self.clock()
+            asset.save()
+            if renumber:
+                self._renumber(asset.asset_id, asset.play_order)
+        self.on_change()
+        return self.get(asset_id)
+
+    def delete(self, asset_id: str) -> None:
+        """Remove the row, and the file when it lives in the asset folder (3.8)."""
+        asset = self.get(asset_id)
+        asset.delete_instance()
+        self._remove_owned_file(asset.uri)
+        self.on_change()
+
+    def set_order(self, ids: Iterable[str]) -> None:
+        """``play_order = position``; unknown ids are skipped but use their index (3.11)."""
+        with db.atomic():
+            for position, asset_id in enumerate(ids):
+                (Asset.update(play_order=position)
+                 .where(Asset.asset_id == asset_id, self._scope()).execute())
+        self.on_change()
+
+    def unique_name(self, name: str) -> str:
+        """``name``, else the first free ``name-1``, ``name-2``... (4.4)."""
+        taken = {
+            row[0] for row in Asset.select(Asset.name)
+            .where(self._scope(), (Asset.name == name) | Asset.name.startswith(f"{name}-"))
+            .tuples()
+        }
+        candidate, suffix = name, 0
+        while candidate in taken:
+            suffix += 1
+            candidate = f"{name}-{suffix}"
+        return candidate
+
+    # -- helpers ---------------------------------------------------------
+    def _scope(self):
+        return Asset.tenant.is_null() if self.tenant_id is None else (
+            Asset.tenant == self.tenant_id)
+
+    def _insert(self, asset_id: str, data: Mapping[str, Any]) -> Asset:
+        now = self.clock()
+        columns = set(Asset._meta.fields)
+        row = {k: v for k, v in data.items() if k in columns and k != "asset_id"}
+        row.setdefault("play_order", 0)
+        return Asset.create(asset_id=asset_id, tenant=self.tenant_id, created_at=now,
+                            updated_at=now, **row)
+
+    def _local_source(self, uri: str) -> Path | None:
+        """The file to move into the asset folder, or None when it stays where it is."""
+        if not is_local(uri):
+            return None
+        path = Path(uri).resolve()
+        inside = path.is_relative_to(self.asset_dir.resolve())
+        if inside:
+            return path
+        if not self.allow_files_outside_asset_dir:
+            raise InvalidFilePath()
+        return None  # a file elsewhere on the device (a USB stick) is played in place
+
+    def _create_duration(self, raw: Any, is_video: bool, uri: str) -> int:
+        duration = to_duration(raw)
+        if not is_video:
+            return duration
+        if duration != 0:
+            raise VideoDurationNotZero()
+        return media.video_duration(uri)
+
+    def _create_youtube(self, asset_id: str, data: dict[str, Any], renumber: bool) -> Asset:
+        details = youtube.describe(data["uri"])
+        target = self.asset_dir / asset_id
+        source_url = data["uri"]
+        data.update(name=self.unique_name(details.title), duration=details.duration,
+                    mimetype="video", is_processing=True, uri=str(target))
+        with db.atomic():
+            asset = self._insert(asset_id, data)
+            if renumber:
+                self._renumber(asset.asset_id, asset.play_order)
+        self._start_download(asset_id, source_url, target)
+        self.on_change()
+        return self.get(asset_id)
+
+    def _start_download(self, asset_id: str, url: str, target: Path) -> None:
+        def job() -> None:
+            try:
+                youtube.download(url, target)
+            except Exception:
+                logger.exception("YouTube download for %s failed", asset_id)
+                Asset.update(metadata={"last_error": "download failed"}).where(
+                    Asset.asset_id == asset_id).execute()
+                return
+            Asset.update(is_processing=False).where(Asset.asset_id == asset_id).execute()
+            self.notify_websocket(asset_id)
+            self.on_change()
+
+        if self.run_in_background is None:
+            job()
+        else:
+            self.run_in_background(job)
+
+    def _renumber(self, affected_id: str, play_order: int) -> None:
+        """Anthias's play-order renumbering after a v1.2/v2 write (3.7)."""
+        now = self.clock()
+        active = [
+            asset.asset_id for asset in Asset.for_tenant(self.tenant_id)
+            .where(Asset.is_enabled == True, Asset.start_date.is_null(False),  # noqa: E712
+                   Asset.end_date.is_null(False))
+            if asset.start_date < now < asset.end_date
+        ]
+        affected_active = affected_id in active
+        if affected_active:
+            active.remove(affected_id)
+            active.insert(max(play_order or 0, 0), affected_id)
+        for position, asset_id in enumerate(active):
+            Asset.update(play_order=position).where(Asset.asset_id == asset_id).execute()
+
+    def _remove_owned_file(self, uri: str | None) -> None:
+        if not uri or not is_local(uri):
+            return
+        path = Path(uri)
+        if path.resolve().is_relative_to(self.asset_dir.resolve()):
+            try:
+                path.unlink()
+            except OSError as exc:
+                logger.info("could not remove %s: %s", path, exc)
+
+
+def relocate_asset_uris(asset_dir: Path) -> int:
+    """Point URIs into another device's ``screenly_assets`` at our asset folder (3.19)."""
+    moved = 0
+    prefix = str(asset_dir).rstrip("/") + "/"
+    query = Asset.select(Asset.asset_id, Asset.uri).where(Asset.uri.contains("screenly_assets/"))
+    with db.atomic():
+        for asset in query:
+            match = OLD_ASSET_PATH.match(asset.uri or "")
+            if match is None or asset.uri.startswith(prefix):
+                continue
+            new_uri = prefix + match["name"]
+            Asset.update(uri=new_uri).where(Asset.asset_id == asset.asset_id).execute()
+            moved += 1
+    if moved:
+        logger.info("relocated %d asset file paths into %s", moved, asset_dir)
+    return moved

@@ -1,0 +1,405 @@
+"""Backups in Anthias's archive format, restoring them, and importing an Anthias HOME folder.
+
+An archive is a gzip tar holding the folders ``.screenly`` (settings, database) and
+``screenly_assets`` (media), exactly as Anthias writes and reads it (legacy-api.md 3.16). Restoring
+extracts into a temp folder first, then moves file by file into place, keeping every replaced
+file so that any failure puts the device back exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import posixpath
+import secrets
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from anthias_edge.errors import ImportFailed, IncorrectArchiveExtension, WrongArchive
+from anthias_edge.services.archive_safety import safe_extract
+
+logger = logging.getLogger(__name__)
+
+CONFIG_TREE = ".screenly"
+ASSET_TREE = "screenly_assets"
+DEFAULT_BACKUP_NAME = "anthias-backup"
+DATABASE_NAME = "screenly.db"
+# What `import-anthias` takes from `.screenly/`; a WAL, if the source has one, holds committed data.
+IMPORTED_CONFIG_FILES = ("screenly.conf", DATABASE_NAME, "default_assets.yml", "screenly.db-wal")
+_SQLITE_SIDE_SUFFIXES = ("-wal", "-shm")
+_OWN_TEMP_PREFIXES = (".anthias-recover-", ".anthias-rollback-")
+
+Progress = Callable[[int, int], None]
+
+
+def backup_name(player_name: str, now: datetime) -> str:
+    """Anthias's archive name: ``<player name or "anthias-backup">-<local time>.tar.gz``.
+
+    A naive ``now`` is taken as local time. The player name is kept verbatim, except that ``/``
+    (which Anthias would choke on) becomes ``-`` so the name stays one file in the static folder.
+    """
+    if now.tzinfo is not None:
+        now = now.astimezone()
+    stem = (player_name or DEFAULT_BACKUP_NAME).replace("/", "-").replace("\0", "-")
+    return f"{stem}-{now:%Y-%m-%dT%H-%M-%S}.tar.gz"
+
+
+def _left_out(name: str) -> bool:
+    """SQLite side files and our own temp files (uploads in progress, ...) stay out of backups."""
+    return name.endswith((*_SQLITE_SIDE_SUFFIXES, ".tmp")) or name.startswith(_OWN_TEMP_PREFIXES)
+
+
+def _link_stays_inside(arcname: str, target: str) -> bool:
+    if posixpath.isabs(target):
+        return False
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(arcname), target))
+    return resolved != ".." and not resolved.startswith("../")
+
+
+def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
+    """Add one entry (recursively for folders) the way ``TarFile.add`` does, minus side files."""
+    try:
+        if path.is_symlink():
+            if _link_stays_inside(arcname, os.readlink(path)):
+                tar.add(path, arcname)
+            elif path.is_file():
+                # A link leading out of the tree would be refused on restore: store the file.
+                with path.open("rb") as data:
+                    tar.addfile(tar.gettarinfo(arcname=arcname, fileobj=data), data)
+            else:
+                logger.warning("Leaving %s out of the backup: it links outside the folder", path)
+        elif path.is_dir():
+            tar.add(path, arcname, recursive=False)
+            for child in sorted(os.listdir(path)):
+                if not _left_out(child):
+                    _add(tar, path / child, f"{arcname}/{child}")
+        elif path.is_file():
+            tar.add(path, arcname)
+        else:
+            logger.warning("Leaving %s out of the backup: not a file, folder or link", path)
+    except FileNotFoundError:
+        logger.info("%s disappeared while the backup was written; left out", path)
+
+
+def create_backup(
+    home: Path,
+    *,
+    asset_dir: Path,
+    static_dir: Path,
+    player_name: str,
+    config_dir_name: str = CONFIG_TREE,
+    now: datetime | None = None,
+    before_archive: Callable[[], None] | None = None,
+) -> str:
+    """Write an Anthias-compatible backup to ``static_dir`` and return its file name.
+
+    :param before_archive: called first, e.g. to checkpoint the SQLite WAL into ``screenly.db``.
+    """
+    if before_archive is not None:
+        before_archive()
+    name = backup_name(player_name, now or datetime.now())
+    static_dir.mkdir(parents=True, exist_ok=True)
+    final = static_dir / name
+    trees = ((home / config_dir_name, CONFIG_TREE), (asset_dir, ASSET_TREE))
+    for root, _ in trees:
+        root.mkdir(parents=True, exist_ok=True)  # a backup without it could not be restored
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=static_dir)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            # Named after the final file so the gzip header carries the same name as Anthias's.
+            with tarfile.open(name=final, mode="w:gz", fileobj=raw) as tar:
+                for root, arcname in trees:
+                    # A link (to a USB stick, ...) is archived as the folder it points to.
+                    _add(tar, root.resolve(), arcname)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync(static_dir)
+    logger.info("Backup written to %s", final)
+    return name
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data or a folder's entries (after renames) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_beside(source: Path, target: Path) -> Path:
+    """Copy ``source`` to a durable temp file in ``target``'s folder, ready to be renamed."""
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        if source.is_symlink():
+            os.symlink(os.readlink(source), tmp)
+            return tmp
+        with source.open("rb") as src, tmp.open("xb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        stat = source.stat()
+        # Readable by the player whatever the source's mode (the fixture's files are read-only).
+        os.chmod(tmp, (stat.st_mode & 0o755) | 0o600)
+        os.utime(tmp, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+class _Swap:
+    """Moves files into place one at a time and keeps everything they replace, for rollback."""
+
+    def __init__(self, home: Path) -> None:
+        self._home = home
+        self._token = secrets.token_hex(6)
+        self._stash_dirs: dict[int, Path] = {}
+        self._stashed: list[tuple[Path, Path]] = []
+        self._installed: list[Path] = []
+        self._created: list[Path] = []
+        self._touched: set[Path] = set()
+
+    def stash(self, path: Path) -> None:
+        """Move ``path`` (file, link or folder) aside; rename needs the same filesystem."""
+        device = os.stat(path.parent).st_dev
+        folder = self._stash_dirs.get(device)
+        if folder is None:
+            base = self._home if os.stat(self._home).st_dev == device else path.parent
+            folder = base / f".anthias-rollback-{self._token}"
+            folder.mkdir()
+            self._stash_dirs[device] = folder
+        spare = folder / str(len(self._stashed))
+        os.rename(path, spare)
+        self._stashed.append((path, spare))
+        self._touched.add(path.parent)
+
+    def ensure_dir(self, path: Path) -> None:
+        """Make ``path`` a folder, following the device's own links as extraction would."""
+        if path.is_dir():
+            return
+        self.ensure_dir(path.parent)
+        if os.path.lexists(path):
+            self.stash(path)
+        path.mkdir()
+        self._created.append(path)
+        self._touched.add(path.parent)
+
+    def install(self, source: Path, target: Path, *, copy: bool) -> None:
+        """Put ``source`` at ``target``, moving it when it can be renamed, copying otherwise."""
+        self.ensure_dir(target.parent)
+        copied = copy or os.lstat(source).st_dev != os.stat(target.parent).st_dev
+        if copied:
+            source = _copy_beside(source, target)
+        elif not source.is_symlink():
+            _fsync(source)
+        try:
+            if os.path.lexists(target):
+                self.stash(target)
+            os.replace(source, target)
+        except BaseException:
+            if copied:
+                source.unlink(missing_ok=True)
+            raise
+        self._installed.append(target)
+        self._touched.add(target.parent)
+
+    def commit(self) -> None:
+        """Make the new files durable and drop what they replaced."""
+        for folder in self._touched:
+            if folder.is_dir():
+                _fsync(folder)
+        for folder in self._stash_dirs.values():
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def rollback(self) -> None:
+        """Remove what was installed and put every replaced file back."""
+        failures = 0
+        for path in reversed(self._installed):
+            failures += _try(os.unlink, path)
+        for path in reversed(self._created):
+            failures += _try(os.rmdir, path)
+        for original, spare in reversed(self._stashed):
+            failures += _try(os.replace, spare, original)
+        if failures:
+            # Keep the stash: it may hold the only copy of files we could not put back.
+            logger.error("Rollback incomplete; replaced files are kept in %s", self._stash_dirs)
+            return
+        for folder in self._stash_dirs.values():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _try(action: Callable[..., object], *paths: Path) -> int:
+    try:
+        action(*paths)
+    except OSError:
+        logger.exception("Rollback step %s%s failed", action.__name__, paths)
+        return 1
+    return 0
+
+
+def _stash_database_side_files(swap: _Swap, database: Path) -> None:
+    """The live DB's WAL and shared-memory files must not be applied to a different database."""
+    for suffix in _SQLITE_SIDE_SUFFIXES:
+        side = database.with_name(database.name + suffix)
+        if os.path.lexists(side):
+            swap.stash(side)
+
+
+def _tree_entries(source: Path, target: Path) -> list[tuple[Path, Path, bool]]:
+    """``(source, target, is_dir)`` for everything under ``source``, folders before contents."""
+    with os.scandir(source) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    plan: list[tuple[Path, Path, bool]] = []
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            plan.append((Path(entry.path), target / entry.name, True))
+            plan.extend(_tree_entries(Path(entry.path), target / entry.name))
+        else:
+            plan.append((Path(entry.path), target / entry.name, False))
+    return plan
+
+
+def _swap_in(
+    home: Path,
+    plan: list[tuple[Path, Path, bool]],
+    database: Path,
+    *,
+    copy: bool,
+    progress: Progress | None,
+    after: Callable[[], None] | None = None,
+) -> int:
+    """Install ``plan`` and run ``after``; if either fails, undo every change and re-raise."""
+    swap = _Swap(home)
+    total = sum(1 for _, _, is_dir in plan if not is_dir)
+    done = 0
+    try:
+        for source, target, is_dir in plan:
+            if is_dir:
+                swap.ensure_dir(target)
+                continue
+            if target == database:
+                _stash_database_side_files(swap, database)
+            swap.install(source, target, copy=copy)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        if after is not None:
+            after()
+    except BaseException:
+        logger.warning("Putting the previous files back after a failure")
+        swap.rollback()
+        raise
+    swap.commit()
+    return done
+
+
+def recover_backup(
+    archive_path: Path,
+    filename: str,
+    home: Path,
+    asset_dir: Path,
+    *,
+    config_dir_name: str = CONFIG_TREE,
+    before_swap: Callable[[], None] | None = None,
+    after_swap: Callable[[], None] | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Restore an Anthias backup over HOME; on any failure the device is left as it was.
+
+    Files of the device that the archive does not hold are kept, as with Anthias. The caller owns
+    ``archive_path`` and deletes it.
+
+    :param filename: the uploaded name; it must look like a tar archive.
+    :param before_swap: called once the archive is checked, just before files move (close the DB).
+    :param after_swap: called after all files moved (reopen the DB, migrate); if it raises, the
+        files are rolled back too.
+    :param progress: called as ``progress(done, total)`` after each installed file.
+    """
+    if mimetypes.guess_type(filename)[0] != "application/x-tar":
+        raise IncorrectArchiveExtension()
+    home.mkdir(parents=True, exist_ok=True)
+    # Inside HOME, hence on its filesystem, so that installing a file is an atomic rename.
+    workdir = Path(tempfile.mkdtemp(prefix=".anthias-recover-", dir=home))
+    try:
+        names = safe_extract(archive_path, workdir)
+        trees = {CONFIG_TREE: home / config_dir_name, ASSET_TREE: asset_dir}
+        plan: list[tuple[Path, Path, bool]] = []
+        for tree, target in trees.items():
+            source = workdir / tree
+            if tree not in names or source.is_symlink() or not source.is_dir():
+                raise WrongArchive()
+            plan.append((source, target, True))
+            plan.extend(_tree_entries(source, target))
+        ignored = [name for name in names if name not in trees]
+        if ignored:
+            logger.warning("Ignoring top-level archive entries %s", ignored)
+        if before_swap is not None:
+            before_swap()
+        database = trees[CONFIG_TREE] / DATABASE_NAME
+        count = _swap_in(home, plan, database, copy=False, progress=progress, after=after_swap)
+        logger.info("Recovered %d files from %s", count, filename)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _checked_source(path: Path, source_root: Path, source_home: Path) -> Path:
+    real, shown = path.resolve(), path.relative_to(source_home)
+    if not real.is_relative_to(source_root):
+        raise ImportFailed(f'Refusing "{shown}": it links outside {source_home}.')
+    if not real.is_file():
+        raise ImportFailed(f'Refusing "{shown}": it is not a regular file.')
+    return real
+
+
+def _import_plan(
+    source_home: Path, config_dir: Path, asset_dir: Path
+) -> list[tuple[Path, Path, bool]]:
+    source_root = source_home.resolve()
+    source_config = source_home / CONFIG_TREE
+    if not source_config.is_dir():
+        raise ImportFailed(f"{source_home} is not an Anthias HOME: it has no {CONFIG_TREE} folder.")
+    plan = [
+        (_checked_source(source_config / name, source_root, source_home), config_dir / name, False)
+        for name in IMPORTED_CONFIG_FILES
+        if os.path.lexists(source_config / name)
+    ]
+    source_assets = source_home / ASSET_TREE
+    if source_assets.is_dir():
+        for source, target, is_dir in _tree_entries(source_assets, asset_dir):
+            if is_dir or _left_out(source.name):
+                continue
+            plan.append((_checked_source(source, source_root, source_home), target, False))
+    return plan
+
+
+def install_anthias_home(
+    source_home: Path,
+    home: Path,
+    asset_dir: Path,
+    progress: Progress | None = None,
+    *,
+    config_dir_name: str = CONFIG_TREE,
+) -> int:
+    """Copy an Anthias HOME's settings, database and media into ours; return the file count.
+
+    Takes ``.screenly/{screenly.conf,screenly.db,default_assets.yml}`` (and ``screenly.db-wal``
+    when present) and every file of ``screenly_assets``. ``source_home`` is only read. Links that
+    lead out of ``source_home`` are refused before anything is copied; on any failure the files
+    already copied are removed and the replaced ones put back.
+    """
+    config_dir = home / config_dir_name
+    plan = _import_plan(source_home, config_dir, asset_dir)
+    home.mkdir(parents=True, exist_ok=True)
+    count = _swap_in(home, plan, config_dir / DATABASE_NAME, copy=True, progress=progress)
+    logger.info("Imported %d files from %s", count, source_home)
+    return count

@@ -1,0 +1,60 @@
+"""The default asset set that the ``default_assets`` setting adds and removes (4.9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import uuid
+from pathlib import Path
+
+import yaml
+
+from anthias_edge.db import db
+from anthias_edge.models import Asset
+from anthias_edge.services import media
+from anthias_edge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "default_assets.yml"
+PREFIX = "default_"
+LIFETIME = dt.timedelta(days=6 * 365)
+KINDS = ("image", "video", "webpage")
+
+
+def ensure_definitions(path: Path) -> None:
+    """Put the shipped ``default_assets.yml`` in place when the device has none."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SHIPPED, path)
+
+
+def load_definitions(path: Path) -> list[dict]:
+    """The entries of ``default_assets.yml`` whose mimetype Anthias would add."""
+    ensure_definitions(path)
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [entry for entry in document.get("assets") or []
+            if isinstance(entry, dict) and entry.get("mimetype") in KINDS]
+
+
+def add_default_assets(path: Path, default_duration: int, now: dt.datetime | None = None) -> int:
+    """Create every default asset, enabled for six years from now; return how many."""
+    now = now or utcnow()
+    entries = load_definitions(path)
+    with db.atomic():
+        for entry in entries:
+            duration = default_duration
+            if entry["mimetype"] == "video":
+                duration = media.video_duration(entry["uri"])
+            Asset.create(
+                asset_id=PREFIX + uuid.uuid4().hex, name=entry.get("name"), uri=entry["uri"],
+                mimetype=entry["mimetype"], start_date=now, end_date=now + LIFETIME,
+                duration=duration, is_enabled=True, play_order=0, created_at=now, updated_at=now,
+            )
+    return len(entries)
+
+
+def remove_default_assets() -> int:
+    """Delete every asset whose id starts with ``default_``; return how many."""
+    return Asset.delete().where(Asset.asset_id.startswith(PREFIX)).execute()

@@ -1,0 +1,129 @@
+"""Receiving uploaded files for ``file_asset``, whole or in ``Content-Range`` chunks (3.10).
+
+Anthias names the temporary file after the upload's file name alone, so two
+uploads of the same name corrupt each other and chunks are blindly appended.
+Here a chunked upload is keyed by file name, total size and an upload key
+(the client's ``X-Upload-Id`` when given, else its address), each chunk is
+written at its own offset under a per-file lock, and a whole-file upload gets
+a fresh name. Files stay ``*.tmp`` until an asset is created from them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from anthias_edge.errors import InvalidContentRange, MissingUpload
+from anthias_edge.services.media import upload_type
+
+logger = logging.getLogger(__name__)
+
+CONTENT_RANGE = re.compile(r"^bytes (?P<start>\d+)-(?P<end>\d+)/(?P<total>\d+|\*)$")
+COPY_BUFFER = 1024 * 1024
+
+_locks_guard = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(str(path), threading.Lock())
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """Where the upload now lies and the extension to give the asset file."""
+
+    path: Path
+    ext: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class ChunkRange:
+    """A parsed ``Content-Range: bytes START-END/TOTAL`` header."""
+
+    start: int
+    end: int
+    total: int | None
+
+    @classmethod
+    def parse(cls, header: str) -> ChunkRange:
+        """Parse the header or raise InvalidContentRange."""
+        match = CONTENT_RANGE.match(header.strip())
+        if match is None:
+            raise InvalidContentRange(f"Content-Range {header!r} is not 'bytes START-END/TOTAL'.")
+        total = None if match["total"] == "*" else int(match["total"])
+        start, end = int(match["start"]), int(match["end"])
+        if end < start or (total is not None and end >= total):
+            raise InvalidContentRange(f"Content-Range {header!r} is out of order.")
+        return cls(start, end, total)
+
+
+def receive_upload(
+    asset_dir: Path,
+    filename: str | None,
+    stream: BinaryIO | None,
+    *,
+    content_range: str | None = None,
+    upload_key: str = "",
+) -> UploadResult:
+    """Store an uploaded file (or one chunk of it) as ``<asset_dir>/<hex>.tmp``."""
+    if stream is None or filename is None:
+        raise MissingUpload()
+    _kind, ext = upload_type(filename)
+    asset_dir.mkdir(parents=True, exist_ok=True)
+    if not content_range:
+        target = asset_dir / f"{uuid.uuid4().hex}.tmp"
+        partial = target.with_name(target.name + ".part")
+        with open(partial, "wb") as out:
+            shutil.copyfileobj(stream, out, COPY_BUFFER)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+        return UploadResult(target, ext, complete=True)
+    chunk = ChunkRange.parse(content_range)
+    key = f"{filename}\0{chunk.total}\0{upload_key}"
+    target = asset_dir / f"{uuid.uuid5(uuid.NAMESPACE_URL, key).hex}.tmp"
+    with _lock_for(target):
+        if chunk.start == 0:
+            target.unlink(missing_ok=True)
+        size = target.stat().st_size if target.exists() else 0
+        if chunk.start > size:
+            raise InvalidContentRange(
+                f"Chunk starts at byte {chunk.start} but only {size} bytes were received.")
+        with open(target, "r+b" if target.exists() else "wb") as out:
+            out.seek(chunk.start)
+            shutil.copyfileobj(stream, out, COPY_BUFFER)
+            out.truncate()
+            out.flush()
+            os.fsync(out.fileno())
+            written = out.tell()
+    complete = chunk.total is not None and written >= chunk.total
+    return UploadResult(target, ext, complete=complete)
+
+
+def remove_stale_uploads(asset_dir: Path, older_than_s: float = 3600.0) -> int:
+    """Delete ``*.tmp`` uploads untouched for ``older_than_s`` (the clean-up of section 10).
+
+    Anthias deletes every ``*.tmp`` at once, which can cut an upload in progress;
+    files still being written are younger than the limit and are kept.
+    """
+    removed = 0
+    deadline = time.time() - older_than_s
+    for path in [*asset_dir.glob("*.tmp"), *asset_dir.glob("*.tmp.part")]:
+        try:
+            if path.stat().st_mtime <= deadline:
+                path.unlink()
+                removed += 1
+        except OSError as exc:
+            logger.info("could not remove %s: %s", path, exc)
+    return removed

@@ -1,0 +1,94 @@
+"""Datetimes as Anthias writes and reads them (legacy-api.md 1.5).
+
+Storage and arithmetic use naive UTC datetimes, exactly what Anthias keeps in
+SQLite. Output is ISO-8601 in the device's zone, ``Z`` for UTC, microseconds
+only when non-zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = dt.UTC
+
+_INPUT = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})"
+    r"(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6})\d*)?)?"
+    r"\s*(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+DATETIME_FORMAT_ERROR = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as a naive UTC datetime (the storage form)."""
+    return dt.datetime.now(UTC).replace(tzinfo=None)
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """Parse an API datetime into naive UTC; naive input is UTC. Raise ValueError if malformed."""
+    match = _INPUT.match(text.strip())
+    if match is None:
+        raise ValueError(DATETIME_FORMAT_ERROR)
+    year, month, day = (int(part) for part in match["date"].split("-"))
+    micro = int((match["f"] or "0").ljust(6, "0"))
+    value = dt.datetime(
+        year, month, day, int(match["h"]), int(match["m"]), int(match["s"] or 0), micro
+    )
+    offset = match["tz"]
+    if offset and offset not in ("Z", "z"):
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        delta = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        value -= sign * delta
+    return value
+
+
+def parse_stored(value: object) -> dt.datetime | None:
+    """Read a stored datetime, tolerating every spelling Anthias databases hold."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    text = str(value)
+    if len(text) == 10:
+        text += " 00:00:00"
+    return parse_datetime(text)
+
+
+def format_datetime(value: dt.datetime | None, zone: dt.tzinfo = UTC) -> str | None:
+    """Render a naive-UTC datetime the way Anthias's API does, or None."""
+    if value is None:
+        return None
+    local = value.replace(tzinfo=UTC).astimezone(zone)
+    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+    if local.microsecond:
+        text += f".{local.microsecond:06d}"
+    offset = local.utcoffset()
+    if not offset:
+        return text + "Z"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@lru_cache(maxsize=4)
+def device_timezone(timezone_file: str = "/etc/timezone") -> dt.tzinfo:
+    """The device's zone, read from /etc/timezone like Anthias; UTC when unknown."""
+    try:
+        name = Path(timezone_file).read_text(encoding="utf-8").strip()
+        return ZoneInfo(name) if name else UTC
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        return UTC

@@ -1,0 +1,1 @@
+"""Both ends of the device-cloud sync wire (built in its own issue)."""

@@ -1,0 +1,136 @@
+"""Shared fixtures: a real HOME in tmp_path, a real database, real ZeroMQ sockets.
+
+The database is SQLite by default; set ``ANTHIAS_TEST_DATABASE_URL`` to a
+PostgreSQL URL to run the same suite against PostgreSQL (each test gets an
+empty ``public`` schema).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from anthias_edge.app import create_app
+from anthias_edge.messaging import ViewerEndpoint
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REAL = FIXTURES / "anthias-real"
+FLASK_ERA = FIXTURES / "anthias-flask-era"
+TEST_DATABASE_URL = os.environ.get("ANTHIAS_TEST_DATABASE_URL", "")
+
+
+def reset_postgresql(url: str) -> None:
+    """Give the test an empty database: drop and recreate the public schema."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read ANTHIAS_* variables; a developer's shell must not leak into tests."""
+    for name in list(os.environ):
+        if name.startswith("ANTHIAS_") and name not in (
+            "ANTHIAS_TEST_DATABASE_URL", "ANTHIAS_FAIL_ON_SKIP"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty device HOME."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def real_home(home: Path) -> Path:
+    """A HOME holding the real Anthias device's data, as Anthias left it."""
+    with tarfile.open(REAL / "anthias-home.tar.gz") as archive:
+        archive.extractall(home, filter="data")
+    return home
+
+
+@pytest.fixture
+def flask_era_home(home: Path) -> Path:
+    """A HOME as an older (Flask-era) Anthias install starts it."""
+    config = home / ".screenly"
+    config.mkdir()
+    for name in ("screenly.conf", "screenly.db", "default_assets.yml"):
+        shutil.copyfile(FLASK_ERA / name, config / name)
+    return home
+
+
+@pytest.fixture
+def environ(home: Path) -> dict[str, str]:
+    """The server's environment: this HOME, free ZeroMQ ports, harmless host commands."""
+    values = {
+        "HOME": str(home),
+        "ANTHIAS_ZMQ_PUBLISHER": "tcp://127.0.0.1:*",
+        "ANTHIAS_ZMQ_COLLECTOR": "tcp://127.0.0.1:*",
+        "ANTHIAS_REBOOT_COMMAND": "true",
+        "ANTHIAS_SHUTDOWN_COMMAND": "true",
+    }
+    if TEST_DATABASE_URL:
+        values["DATABASE_URL"] = TEST_DATABASE_URL
+    return values
+
+
+@pytest.fixture
+def make_app(environ: dict[str, str]) -> Iterator[Callable[..., Flask]]:
+    """Build apps on the test's HOME and database; close their sockets afterwards."""
+    apps: list[Flask] = []
+
+    def build(**overrides: str) -> Flask:
+        if TEST_DATABASE_URL and not apps:
+            reset_postgresql(TEST_DATABASE_URL)
+        app = create_app(environ={**environ, **overrides})
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        runtime = app.extensions["anthias"]
+        runtime.messenger.close()
+        runtime.close_database()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """A server on an empty device."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def viewer(app: Flask) -> Iterator[ViewerEndpoint]:
+    """The player's end of the server's real ZeroMQ sockets, connected and proven to receive."""
+    messenger = app.extensions["anthias"].messenger
+    endpoint = ViewerEndpoint(messenger.publisher_endpoint, messenger.collector_endpoint)
+    endpoint.start()
+    for _ in range(200):  # ZeroMQ's slow joiner: publish until the subscription is live
+        messenger.send_to_viewer("probe")
+        if endpoint.receive(timeout_s=0.05) is not None:
+            break
+    else:
+        pytest.fail("the viewer endpoint never received from the server")
+    while endpoint.receive(timeout_s=0.05) is not None:
+        pass
+    yield endpoint
+    endpoint.close()

@@ -1,0 +1,1 @@
+"""The web UI: templates and static files served by the Anthias Edge server."""
