@@ -10,10 +10,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from peewee import Database
 
+from anthias_edge.data_version import DataGeneration, RenderCache
 from anthias_edge.db import checkpoint, db, run_migrations
 from anthias_edge.messaging import Messenger
 from anthias_edge.services.assets import AssetService, relocate_asset_uris
@@ -36,6 +38,11 @@ class Runtime:
     zone_file: str = "/etc/timezone"
     run_in_background: Callable[[Callable[[], None]], None] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def render_cache(self) -> RenderCache:
+        """Rendered list bodies, reused until the data or a schedule edge changes."""
+        return RenderCache(DataGeneration(self.database))
 
     @property
     def is_cloud(self) -> bool:

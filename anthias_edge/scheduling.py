@@ -58,3 +58,31 @@ def is_active(asset, now: dt.datetime, zone: dt.tzinfo, *, with_window: bool = T
         return True
     local_now = now.replace(tzinfo=dt.UTC).astimezone(zone)
     return in_play_window(asset.play_days, asset.play_time_from, asset.play_time_to, local_now)
+
+
+def next_change(asset, now: dt.datetime, zone: dt.tzinfo, horizon: dt.timedelta) -> dt.datetime:
+    """The earliest moment after ``now`` at which ``is_active`` of this asset may flip.
+
+    Date edges are exact; for day/time windows the next local midnight and the
+    window's edges today and tomorrow are candidates. Never later than ``now + horizon``.
+    """
+    candidates = [now + horizon]
+    for edge in (asset.start_date, asset.end_date):
+        if edge is not None and edge > now:
+            candidates.append(edge)
+    restricted_days = asset.play_days and len(set(asset.play_days)) < 7
+    if asset.play_time_from or asset.play_time_to or restricted_days:
+        local_now = now.replace(tzinfo=dt.UTC).astimezone(zone)
+        clocks = [dt.time(0, 0)]
+        for text in (asset.play_time_from, asset.play_time_to):
+            clock = parse_clock(text)
+            if clock is not None:
+                clocks.append(clock)
+        for day_offset in (0, 1):
+            day = local_now.date() + dt.timedelta(days=day_offset)
+            for clock in clocks:
+                local = dt.datetime.combine(day, clock, tzinfo=zone)
+                edge = local.astimezone(dt.UTC).replace(tzinfo=None)
+                if edge > now:
+                    candidates.append(edge)
+    return min(candidates)

@@ -35,6 +35,7 @@ _SQLITE_SIDE_SUFFIXES = ("-wal", "-shm")
 _OWN_TEMP_PREFIXES = (".anthias-recover-", ".anthias-rollback-")
 
 Progress = Callable[[int, int], None]
+_Step = tuple[Path, Path, bool]  # (source, target, is_folder)
 
 
 def backup_name(player_name: str, now: datetime) -> str:
@@ -49,16 +50,19 @@ def backup_name(player_name: str, now: datetime) -> str:
     return f"{stem}-{now:%Y-%m-%dT%H-%M-%S}.tar.gz"
 
 
+def is_tar_name(filename: str) -> bool:
+    """Whether an uploaded file name guesses as a tar archive, Anthias's only check (3.16)."""
+    return mimetypes.guess_type(filename)[0] == "application/x-tar"
+
+
 def _left_out(name: str) -> bool:
     """SQLite side files and our own temp files (uploads in progress, ...) stay out of backups."""
     return name.endswith((*_SQLITE_SIDE_SUFFIXES, ".tmp")) or name.startswith(_OWN_TEMP_PREFIXES)
 
 
 def _link_stays_inside(arcname: str, target: str) -> bool:
-    if posixpath.isabs(target):
-        return False
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(arcname), target))
-    return resolved != ".." and not resolved.startswith("../")
+    return not posixpath.isabs(resolved) and resolved.split("/")[0] != ".."
 
 
 def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
@@ -112,7 +116,7 @@ def create_backup(
     try:
         with os.fdopen(fd, "wb") as raw:
             # Named after the final file so the gzip header carries the same name as Anthias's.
-            with tarfile.open(name=final, mode="w:gz", fileobj=raw) as tar:
+            with tarfile.open(name=str(final), mode="w:gz", fileobj=raw) as tar:
                 for root, arcname in trees:
                     # A link (to a USB stick, ...) is archived as the folder it points to.
                     _add(tar, root.resolve(), arcname)
@@ -218,48 +222,37 @@ class _Swap:
         for folder in self._touched:
             if folder.is_dir():
                 _fsync(folder)
+        self._drop_stash()
+
+    def _drop_stash(self) -> None:
         for folder in self._stash_dirs.values():
             shutil.rmtree(folder, ignore_errors=True)
 
     def rollback(self) -> None:
         """Remove what was installed and put every replaced file back."""
+        steps = [
+            *((os.unlink, (path,)) for path in reversed(self._installed)),
+            *((os.rmdir, (path,)) for path in reversed(self._created)),
+            *((os.replace, pair[::-1]) for pair in reversed(self._stashed)),
+        ]
         failures = 0
-        for path in reversed(self._installed):
-            failures += _try(os.unlink, path)
-        for path in reversed(self._created):
-            failures += _try(os.rmdir, path)
-        for original, spare in reversed(self._stashed):
-            failures += _try(os.replace, spare, original)
-        if failures:
-            # Keep the stash: it may hold the only copy of files we could not put back.
+        for action, paths in steps:
+            try:
+                action(*paths)
+            except OSError:
+                logger.exception("Rollback step %s%s failed", action.__name__, paths)
+                failures += 1
+        if failures:  # keep the stash: it may hold the only copy of files not put back
             logger.error("Rollback incomplete; replaced files are kept in %s", self._stash_dirs)
-            return
-        for folder in self._stash_dirs.values():
-            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            self._drop_stash()
 
 
-def _try(action: Callable[..., object], *paths: Path) -> int:
-    try:
-        action(*paths)
-    except OSError:
-        logger.exception("Rollback step %s%s failed", action.__name__, paths)
-        return 1
-    return 0
-
-
-def _stash_database_side_files(swap: _Swap, database: Path) -> None:
-    """The live DB's WAL and shared-memory files must not be applied to a different database."""
-    for suffix in _SQLITE_SIDE_SUFFIXES:
-        side = database.with_name(database.name + suffix)
-        if os.path.lexists(side):
-            swap.stash(side)
-
-
-def _tree_entries(source: Path, target: Path) -> list[tuple[Path, Path, bool]]:
+def _tree_entries(source: Path, target: Path) -> list[_Step]:
     """``(source, target, is_dir)`` for everything under ``source``, folders before contents."""
     with os.scandir(source) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
-    plan: list[tuple[Path, Path, bool]] = []
+    plan: list[_Step] = []
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             plan.append((Path(entry.path), target / entry.name, True))
@@ -271,7 +264,7 @@ def _tree_entries(source: Path, target: Path) -> list[tuple[Path, Path, bool]]:
 
 def _swap_in(
     home: Path,
-    plan: list[tuple[Path, Path, bool]],
+    plan: list[_Step],
     database: Path,
     *,
     copy: bool,
@@ -287,8 +280,10 @@ def _swap_in(
             if is_dir:
                 swap.ensure_dir(target)
                 continue
-            if target == database:
-                _stash_database_side_files(swap, database)
+            if target == database:  # the live DB's WAL must never meet another database file
+                for side in (Path(f"{database}{suffix}") for suffix in _SQLITE_SIDE_SUFFIXES):
+                    if os.path.lexists(side):
+                        swap.stash(side)
             swap.install(source, target, copy=copy)
             done += 1
             if progress is not None:
@@ -325,7 +320,7 @@ def recover_backup(
         files are rolled back too.
     :param progress: called as ``progress(done, total)`` after each installed file.
     """
-    if mimetypes.guess_type(filename)[0] != "application/x-tar":
+    if not is_tar_name(filename):
         raise IncorrectArchiveExtension()
     home.mkdir(parents=True, exist_ok=True)
     # Inside HOME, hence on its filesystem, so that installing a file is an atomic rename.
@@ -333,7 +328,7 @@ def recover_backup(
     try:
         names = safe_extract(archive_path, workdir)
         trees = {CONFIG_TREE: home / config_dir_name, ASSET_TREE: asset_dir}
-        plan: list[tuple[Path, Path, bool]] = []
+        plan: list[_Step] = []
         for tree, target in trees.items():
             source = workdir / tree
             if tree not in names or source.is_symlink() or not source.is_dir():
@@ -361,9 +356,7 @@ def _checked_source(path: Path, source_root: Path, source_home: Path) -> Path:
     return real
 
 
-def _import_plan(
-    source_home: Path, config_dir: Path, asset_dir: Path
-) -> list[tuple[Path, Path, bool]]:
+def _import_plan(source_home: Path, config_dir: Path, asset_dir: Path) -> list[_Step]:
     source_root = source_home.resolve()
     source_config = source_home / CONFIG_TREE
     if not source_config.is_dir():

@@ -1,0 +1,86 @@
+"""Knowing cheaply whether the database changed, so rendered answers can be reused.
+
+SQLite tells each connection two counters: ``total_changes()`` (rows this
+connection changed) and ``PRAGMA data_version`` (moves when *another*
+connection, in this process or another one, commits). A connection whose pair
+differs from what it showed last time has seen a change; any such sighting
+starts a new generation. PostgreSQL has no such cheap signal, so there every
+call is a new generation and nothing is reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from peewee import Database
+
+from anthias_edge.db import is_sqlite
+
+MAX_TRACKED = 64
+PROBE = "SELECT total_changes(), (SELECT data_version FROM pragma_data_version)"
+
+
+class DataGeneration:
+    """A number that moves whenever any committed write may have happened."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._enabled = is_sqlite(database)
+        self._lock = threading.Lock()
+        # Holding the connection keeps its id from being reused by a new one.
+        self._seen: dict[int, tuple[object, tuple[int, int]]] = {}
+        self._generation = 0
+
+    def current(self) -> int:
+        """The generation as seen from the calling thread's connection."""
+        if not self._enabled:
+            with self._lock:
+                self._generation += 1
+                return self._generation
+        connection = self._database.connection()
+        state = connection.execute(PROBE).fetchone()
+        key = id(connection)
+        with self._lock:
+            known = self._seen.get(key)
+            if known is None or known[1] != state:
+                if len(self._seen) > MAX_TRACKED:
+                    self._seen.clear()
+                self._seen[key] = (connection, state)
+                self._generation += 1
+            return self._generation
+
+
+@dataclass
+class _Entry:
+    generation: int
+    valid_until: dt.datetime
+    body: bytes
+
+
+class RenderCache:
+    """Rendered bodies reused while the data generation holds and no schedule edge passes."""
+
+    def __init__(self, generation: DataGeneration) -> None:
+        self._generation = generation
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, _Entry] = {}
+
+    def get_or_build(
+        self,
+        key: tuple,
+        now: dt.datetime,
+        build: Callable[[], tuple[bytes, dt.datetime]],
+    ) -> bytes:
+        """The cached body for ``key``, or ``build()`` → (body, valid_until) stored for next time."""
+        generation = self._generation.current()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and entry.generation == generation and now < entry.valid_until:
+            return entry.body
+        body, valid_until = build()
+        with self._lock:
+            self._entries[key] = _Entry(generation, valid_until, body)
+        return body
