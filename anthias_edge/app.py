@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 
 from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.errors import AnthiasError, StartupError
@@ -78,7 +78,9 @@ def init_database(app: Flask, runtime: Runtime) -> None:
 
     @app.before_request
     def _open_connection() -> None:
-        database.connect(reuse_if_open=True)
+        # Liveness and readiness answer even when the database does not.
+        if request.blueprint != "ops":
+            database.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close_connection(_exc: BaseException | None) -> None:
@@ -95,12 +97,14 @@ def configure_errors(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API version, the operations endpoints and the web pages."""
-    from anthias_edge.api import v1, v1_1, v1_2, v2
+    from anthias_edge.api import docs_routes, v1, v1_1, v1_2, v2
     from anthias_edge.api.unversioned import bp as unversioned_bp
     from anthias_edge.ops import bp as ops_bp
+    from anthias_edge.web import init_web
 
-    for blueprint in (v1.bp, v1_1.bp, v1_2.bp, v2.bp, unversioned_bp, ops_bp):
+    for blueprint in (v1.bp, v1_1.bp, v1_2.bp, v2.bp, docs_routes.bp, unversioned_bp, ops_bp):
         app.register_blueprint(blueprint)
+    init_web(app)
 
 
 def init_metrics(app: Flask) -> None:

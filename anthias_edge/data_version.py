@@ -74,7 +74,7 @@ class RenderCache:
         now: dt.datetime,
         build: Callable[[], tuple[bytes, dt.datetime]],
     ) -> bytes:
-        """The cached body for ``key``, or ``build()`` → (body, valid_until) stored for next time."""
+        """The body cached for ``key``, else build() it and keep it until it expires."""
         generation = self._generation.current()
         with self._lock:
             entry = self._entries.get(key)

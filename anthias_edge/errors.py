@@ -253,3 +253,94 @@ class ImportFailed(AnthiasError):
     status = 400
     code = "import_failed"
     default_message = "Nothing could be imported."
+
+
+class PermissionDenied(AnthiasError):
+    """The caller is known but lacks the permission this action needs."""
+
+    status = 403
+    code = "permission_denied"
+    default_message = "You do not have permission to do that."
+
+
+class AuthenticationFailed(AnthiasError):
+    """Wrong password, unknown user or not a member: one answer, so users cannot be probed."""
+
+    status = 401
+    code = "authentication_failed"
+    default_message = "Invalid username, password or tenant."
+
+
+class TooManyAttempts(AnthiasError):
+    """Too many failed logins for this user or address; ``retry_after`` is in seconds."""
+
+    status = 429
+    code = "too_many_attempts"
+    default_message = "Too many failed attempts. Try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class TokenInvalid(AnthiasError):
+    """An access, refresh or API token that is malformed, expired, revoked or unknown."""
+
+    status = 401
+    code = "token_invalid"
+    default_message = "The token is invalid or has expired."
+
+
+class TenantMismatch(AnthiasError):
+    """The host, custom domain or ``X-Tenant-ID`` names another tenant than the token."""
+
+    status = 403
+    code = "tenant_mismatch"
+    default_message = "The request names a different tenant than its credentials."
+
+
+class TenantInactive(AnthiasError):
+    """The tenant exists but has been deactivated."""
+
+    status = 403
+    code = "tenant_inactive"
+    default_message = "This tenant is not active."
+
+
+class TenantNotFound(AnthiasError):
+    """No tenant with that id, subdomain or domain."""
+
+    status = 404
+    code = "tenant_not_found"
+    default_message = "Tenant not found."
+
+
+class UserNotFound(AnthiasError):
+    """No such user in the caller's tenant (another tenant's user is not found either)."""
+
+    status = 404
+    code = "user_not_found"
+    default_message = "User not found."
+
+
+class ApiTokenNotFound(AnthiasError):
+    """No such API token in the caller's tenant."""
+
+    status = 404
+    code = "token_not_found"
+    default_message = "API token not found."
+
+
+class Conflict(AnthiasError):
+    """The change clashes with existing data: a taken subdomain or username, the last owner."""
+
+    status = 409
+    code = "conflict"
+    default_message = "That conflicts with existing data."
+
+
+class SecretKeyUnusable(StartupError):
+    """The key that encrypts secrets at rest is missing, unreadable, malformed or too open."""
+
+    code = "secret_key_unusable"
+    default_message = "The secret key for encrypting stored secrets cannot be used."

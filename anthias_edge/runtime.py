@@ -59,11 +59,21 @@ class Runtime:
         return ReachabilityChecker(verify_ssl=bool(self.settings["verify_ssl"]),
                                    block_internal=self.is_cloud)
 
+    @property
+    def local_tenant_id(self) -> str:
+        """The device's own tenant, which legacy v1-v2 act on; looked up once per database."""
+        cached = self.extras.get("local_tenant_id")
+        if cached is None:
+            from anthias_edge.services.tenants import local_tenant_id
+
+            cached = self.extras["local_tenant_id"] = local_tenant_id()
+        return cached
+
     def assets(self, tenant_id: str | None = None) -> AssetService:
-        """The asset service for one tenant (``None``: the device's library)."""
+        """The asset service for one tenant (``None``: the device's own library)."""
         return AssetService(
             asset_dir=self.settings.asset_dir,
-            tenant_id=tenant_id,
+            tenant_id=tenant_id or self.local_tenant_id,
             checker=self.checker(),
             allow_files_outside_asset_dir=not self.is_cloud,
             on_change=self.tell_player_data_changed,
@@ -93,6 +103,7 @@ class Runtime:
     def after_restore(self) -> None:
         """Reload settings, then open the replaced database, migrate it and fix its paths."""
         self.settings.reload()
+        self.extras.pop("local_tenant_id", None)  # a restored database has its own
         db.initialize(self.database)
         with self.database.connection_context():
             run_migrations(self.database)

@@ -62,6 +62,14 @@ def parse_stored(value: object) -> dt.datetime | None:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     text = str(value)
+    try:  # the common case, and ten times faster than the general parser
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        return parsed
     if len(text) == 10:
         text += " 00:00:00"
     return parse_datetime(text)
@@ -71,10 +79,11 @@ def format_datetime(value: dt.datetime | None, zone: dt.tzinfo = UTC) -> str | N
     """Render a naive-UTC datetime the way Anthias's API does, or None."""
     if value is None:
         return None
+    if zone is UTC:
+        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
     local = value.replace(tzinfo=UTC).astimezone(zone)
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
-    if local.microsecond:
-        text += f".{local.microsecond:06d}"
+    text = local.replace(tzinfo=None).isoformat(
+        timespec="microseconds" if local.microsecond else "seconds")
     offset = local.utcoffset()
     if not offset:
         return text + "Z"

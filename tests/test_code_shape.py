@@ -33,7 +33,7 @@ def test_every_public_function_and_class_has_a_docstring():
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
-                if ast.get_docstring(node) is None:
-                    missing.append(f"{path.relative_to(ROOT)}:{node.name}")
+            public = isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name[0] != "_"
+            if public and ast.get_docstring(node) is None:
+                missing.append(f"{path.relative_to(ROOT)}:{node.name}")
     assert missing == []

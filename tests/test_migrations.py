@@ -1,6 +1,6 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
-from anthias_edge.db import MIGRATIONS_TABLE, migration_runner, run_migrations
+from anthias_edge.db import MIGRATIONS_DIR, MIGRATIONS_TABLE, migration_runner, run_migrations
 from anthias_edge.models import Asset
 
 
@@ -28,4 +28,6 @@ def test_running_the_migrations_again_applies_nothing(app):
         assert run_migrations(database) == []
         applied = migration_runner(database).applied()
         assert database.table_exists(MIGRATIONS_TABLE)
-    assert sorted(applied) == ["0001_anthias_assets", "0002_edge_asset_columns"]
+    on_disk = sorted(path.stem for path in MIGRATIONS_DIR.glob("[0-9]*.py"))
+    assert sorted(applied) == on_disk
+    assert on_disk[:2] == ["0001_anthias_assets", "0002_edge_asset_columns"]

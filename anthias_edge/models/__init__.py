@@ -1,6 +1,21 @@
 """Peewee models, one module per aggregate. Query helpers are model methods."""
 
 from anthias_edge.models.asset import Asset
+from anthias_edge.models.audit import AuditLog
 from anthias_edge.models.base import BaseModel
+from anthias_edge.models.tenant import Tenant
+from anthias_edge.models.token import ApiToken, LoginAttempt, RefreshToken, SigningKey
+from anthias_edge.models.user import TenantUser, User
 
-__all__ = ["Asset", "BaseModel"]
+__all__ = [
+    "ApiToken",
+    "Asset",
+    "AuditLog",
+    "BaseModel",
+    "LoginAttempt",
+    "RefreshToken",
+    "SigningKey",
+    "Tenant",
+    "TenantUser",
+    "User",
+]

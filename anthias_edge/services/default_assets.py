@@ -38,8 +38,10 @@ def load_definitions(path: Path) -> list[dict]:
             if isinstance(entry, dict) and entry.get("mimetype") in KINDS]
 
 
-def add_default_assets(path: Path, default_duration: int, now: dt.datetime | None = None) -> int:
-    """Create every default asset, enabled for six years from now; return how many."""
+def add_default_assets(
+    path: Path, default_duration: int, tenant_id: str | None, now: dt.datetime | None = None
+) -> int:
+    """Create every default asset of a tenant, enabled for six years from now; return how many."""
     now = now or utcnow()
     entries = load_definitions(path)
     with db.atomic():
@@ -51,10 +53,12 @@ def add_default_assets(path: Path, default_duration: int, now: dt.datetime | Non
                 asset_id=PREFIX + uuid.uuid4().hex, name=entry.get("name"), uri=entry["uri"],
                 mimetype=entry["mimetype"], start_date=now, end_date=now + LIFETIME,
                 duration=duration, is_enabled=True, play_order=0, created_at=now, updated_at=now,
+                tenant=tenant_id,
             )
     return len(entries)
 
 
-def remove_default_assets() -> int:
-    """Delete every asset whose id starts with ``default_``; return how many."""
-    return Asset.delete().where(Asset.asset_id.startswith(PREFIX)).execute()
+def remove_default_assets(tenant_id: str | None) -> int:
+    """Delete every asset of a tenant whose id starts with ``default_``; return how many."""
+    scope = Asset.tenant.is_null() if tenant_id is None else (Asset.tenant == tenant_id)
+    return Asset.delete().where(Asset.asset_id.startswith(PREFIX), scope).execute()

@@ -102,13 +102,32 @@ def receive_upload(
                 f"Chunk starts at byte {chunk.start} but only {size} bytes were received.")
         with open(target, "r+b" if target.exists() else "wb") as out:
             out.seek(chunk.start)
-            shutil.copyfileobj(stream, out, COPY_BUFFER)
+            expected = chunk.end - chunk.start + 1
+            received = _copy_at_most(stream, out, expected + 1)
+            if received != expected:
+                # A chunk that does not fill its range exactly would shift every later byte.
+                out.truncate(chunk.start)
+                raise InvalidContentRange(
+                    f"Content-Range {content_range!r} announces {expected} bytes but the "
+                    f"chunk holds {'more' if received > expected else received}.")
             out.truncate()
             out.flush()
             os.fsync(out.fileno())
             written = out.tell()
     complete = chunk.total is not None and written >= chunk.total
     return UploadResult(target, ext, complete=complete)
+
+
+def _copy_at_most(stream: BinaryIO, out: BinaryIO, limit: int) -> int:
+    """Copy up to ``limit`` bytes; return how many were copied."""
+    copied = 0
+    while copied < limit:
+        block = stream.read(min(COPY_BUFFER, limit - copied))
+        if not block:
+            break
+        out.write(block)
+        copied += len(block)
+    return copied
 
 
 def remove_stale_uploads(asset_dir: Path, older_than_s: float = 3600.0) -> int:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from anthias_edge.api.legacy.blueprint import named, runtime
-from anthias_edge.api.legacy.http import empty, render
+from anthias_edge.api.legacy.http import dumps, empty, render, render_body
+from anthias_edge.api.schema import AssetOf, Body, ListOf, openapi
 from anthias_edge.models import Asset
+from anthias_edge.scheduling import next_change
+
+CACHE_HORIZON = dt.timedelta(hours=1)
 
 Formatter = Callable[[Asset, dt.datetime, dt.tzinfo], dict[str, Any]]
 
@@ -27,6 +32,8 @@ class AssetRules:
     unique_name: bool
     renumber: bool
     patch: bool
+    create_body: Body | None = None  # what read_create validates, for /api/schema/
+    update_body: Body | None = None
 
 
 def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
@@ -37,24 +44,47 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         return rules.formatter(asset, rt.clock(), rt.zone)
 
     @named(f"AssetListView{rules.suffix}")
+    @openapi(returns=ListOf(AssetOf(rules.formatter)))
     def asset_list() -> Any:
+        """List every asset in playlist order."""
         rt = runtime()
         now, zone = rt.clock(), rt.zone
-        return render([rules.formatter(a, now, zone) for a in rt.assets().list_assets()])
+        service = rt.assets()
+
+        def build() -> tuple[bytes, dt.datetime]:
+            assets = service.list_assets()
+            body = dumps([rules.formatter(a, now, zone) for a in assets]).encode()
+            edges = (next_change(a, now, zone, CACHE_HORIZON) for a in assets)
+            return body, min(edges, default=now + CACHE_HORIZON)
+
+        # The list is what scripts and the UI poll: reuse it until data or a schedule edge moves.
+        key = (rules.suffix, service.tenant_id, rt.zone_file)
+        response = render_body(rt.render_cache.get_or_build(key, now, build))
+        if rules.suffix == "V2":
+            # The web UI polls this list; an unchanged body costs a 304 and no transfer.
+            response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+            response.make_conditional(request)
+        return response
 
     @named(f"AssetListView{rules.suffix}")
+    @openapi(request=rules.create_body, status=201, returns=AssetOf(rules.formatter))
     def asset_create() -> Any:
+        """Create an asset."""
         values, ext = rules.read_create()
         asset = runtime().assets().create(values, ext=ext, unique_name=rules.unique_name,
                                           renumber=rules.renumber)
         return render(show(asset), 201)
 
     @named(f"AssetView{rules.suffix}")
+    @openapi(returns=AssetOf(rules.formatter))
     def asset_detail(asset_id: str) -> Any:
+        """Show one asset."""
         return render(show(runtime().assets().get(asset_id)))
 
     @named(f"AssetView{rules.suffix}")
+    @openapi(request=rules.update_body, returns=AssetOf(rules.formatter))
     def asset_update(asset_id: str) -> Any:
+        """Update an asset (PATCH: only the fields sent)."""
         from flask import request
 
         service = runtime().assets()
@@ -63,7 +93,9 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         return render(show(service.update(asset_id, values, renumber=rules.renumber)))
 
     @named(f"AssetView{rules.suffix}")
+    @openapi(status=204)
     def asset_delete(asset_id: str) -> Any:
+        """Delete an asset."""
         runtime().assets().delete(asset_id)
         return empty(204)
 

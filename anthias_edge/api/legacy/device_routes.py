@@ -10,22 +10,38 @@ from typing import Any
 from flask import Blueprint, request
 
 from anthias_edge.api.legacy.blueprint import named, runtime
+from anthias_edge.api.legacy.fields import CharField
 from anthias_edge.api.legacy.http import empty, read_data, render
+from anthias_edge.api.schema import Body, openapi
 from anthias_edge.errors import IncorrectArchiveExtension, MethodNotAllowed, MissingUpload
 from anthias_edge.services import backup, host_commands, uploads
 
 logger = logging.getLogger(__name__)
+
+# What these views answer and read, for /api/schema/.
+CONTENT = {"type": "object", "required": ["type"], "properties": {
+    "type": {"type": "string", "enum": ["file", "url"]}, "url": {"type": "string"},
+    "filename": {"type": "string"}, "content": {"type": "string", "format": "byte"},
+    "mimetype": {"type": "string"}}}
+UPLOADED = {"type": "object", "required": ["uri", "ext"],
+            "properties": {"uri": {"type": "string"}, "ext": {"type": "string"}}}
+ORDER = Body({"ids": CharField(allow_blank=True)},
+             descriptions={"ids": "Asset ids, comma-separated, in the new order."})
 
 
 def register_device_routes(bp: Blueprint, suffix: str) -> None:
     """Mount the shared endpoints on a v1 or v2 blueprint (``suffix`` names the DRF views)."""
 
     @named(f"AssetContentView{suffix}")
+    @openapi(returns=CONTENT)
     def asset_content(asset_id: str) -> Any:
+        """A local asset's file in base64, or a remote asset's URL."""
         return render(runtime().assets().content(asset_id))
 
     @named(f"FileAssetView{suffix}")
+    @openapi(request=Body(files=("file_upload",)), returns=UPLOADED)
     def file_asset() -> Any:
+        """Upload a file; create the asset with the returned uri and ext."""
         upload = request.files.get("file_upload")
         upload_key = request.headers.get("X-Upload-Id") or request.remote_addr or ""
         result = uploads.receive_upload(
@@ -38,23 +54,31 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         return render({"uri": str(result.path), "ext": result.ext})
 
     @named(f"PlaylistOrderView{suffix}")
+    @openapi(request=ORDER, status=204)
     def playlist_order() -> Any:
+        """Set the playlist order."""
         ids = read_data().get("ids") or ""
         if ids:
             runtime().assets().set_order(ids.split(","))
         return empty(204)
 
     @named(f"PlaylistOrderView{suffix}")
+    @openapi(status=500)
     def playlist_order_wrong_method() -> Any:
+        """Any other method on the order URL is Anthias's 500 error."""
         raise MethodNotAllowed(request.method)
 
     @named(f"AssetsControlView{suffix}")
+    @openapi(returns=str)
     def control(command: str) -> Any:
+        """Send the player a playback command, such as next or previous."""
         runtime().messenger.send_to_viewer(command)
         return render("Asset switched")
 
     @named(f"BackupView{suffix}")
+    @openapi(status=201, returns=str)
     def make_backup() -> Any:
+        """Archive the database and assets; answer the archive's file name."""
         rt = runtime()
         settings = rt.settings
         name = backup.create_backup(
@@ -64,7 +88,9 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         return render(name, 201)
 
     @named(f"RecoverView{suffix}")
+    @openapi(request=Body(files=("backup_upload",)), returns=str)
     def recover() -> Any:
+        """Restore a backup archive (.tar.gz)."""
         upload = request.files.get("backup_upload")
         if upload is None or not upload.filename:
             raise MissingUpload()
@@ -86,12 +112,16 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         return render("Recovery successful.")
 
     @named(f"RebootView{suffix}")
+    @openapi()
     def reboot() -> Any:
+        """Reboot the device."""
         host_commands.run_host_command(runtime().settings["reboot_command"])
         return empty(200)
 
     @named(f"ShutdownView{suffix}")
+    @openapi()
     def shutdown() -> Any:
+        """Power the device off."""
         host_commands.run_host_command(runtime().settings["shutdown_command"])
         return empty(200)
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 from anthias_edge.errors import MalformedRequest, NotAcceptable, ValidationError
 
@@ -17,7 +17,8 @@ RENDERS = ["application/json", "text/html"]
 PARSES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
 
 
-def _dumps(data: Any) -> str:
+def dumps(data: Any) -> str:
+    """Compact UTF-8 JSON as DRF renders it."""
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     # DRF escapes these two so the JSON is also valid JavaScript.
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -43,17 +44,32 @@ def wants_html() -> bool:
     raise NotAcceptable()
 
 
-def render(data: Any, status: int = 200, *, view_name: str = "") -> Response:
-    """JSON (compact, UTF-8) or DRF's browsable HTML page, chosen by the Accept header."""
-    body = _dumps(data)
+def _current_view_name() -> str:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return view_name(view) if view is not None else ""
+
+
+def render(data: Any, status: int = 200, *, title: str = "") -> Response:
+    """JSON (compact, UTF-8) or DRF's browsable HTML page, chosen by the Accept header.
+
+    :param title: the page heading; by default the DRF name of the view being served.
+    """
+    body = dumps(data)
     if request.method != "HEAD" and wants_html():
         pretty = html.escape(json.dumps(data, indent=4, ensure_ascii=False))
-        title = html.escape(view_name)
+        title = html.escape(title or _current_view_name())
         page = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}"
                 f" - Anthias Edge API</title></head><body><h1>{title}</h1>"
                 f"<pre>HTTP {status}\nContent-Type: application/json\n\n{pretty}</pre>"
                 "</body></html>")
         return Response(page, status=status, content_type="text/html; charset=utf-8")
+    return Response(body, status=status, content_type=JSON_TYPE)
+
+
+def render_body(body: bytes, status: int = 200) -> Response:
+    """Like ``render`` for a JSON body that is already encoded (the cached list)."""
+    if request.method != "HEAD" and wants_html():
+        return render(json.loads(body), status)
     return Response(body, status=status, content_type=JSON_TYPE)
 
 
@@ -66,7 +82,7 @@ def empty(status: int) -> Response:
 
 def error_body(status: int, message: str) -> Response:
     """``{"error": message}``: the legacy error shape."""
-    return Response(_dumps({"error": message}), status=status, content_type=JSON_TYPE)
+    return Response(dumps({"error": message}), status=status, content_type=JSON_TYPE)
 
 
 def read_data() -> dict[str, Any]:
@@ -115,9 +131,13 @@ def read_model() -> dict[str, Any]:
 
 
 def view_name(func: Callable[..., Any]) -> str:
-    """DRF's view name from a class-like name: ``AssetListViewV2`` → ``Asset List View V2``."""
+    """DRF's view name from a class name: ``AssetListViewV2`` → ``Asset List View V2``.
+
+    DRF also splits on ``_`` and title-cases, so ``AssetViewV1_2`` → ``Asset View V1 2``.
+    """
     name = getattr(func, "legacy_view_name", func.__name__)
-    return re.sub(r"(((?<=[a-z])[A-Z])|([A-Z](?![A-Z]|$)))", r" \1", name).strip()
+    spaced = re.sub(r"(((?<=[a-z])[A-Z])|([A-Z](?![A-Z]|$)))", r" \1", name).strip()
+    return " ".join(spaced.split("_")).title()
 
 
 def options_metadata(name: str) -> Response:

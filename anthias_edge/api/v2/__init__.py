@@ -10,7 +10,7 @@ from flask import request
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
 from anthias_edge.api.legacy.blueprint import make_blueprint, named
 from anthias_edge.api.legacy.device_routes import register_device_routes
-from anthias_edge.api.legacy.extensions import BOOLEAN_EXTENSIONS, read_extensions
+from anthias_edge.api.legacy.extensions import BOOLEAN_EXTENSIONS, CONVERTERS, read_extensions
 from anthias_edge.api.legacy.fields import (
     BooleanField,
     CharField,
@@ -20,6 +20,7 @@ from anthias_edge.api.legacy.fields import (
 )
 from anthias_edge.api.legacy.formats import v2_asset
 from anthias_edge.api.legacy.http import JSON_TYPE, read_data, render
+from anthias_edge.api.schema import Body, openapi
 from anthias_edge.models import Asset
 from anthias_edge.services import device_info
 from anthias_edge.services.uri_rules import escape_uri
@@ -74,7 +75,7 @@ def read_update(asset: Asset, partial: bool) -> dict[str, Any]:
     schema = UPDATE
     if _is_form() and not partial:
         schema = {k: v for k, v in UPDATE.items() if k not in BOOLEAN_EXTENSIONS}
-    values = validate(schema, data, partial=partial)
+    values = validate(schema, data, partial=partial, form_booleans_default_false=_is_form())
     current = {"play_time_from": asset.play_time_from, "play_time_to": asset.play_time_to}
     values.update(read_extensions(data, current))
     return values
@@ -85,12 +86,14 @@ bp = make_blueprint("v2", "/api/v2")
 register_asset_routes(bp, AssetRules(
     suffix="V2", formatter=v2_asset, read_create=read_create, read_update=read_update,
     unique_name=True, renumber=True, patch=True,
+    create_body=Body(CREATE, CONVERTERS), update_body=Body(UPDATE, CONVERTERS),
 ))
 register_device_routes(bp, "V2")
 
 
 @bp.route("/info")
 @named("InfoViewV2")
+@openapi(returns={"type": "object"})
 def info() -> Any:
     """Device facts in words and units (3.18)."""
     return render(device_info.info_v2(os.environ))
@@ -98,9 +101,11 @@ def info() -> Any:
 
 @bp.route("/integrations")
 @named("IntegrationsViewV2")
+@openapi(returns={"type": "object"})
 def integrations() -> Any:
     """balena details, all null off balena (3.18)."""
     return render(device_info.integrations(os.environ))
 
 
-from anthias_edge.api.v2 import device_settings  # noqa: E402,F401  (registers its routes)
+# Imported last: these modules register their routes on ``bp``.
+from anthias_edge.api.v2 import device_settings, play_log  # noqa: E402,F401

@@ -13,6 +13,7 @@ from anthias_edge.api.legacy.fields import (
     validate,
 )
 from anthias_edge.api.legacy.http import error_body, read_data, render
+from anthias_edge.api.schema import Body, fields_object, openapi
 from anthias_edge.api.v2 import bp
 from anthias_edge.errors import AnthiasError
 from anthias_edge.services import default_assets
@@ -55,6 +56,9 @@ def _current(settings) -> dict[str, Any]:
 
 @bp.route("/device_settings", methods=["GET"])
 @named("DeviceSettingsViewV2")
+@openapi(returns=fields_object(
+    {k: v for k, v in PATCH_SCHEMA.items() if k not in ("password", "password_2",
+                                                        "current_password")}))
 def device_settings() -> Any:
     """The settings, re-read from the file first."""
     settings = runtime().settings
@@ -64,6 +68,7 @@ def device_settings() -> Any:
 
 @bp.route("/device_settings", methods=["PATCH"])
 @named("DeviceSettingsViewV2")
+@openapi(request=Body(PATCH_SCHEMA), returns=fields_object({"message": CharField()}))
 def update_device_settings() -> Any:
     """Validate, apply the auth rules, write the fields, save and tell the player."""
     values = validate(PATCH_SCHEMA, read_data(), partial=True)
@@ -92,9 +97,10 @@ def update_device_settings() -> Any:
         now_default = bool(settings["default_assets"])
         if now_default and not was_default:
             default_assets.add_default_assets(settings.default_assets_path,
-                                              int(settings["default_duration"]))
+                                              int(settings["default_duration"]),
+                                              rt.local_tenant_id, now=rt.clock())
         elif was_default and not now_default:
-            default_assets.remove_default_assets()
+            default_assets.remove_default_assets(rt.local_tenant_id)
         settings.save()
     except AnthiasError as exc:
         settings.reload()

@@ -1,0 +1,262 @@
+"""Logins, refresh-token rotation, logout, and API tokens for scripts.
+
+Refresh and API token secrets are random and shown once; only their SHA-256 is
+stored. A refresh token is used once: presenting an already-rotated one means it
+was stolen or replayed, and its whole family (the login session) is revoked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from anthias_edge.db import db
+from anthias_edge.errors import (
+    ApiTokenNotFound,
+    AuthenticationFailed,
+    PermissionDenied,
+    TenantInactive,
+    TenantNotFound,
+    TokenInvalid,
+    ValidationError,
+)
+from anthias_edge.models import ApiToken, RefreshToken, TenantUser, User
+from anthias_edge.permissions import Principal, check_permissions, effective_permissions
+from anthias_edge.services import audit
+from anthias_edge.services.jwt_tokens import AccessTokens
+from anthias_edge.services.login_throttle import LoginThrottle
+from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.tenants import TenantService, get_tenant, normalise_username
+from anthias_edge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+REFRESH_TTL = dt.timedelta(days=30)
+API_TOKEN_PREFIX = "ae_"
+LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What a login or refresh returns (the v3 token response, minus ``token_type``)."""
+
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    tenant_id: str
+    user_id: str
+    role: str
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class AuthService:
+    """Authentication for v3; every method reads and writes only the database."""
+
+    def __init__(
+        self,
+        access_tokens: AccessTokens,
+        *,
+        passwords: Passwords | None = None,
+        throttle: LoginThrottle | None = None,
+        refresh_ttl: dt.timedelta = REFRESH_TTL,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        """Share ``clock`` with ``access_tokens`` and ``throttle`` in tests."""
+        self.access_tokens = access_tokens
+        self.passwords = passwords or Passwords()
+        self.throttle = throttle or LoginThrottle(clock=clock)
+        self.refresh_ttl = refresh_ttl
+        self.clock = clock
+
+    # -- login, refresh, logout --------------------------------------------------------
+
+    def authenticate(self, username: str, password: str, tenant_ref: str,
+                     ip: str | None = None) -> TokenPair:
+        """Log in to one tenant; the same AuthenticationFailed for every kind of wrong."""
+        username = normalise_username(username)
+        self.throttle.check(username, ip)
+        member = self._member_by_username(username, tenant_ref)
+        if member is None:
+            self.passwords.dummy_verify(password or "")
+            ok = False
+        else:
+            ok = self.passwords.verify(member.user.password_hash, password or "")
+        if not ok or not (member.is_active and member.user.is_active):
+            self.throttle.record_failure(username, ip)
+            raise AuthenticationFailed()
+        if not member.tenant.is_active:
+            raise TenantInactive()
+        self.throttle.record_success(username)
+        if self.passwords.needs_rehash(member.user.password_hash):
+            User.update(password_hash=self.passwords.hash(password)).where(
+                User.id == member.user_id).execute()
+        pair = self._issue(member, family_id=str(uuid.uuid4()))
+        audit.record(member.tenant_id, member.user_id, "auth.login", "user", member.user_id,
+                     username, ip, clock=self.clock)
+        return pair
+
+    @staticmethod
+    def _member_by_username(username: str, tenant_ref: str) -> TenantUser | None:
+        try:
+            tenant = get_tenant(tenant_ref)
+        except TenantNotFound:
+            return None
+        return (TenantUser.select(TenantUser, User).join(User)
+                .where(User.username == username, TenantUser.tenant == tenant.id).first())
+
+    def _issue(self, member: TenantUser, family_id: str) -> TokenPair:
+        access, claims = self.access_tokens.issue(member.user_id, member.tenant_id, member.role)
+        refresh = secrets.token_urlsafe(32)
+        now = self.clock()
+        RefreshToken.create(tenant=member.tenant_id, user=member.user_id,
+                            token_hash=_sha256(refresh), family_id=family_id,
+                            expires_at=now + self.refresh_ttl, created_at=now)
+        return TokenPair(access_token=access,
+                         expires_in=int((claims.expires_at - claims.issued_at).total_seconds()),
+                         refresh_token=refresh, tenant_id=member.tenant_id,
+                         user_id=member.user_id, role=member.role)
+
+    def refresh(self, refresh_token: str, ip: str | None = None) -> TokenPair:
+        """Trade a refresh token for a new pair; reuse of a rotated one revokes its family."""
+        token = RefreshToken.get_or_none(RefreshToken.token_hash == _sha256(refresh_token or ""))
+        if token is None or token.revoked_at is not None:
+            raise TokenInvalid()
+        now = self.clock()
+        if token.expires_at <= now:
+            raise TokenInvalid()
+        # Conditional update: of two concurrent uses of one token only one may win.
+        won = (RefreshToken.update(rotated_at=now)
+               .where(RefreshToken.id == token.id, RefreshToken.rotated_at.is_null(),
+                      RefreshToken.revoked_at.is_null()).execute())
+        if not won:
+            self._revoke_family(token.family_id)
+            audit.record(token.tenant_id, token.user_id, "auth.refresh_reuse", "user",
+                         token.user_id, "reused refresh token: session revoked", ip,
+                         clock=self.clock)
+            logger.warning("refresh token reused; family %s revoked", token.family_id)
+            raise TokenInvalid()
+        member = self._live_member(token.user_id, token.tenant_id)
+        if member is None:
+            self._revoke_family(token.family_id)
+            raise TokenInvalid()
+        return self._issue(member, family_id=token.family_id)
+
+    def logout(self, refresh_token: str, ip: str | None = None) -> None:
+        """Revoke the session (refresh-token family) this token belongs to."""
+        token = RefreshToken.get_or_none(RefreshToken.token_hash == _sha256(refresh_token or ""))
+        if token is None:
+            raise TokenInvalid()
+        if self._revoke_family(token.family_id):
+            audit.record(token.tenant_id, token.user_id, "auth.logout", "user", token.user_id,
+                         "", ip, clock=self.clock)
+
+    def _revoke_family(self, family_id: str) -> int:
+        return (RefreshToken.update(revoked_at=self.clock())
+                .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_null())
+                .execute())
+
+    @staticmethod
+    def _live_member(user_id: str, tenant_id: str) -> TenantUser | None:
+        member = (TenantUser.select(TenantUser, User).join(User)
+                  .where(TenantUser.user == user_id, TenantUser.tenant == tenant_id).first())
+        if member is None or not (member.is_active and member.user.is_active):
+            return None
+        if not member.tenant.is_active:
+            raise TenantInactive()
+        return member
+
+    def principal_for_access_token(self, token: str) -> Principal:
+        """Who an access token speaks for, with the member's permissions as they are now."""
+        claims = self.access_tokens.verify(token)
+        member = self._live_member(claims.user_id, claims.tenant_id)
+        if member is None:
+            raise TokenInvalid()
+        return Principal(user_id=member.user_id, tenant_id=member.tenant_id, role=member.role,
+                         permissions=effective_permissions(member.role, member.grants,
+                                                           member.revokes))
+
+    # -- API tokens ----------------------------------------------------------------------
+
+    def create_api_token(
+        self,
+        tenant_id: str,
+        creator_id: str,
+        name: str,
+        permissions: Iterable[str],
+        expires_at: dt.datetime | None = None,
+        ip: str | None = None,
+    ) -> tuple[ApiToken, str]:
+        """A token for scripts and its secret (shown once); never more than the creator has."""
+        creator = TenantService(tenant_id).get_user(creator_id)
+        wanted = check_permissions(permissions)
+        if not (name or "").strip():
+            raise ValidationError({"name": ["Must not be empty."]})
+        if expires_at is not None and expires_at <= self.clock():
+            raise ValidationError({"expires_at": ["Must be in the future."]})
+        held = effective_permissions(creator.role, creator.grants, creator.revokes)
+        beyond = sorted(set(wanted) - held)
+        if beyond:
+            raise PermissionDenied("A token cannot have permissions its creator lacks.",
+                                   details={"permissions": beyond})
+        prefix = secrets.token_hex(6)
+        secret = f"{API_TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        with db.atomic():
+            token = ApiToken.create(tenant=tenant_id, user=creator.user_id, name=name.strip(),
+                                    prefix=prefix, secret_hash=_sha256(secret),
+                                    permissions=wanted, expires_at=expires_at,
+                                    created_at=self.clock())
+            audit.record(tenant_id, creator.user_id, "token.create", "api_token", token.id,
+                         f"{token.name}: {' '.join(wanted)}", ip, clock=self.clock)
+        return token, secret
+
+    def list_api_tokens(self, tenant_id: str) -> list[ApiToken]:
+        """This tenant's API tokens (revoked ones included), newest first."""
+        return list(ApiToken.select().where(ApiToken.tenant == tenant_id)
+                    .order_by(ApiToken.created_at.desc(), ApiToken.id))
+
+    def get_api_token(self, tenant_id: str, token_id: str) -> ApiToken:
+        """One of this tenant's API tokens, or ApiTokenNotFound."""
+        token = ApiToken.get_or_none(ApiToken.id == str(token_id), ApiToken.tenant == tenant_id)
+        if token is None:
+            raise ApiTokenNotFound()
+        return token
+
+    def revoke_api_token(self, tenant_id: str, token_id: str, actor: str = "system",
+                         ip: str | None = None) -> ApiToken:
+        """Revoke one of this tenant's API tokens (again is harmless)."""
+        token = self.get_api_token(tenant_id, token_id)
+        if token.revoked_at is None:
+            token.revoked_at = self.clock()
+            token.save()
+            audit.record(tenant_id, actor, "token.revoke", "api_token", token.id, token.name,
+                         ip, clock=self.clock)
+        return token
+
+    def authenticate_api_token(self, secret: str) -> Principal:
+        """Who an API token speaks for: its permissions, within its creator's current ones."""
+        parts = (secret or "").removeprefix(API_TOKEN_PREFIX).split("_", 1)
+        if not (secret or "").startswith(API_TOKEN_PREFIX) or len(parts) != 2:
+            raise TokenInvalid()
+        token = ApiToken.get_or_none(ApiToken.prefix == parts[0])
+        if token is None or not hmac.compare_digest(token.secret_hash, _sha256(secret)):
+            raise TokenInvalid()
+        now = self.clock()
+        if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+            raise TokenInvalid()
+        member = self._live_member(token.user_id, token.tenant_id)
+        if member is None:
+            raise TokenInvalid()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+            ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
+        held = effective_permissions(member.role, member.grants, member.revokes)
+        return Principal(user_id=member.user_id, tenant_id=member.tenant_id, role=member.role,
+                         permissions=frozenset(token.permissions) & held, token_id=token.id)

@@ -1,0 +1,186 @@
+"""Access tokens: short HS256 JWTs signed with rotating keys kept encrypted in the database.
+
+The newest unretired ``SigningKey`` signs; every unretired key verifies, so a
+rotation logs no one out. Verification pins HS256 (so ``alg: none`` and RS/HS
+confusion are refused), requires every claim, and checks ``iss``, ``aud``,
+``exp`` and ``nbf``. Nothing is cached in process memory: every worker reads
+the same keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+
+from anthias_edge.errors import TokenInvalid
+from anthias_edge.models import SigningKey
+from anthias_edge.services.crypto_box import CryptoBox
+from anthias_edge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "HS256"
+MAX_TTL = dt.timedelta(minutes=15)
+DEFAULT_ISSUER = "anthias-edge"
+DEFAULT_AUDIENCE = "anthias-edge-api"
+REQUIRED_CLAIMS = ["sub", "tenant_id", "role", "iat", "nbf", "exp", "iss", "aud", "jti"]
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """The verified content of an access token."""
+
+    user_id: str
+    tenant_id: str
+    role: str
+    jti: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    kid: str
+
+
+def _epoch(value: dt.datetime) -> int:
+    return int(value.replace(tzinfo=dt.UTC).timestamp())
+
+
+class AccessTokens:
+    """Issue and verify access tokens; rotate and retire their signing keys."""
+
+    def __init__(
+        self,
+        box: CryptoBox,
+        *,
+        issuer: str = DEFAULT_ISSUER,
+        audience: str = DEFAULT_AUDIENCE,
+        ttl: dt.timedelta = MAX_TTL,
+        leeway: dt.timedelta = dt.timedelta(seconds=10),
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        """``ttl`` is capped at 15 minutes; ``clock`` returns naive UTC."""
+        if ttl > MAX_TTL or ttl <= dt.timedelta(0):
+            raise ValueError("access tokens live more than 0 and at most 15 minutes")
+        self.box = box
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+        self.leeway = leeway
+        self.clock = clock
+
+    # -- keys -------------------------------------------------------------------------
+
+    def rotate_signing_key(self) -> str:
+        """Make a new current signing key and return its ``kid``; older keys keep verifying."""
+        secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+        kid = secrets.token_urlsafe(12)
+        created_at = self.clock()
+        current = self._current_key()
+        if current is not None and current.created_at >= created_at:
+            # The newest key signs; keep the order strict even within one clock tick.
+            created_at = current.created_at + dt.timedelta(microseconds=1)
+        SigningKey.create(kid=kid, secret_encrypted=self.box.encrypt(secret),
+                          created_at=created_at)
+        logger.info("new access-token signing key %s", kid)
+        return kid
+
+    def retire_signing_key(self, kid: str) -> bool:
+        """Stop accepting tokens signed by ``kid``; True if it was active."""
+        count = (SigningKey.update(retired_at=self.clock())
+                 .where(SigningKey.kid == kid, SigningKey.retired_at.is_null()).execute())
+        if count:
+            logger.info("retired access-token signing key %s", kid)
+        return bool(count)
+
+    def retire_superseded_keys(self) -> list[str]:
+        """Retire keys replaced longer than one token lifetime ago: nothing they signed is valid."""
+        current = self._current_key()
+        if current is None:
+            return []
+        cutoff = self.clock() - self.ttl - self.leeway
+        # A key is superseded when the key after it was created; its tokens outlive that by ttl.
+        stale = [key.kid for key in SigningKey.select().where(
+            SigningKey.retired_at.is_null(), SigningKey.kid != current.kid,
+            SigningKey.created_at < current.created_at)
+            if self._successor_created(key) < cutoff]
+        for kid in stale:
+            self.retire_signing_key(kid)
+        return stale
+
+    @staticmethod
+    def _successor_created(key: SigningKey) -> dt.datetime:
+        successor = (SigningKey.select(SigningKey.created_at)
+                     .where(SigningKey.created_at > key.created_at)
+                     .order_by(SigningKey.created_at).first())
+        return successor.created_at
+
+    @staticmethod
+    def _current_key() -> SigningKey | None:
+        return (SigningKey.select().where(SigningKey.retired_at.is_null())
+                .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc()).first())
+
+    def _signing_key(self) -> tuple[str, bytes]:
+        key = self._current_key()
+        if key is None:
+            self.rotate_signing_key()
+            key = self._current_key()
+        return key.kid, base64.urlsafe_b64decode(self.box.decrypt(key.secret_encrypted))
+
+    def _verifying_key(self, kid: str) -> bytes:
+        key = SigningKey.get_or_none(SigningKey.kid == kid)
+        if key is None or key.retired_at is not None:
+            raise TokenInvalid()
+        return base64.urlsafe_b64decode(self.box.decrypt(key.secret_encrypted))
+
+    # -- tokens -----------------------------------------------------------------------
+
+    def issue(self, user_id: str, tenant_id: str, role: str) -> tuple[str, AccessClaims]:
+        """A signed access token for one user in one tenant, and what it says."""
+        kid, secret = self._signing_key()
+        now = self.clock().replace(microsecond=0)
+        claims = AccessClaims(user_id=user_id, tenant_id=tenant_id, role=role,
+                              jti=str(uuid.uuid4()), issued_at=now,
+                              expires_at=now + self.ttl, kid=kid)
+        payload = {"sub": user_id, "tenant_id": tenant_id, "role": role,
+                   "iat": _epoch(now), "nbf": _epoch(now), "exp": _epoch(claims.expires_at),
+                   "iss": self.issuer, "aud": self.audience, "jti": claims.jti}
+        token = jwt.encode(payload, secret, algorithm=ALGORITHM,
+                           headers={"kid": kid, "typ": "JWT"})
+        return token, claims
+
+    def verify(self, token: str) -> AccessClaims:
+        """The claims of a valid token; anything else raises TokenInvalid (one message)."""
+        try:
+            header = jwt.get_unverified_header(token)
+            kid = header.get("kid")
+            if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+                raise TokenInvalid()
+            payload = jwt.decode(
+                token, self._verifying_key(kid), algorithms=[ALGORITHM],
+                audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway.total_seconds(),
+                # Times are checked below against this service's clock, not pyjwt's.
+                options={"require": REQUIRED_CLAIMS, "verify_iat": False,
+                         "verify_exp": False, "verify_nbf": False},
+            )
+            if not (all(isinstance(payload[name], str)
+                        for name in ("sub", "tenant_id", "role", "jti"))
+                    and all(type(payload[name]) is int for name in ("iat", "nbf", "exp"))):
+                raise TokenInvalid()
+            now = _epoch(self.clock())
+            leeway = self.leeway.total_seconds()
+            if payload["exp"] <= now - leeway or payload["nbf"] > now + leeway:
+                raise TokenInvalid()
+        except jwt.PyJWTError as exc:
+            logger.debug("access token refused: %s", type(exc).__name__)
+            raise TokenInvalid() from exc
+        return AccessClaims(
+            user_id=payload["sub"], tenant_id=payload["tenant_id"], role=payload["role"],
+            jti=payload["jti"], kid=kid,
+            issued_at=dt.datetime.fromtimestamp(payload["iat"], dt.UTC).replace(tzinfo=None),
+            expires_at=dt.datetime.fromtimestamp(payload["exp"], dt.UTC).replace(tzinfo=None))

@@ -1,0 +1,61 @@
+"""Password hashing with argon2id: hash, verify, rehash on parameter change.
+
+``dummy_verify`` spends the same time as a real check so that a login for an
+unknown user cannot be told apart from a wrong password by its timing.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import RFC_9106_LOW_MEMORY
+
+logger = logging.getLogger(__name__)
+
+
+class Passwords:
+    """argon2id with RFC 9106's low-memory profile (64 MiB, fits a Raspberry Pi) by default."""
+
+    def __init__(
+        self,
+        *,
+        time_cost: int = RFC_9106_LOW_MEMORY.time_cost,
+        memory_cost: int = RFC_9106_LOW_MEMORY.memory_cost,
+        parallelism: int = RFC_9106_LOW_MEMORY.parallelism,
+    ) -> None:
+        """Choose the cost parameters; hashes made with others are rehashed on login."""
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
+                                      parallelism=parallelism, type=Type.ID)
+
+    def hash(self, password: str) -> str:
+        """An encoded ``$argon2id$...`` hash of ``password`` with a fresh salt."""
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when ``password`` matches; a malformed hash is simply a mismatch."""
+        try:
+            return self._hasher.verify(password_hash, password)
+        except VerifyMismatchError:
+            return False
+        except (VerificationError, InvalidHashError):
+            logger.warning("a stored password hash could not be checked")
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other parameters (or another algorithm)."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
+
+    def dummy_verify(self, password: str) -> bool:
+        """Spend the time of a real verification; always False."""
+        self.verify(self._dummy_hash, password)
+        return False
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self._hasher.hash("anthias-edge timing equaliser")

@@ -1,0 +1,99 @@
+"""The dashboard pages (``/``, ``/settings``, ``/system-info``) and the splash page's QR code.
+
+Pages are protected like Anthias's (6.1), but a browser with no credentials is sent to ``/login``
+instead of getting a Basic prompt; a request that does send Basic credentials is checked as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import qrcode
+import qrcode.image.svg
+from flask import current_app, redirect, render_template, request
+from markupsafe import Markup
+
+from anthias_edge.auth.basic import auth_enabled
+from anthias_edge.auth.guard import basic_auth_challenge, has_session
+from anthias_edge.runtime import Runtime
+from anthias_edge.settings import SETTINGS
+from anthias_edge.web import bp
+
+logger = logging.getLogger(__name__)
+
+PAGES = ("/", "/settings", "/system-info")
+STYLESHEET = Path(__file__).resolve().parents[2] / "web_ui" / "static" / "css" / "app.css"
+HELP = {setting.key: setting.help for setting in SETTINGS}
+# device_settings fields whose help lives under another key in the settings table.
+HELP["username"] = HELP["user"]
+DATE_FORMATS = ("mm/dd/yyyy", "dd/mm/yyyy", "yyyy/mm/dd", "mm-dd-yyyy", "dd-mm-yyyy",
+                "yyyy-mm-dd", "mm.dd.yyyy", "dd.mm.yyyy", "yyyy.mm.dd")
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["anthias"]
+
+
+@bp.before_request
+def _require_sign_in() -> Any:
+    """Pages only: no credentials at all means the sign-in form; wrong Basic ones the 401."""
+    if request.path not in PAGES:
+        return None
+    settings = _runtime().settings
+    if not auth_enabled(settings) or has_session(settings):
+        return None
+    if "Authorization" not in request.headers:
+        return redirect("/login?next=" + quote(request.full_path.rstrip("?"), safe="/"))
+    return basic_auth_challenge(settings)
+
+
+def _page(template: str, active: str, **context: Any) -> Any:
+    settings = _runtime().settings
+    response = current_app.make_response(render_template(
+        template, active=active, player_name=settings["player_name"],
+        signed_in=auth_enabled(settings) and has_session(settings), **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/", methods=["GET"])
+def assets_page() -> Any:
+    """The asset manager."""
+    settings = _runtime().settings
+    return _page("assets.html", "assets",
+                 default_duration=int(settings["default_duration"]),
+                 default_streaming_duration=int(settings["default_streaming_duration"]))
+
+
+@bp.route("/settings", methods=["GET"])
+def settings_page() -> Any:
+    """The device settings form, with each setting's help text."""
+    return _page("settings.html", "settings", help=HELP, date_formats=DATE_FORMATS)
+
+
+@bp.route("/system-info", methods=["GET"])
+def system_page() -> Any:
+    """Device facts, power buttons, backup and restore."""
+    return _page("system_info.html", "system")
+
+
+@bp.app_template_global("inline_stylesheet")
+@cache
+def inline_stylesheet() -> Markup:
+    """The dashboard's stylesheet, inlined: one round trip fewer before the first paint."""
+    return Markup(STYLESHEET.read_text(encoding="utf-8"))
+
+
+@bp.app_template_global("qr_code_svg")
+def qr_code_svg(url: str) -> Markup:
+    """An inline SVG QR code that opens ``url`` (used by the splash page)."""
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage)
+    svg = image.to_string(encoding="unicode")
+    # Drop the XML declaration: the SVG sits inside an HTML page.
+    if svg.startswith("<?xml"):
+        svg = svg.split("?>", 1)[1]
+    return Markup(svg)

@@ -1,0 +1,102 @@
+"""Browser sign-in: ``/login`` sets a session cookie, ``/logout`` ends it; scripts keep Basic.
+
+The cookie is HttpOnly and SameSite=Lax, and Secure whenever the request came over HTTPS. The
+signing key is the ``django_secret_key`` setting, generated and saved on first start when empty.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, redirect, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+from anthias_edge.auth.basic import auth_enabled
+from anthias_edge.auth.guard import csrf_ok, csrf_refusal, csrf_token, has_session, sign_in
+from anthias_edge.runtime import Runtime
+from anthias_edge.settings import Settings
+from anthias_edge.web import bp
+
+logger = logging.getLogger(__name__)
+
+SECRET_KEY_SETTING = "django_secret_key"
+WRONG_CREDENTIALS = "That user name and password do not match. Try again."
+
+
+class PerRequestSecureSessions(SecureCookieSessionInterface):
+    """Mark the cookie Secure exactly when the request itself is HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure on HTTPS, so plain-HTTP devices on a LAN can still sign in."""
+        return request.is_secure
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """The session signing key; generate a urlsafe one and save it when the setting is empty."""
+    key = settings[SECRET_KEY_SETTING]
+    if not key:
+        key = secrets.token_urlsafe(50)
+        settings.update({SECRET_KEY_SETTING: key})
+        settings.save()
+        logger.info("Generated a new %s and saved it", SECRET_KEY_SETTING)
+    return key
+
+
+def configure_sessions(app: Flask, settings: Settings) -> None:
+    """Session cookie flags and signing key; a ``csrf_token()`` helper for every template."""
+    app.secret_key = ensure_secret_key(settings)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_NAME="anthias_session")
+    app.session_interface = PerRequestSecureSessions()
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def _settings() -> Settings:
+    runtime: Runtime = current_app.extensions["anthias"]
+    return runtime.settings
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths, so the sign-in page cannot send anyone elsewhere."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in form; a right user name and password start a session."""
+    settings = _settings()
+    next_url = safe_next(request.values.get("next"))
+    if not auth_enabled(settings) or (request.method == "GET" and has_session(settings)):
+        return redirect(next_url)
+    if request.method == "GET":
+        return render_template("login.html", next_url=next_url, error="")
+    if not csrf_ok():
+        return render_template("login.html", next_url=next_url,
+                               error="The form expired. Please sign in again."), 403
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    user_ok = hmac.compare_digest(username.encode(), str(settings["user"]).encode())
+    if user_ok & settings.password_matches(password):
+        sign_in(settings)
+        logger.info("User %s signed in from %s", username, request.remote_addr)
+        return redirect(next_url)
+    logger.info("Failed sign-in from %s", request.remote_addr)
+    return render_template("login.html", next_url=next_url, error=WRONG_CREDENTIALS), 401
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    """End the session (the form carries the CSRF token)."""
+    if session and not csrf_ok():
+        return csrf_refusal()
+    session.clear()
+    return redirect("/login" if auth_enabled(_settings()) else "/")

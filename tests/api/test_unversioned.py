@@ -1,0 +1,69 @@
+"""Routes outside the versioned API: splash page, API docs redirect, static files (3.17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import basic
+
+
+@pytest.fixture
+def auth_client(client):
+    """A client of a device with Basic auth on (admin / pw)."""
+    response = client.patch("/api/v2/device_settings", json={
+        "auth_backend": "auth_basic", "username": "admin", "password": "pw", "password_2": "pw"})
+    assert response.status_code == 200
+    return client
+
+
+def test_the_splash_page_lists_the_device_addresses_as_links(client, monkeypatch):
+    monkeypatch.setenv("MY_IP", "192.0.2.10 2001:db8::7")
+    response = client.get("/splash-page")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "point your browser to" in page
+    assert 'href="http://192.0.2.10"' in page
+    assert 'href="http://[2001:db8::7]"' in page
+
+
+def test_the_splash_page_says_so_when_no_address_is_known(client, monkeypatch):
+    monkeypatch.setenv("MY_IP", "127.0.0.1")
+    response = client.get("/splash-page")
+    assert response.status_code == 200
+    assert "Unable to retrieve IP." in response.get_data(as_text=True)
+
+
+def test_the_splash_page_is_open_even_with_auth_on(auth_client, monkeypatch):
+    monkeypatch.setenv("MY_IP", "192.0.2.10")
+    assert auth_client.get("/api/v2/assets").status_code == 401
+    response = auth_client.get("/splash-page")
+    assert response.status_code == 200
+    assert "http://192.0.2.10" in response.get_data(as_text=True)
+
+
+def test_posting_to_the_splash_page_is_405_with_an_allow_header(client):
+    response = client.post("/splash-page")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert "POST" not in response.headers["Allow"]
+
+
+def test_api_docs_without_a_slash_redirects_permanently(client):
+    response = client.get("/api/docs")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/api/docs/"
+
+
+def test_a_missing_static_file_is_the_html_404(client):
+    with client.get("/static/nothing-here.tar.gz") as response:
+        assert response.status_code == 404
+        assert "<title>Not Found</title>" in response.get_data(as_text=True)
+
+
+def test_a_backup_download_with_wrong_credentials_is_refused(auth_client):
+    name = auth_client.post("/api/v2/backup", headers=basic("admin", "pw")).get_json()
+    with auth_client.get(f"/static_with_mime/{name}", headers=basic("admin", "no")) as response:
+        assert response.status_code == 401
+    with auth_client.get(f"/static_with_mime/{name}", headers=basic("admin", "pw")) as response:
+        assert response.status_code == 200
+        assert response.data[:2] == b"\x1f\x8b"

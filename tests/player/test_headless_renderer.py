@@ -1,0 +1,93 @@
+"""The headless renderer records each shown asset as one JSON line."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pytest
+
+from anthias_edge.errors import StartupError
+from player.renderers import Renderer, choose_renderer
+from player.renderers.headless import HeadlessRenderer
+
+
+@dataclass
+class Item:
+    """A stand-in for player.schedule.PlayItem."""
+
+    asset_id: str
+    uri: str = "https://example.com"
+    mimetype: str = "webpage"
+    duration: float = 10
+    nocache: bool = False
+    refresh_interval_s: int = 0
+    custom_headers: dict[str, str] = field(default_factory=dict)
+    skip_ssl_verify: bool = False
+
+
+def _records(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_each_shown_asset_becomes_one_line_with_its_outcome(tmp_path):
+    path = tmp_path / "sub" / "shown.jsonl"
+    renderer = HeadlessRenderer(path)
+    renderer.start()
+    renderer.show(Item("a"))
+    assert renderer.current() == "a"
+    assert renderer.wait_until_done(0.05, threading.Event()) == "timeout"
+    renderer.show(Item("b", mimetype="image"))
+    renderer.show(Item("c"))
+    renderer.stop()
+    records = _records(path)
+    assert [(r["asset_id"], r["outcome"]) for r in records] == [
+        ("a", "timeout"), ("b", "replaced"), ("c", "stopped")]
+    assert set(records[0]) == {"asset_id", "uri", "mimetype", "shown_at", "ended_at", "outcome"}
+    first = records[0]
+    elapsed = datetime.fromisoformat(first["ended_at"]) - datetime.fromisoformat(first["shown_at"])
+    assert elapsed.total_seconds() >= 0.04
+    assert renderer.current() is None
+
+
+def test_an_interrupt_ends_the_wait_at_once(tmp_path):
+    renderer = HeadlessRenderer(tmp_path / "shown.jsonl")
+    renderer.show(Item("a"))
+    interrupt = threading.Event()
+    threading.Timer(0.1, interrupt.set).start()
+    started = time.monotonic()
+    assert renderer.wait_until_done(30, interrupt) == "interrupted"
+    assert time.monotonic() - started < 1
+    assert _records(tmp_path / "shown.jsonl")[0]["outcome"] == "interrupted"
+
+
+def test_close_records_the_asset_on_screen(tmp_path):
+    renderer = HeadlessRenderer(tmp_path / "shown.jsonl")
+    renderer.preload(Item("next"))
+    renderer.show(Item("a"))
+    renderer.close()
+    renderer.close()
+    assert [r["outcome"] for r in _records(tmp_path / "shown.jsonl")] == ["closed"]
+
+
+def test_it_satisfies_the_renderer_interface(tmp_path):
+    assert isinstance(HeadlessRenderer(tmp_path / "x.jsonl"), Renderer)
+
+
+def test_choose_renderer_builds_each_named_renderer(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    record = tmp_path / "shown.jsonl"
+    assert type(choose_renderer("headless", record_path=record)).__name__ == "HeadlessRenderer"
+    assert type(choose_renderer("auto", record_path=record)).__name__ == "HeadlessRenderer"
+    assert type(choose_renderer("auto", headless=True)).__name__ == "MediaRouter"
+    assert type(choose_renderer("browser", headless=True)).__name__ == "BrowserRenderer"
+    assert type(choose_renderer("mpv", headless=True)).__name__ == "MpvRenderer"
+
+
+def test_choose_renderer_rejects_an_unknown_name():
+    with pytest.raises(StartupError, match="Unknown renderer"):
+        choose_renderer("vlc")

@@ -1,0 +1,213 @@
+"""auth_tokens.py: logins, throttling, refresh rotation, logout and API tokens."""
+
+import datetime as dt
+
+import pytest
+
+from anthias_edge.errors import (
+    ApiTokenNotFound,
+    AuthenticationFailed,
+    PermissionDenied,
+    TenantInactive,
+    TokenInvalid,
+    TooManyAttempts,
+    UserNotFound,
+)
+from anthias_edge.models import ApiToken, AuditLog, RefreshToken, User
+from anthias_edge.services.passwords import Passwords
+from tests.services.conftest import PASSWORD
+
+
+def test_login_by_subdomain_returns_a_pair_for_the_member(tenancy):
+    pair = tenancy.auth.authenticate("alice", PASSWORD, "alpha", "10.0.0.1")
+    principal = tenancy.auth.principal_for_access_token(pair.access_token)
+    assert (pair.tenant_id, pair.role, pair.expires_in) == (tenancy.a, "owner", 900)
+    assert principal.user_id == tenancy.owner_a and principal.tenant_id == tenancy.a
+    assert "tenant.delete" in principal.permissions
+    assert AuditLog.get(AuditLog.action == "auth.login").ip == "10.0.0.1"
+
+
+def test_login_by_tenant_id_and_any_username_case_works(tenancy):
+    pair = tenancy.auth.authenticate("ALICE", PASSWORD, tenancy.a)
+    assert pair.user_id == tenancy.owner_a
+
+
+@pytest.mark.parametrize(("username", "password", "tenant"), [
+    ("alice", "wrong password", "alpha"),   # wrong password
+    ("nobody", PASSWORD, "alpha"),          # unknown user
+    ("alice", PASSWORD, "beta"),            # not a member of that tenant
+    ("alice", PASSWORD, "no-such-tenant"),  # unknown tenant
+])
+def test_every_kind_of_wrong_login_gets_the_same_401(tenancy, username, password, tenant):
+    with pytest.raises(AuthenticationFailed) as caught:
+        tenancy.auth.authenticate(username, password, tenant)
+    assert (caught.value.status, caught.value.message) == (
+        401, AuthenticationFailed.default_message)
+
+
+def test_refresh_tokens_are_stored_only_as_hashes(tenancy):
+    pair = tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    row = RefreshToken.get()
+    assert pair.refresh_token not in (row.token_hash, row.id)
+    assert len(row.token_hash) == 64
+
+
+def test_a_login_with_weaker_hash_parameters_rehashes_the_password(tenancy):
+    tenancy.auth.passwords = Passwords(time_cost=2, memory_cost=16, parallelism=1)
+    tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    assert "$m=16,t=2,p=1$" in User.get_by_id(tenancy.owner_a).password_hash
+
+
+def test_failures_for_one_user_are_throttled_with_retry_after(tenancy):
+    for n in range(3):
+        with pytest.raises(AuthenticationFailed):
+            tenancy.auth.authenticate("alice", "wrong", "alpha", f"10.0.0.{n}")
+    tenancy.clock.advance(minutes=5)
+    with pytest.raises(TooManyAttempts) as caught:
+        tenancy.auth.authenticate("alice", PASSWORD, "alpha", "10.9.9.9")
+    assert caught.value.status == 429
+    assert caught.value.retry_after == 10 * 60
+    tenancy.clock.advance(minutes=10, seconds=1)
+    assert tenancy.auth.authenticate("alice", PASSWORD, "alpha", "10.9.9.9").role == "owner"
+
+
+def test_failures_from_one_address_are_throttled_across_usernames(tenancy):
+    for n in range(5):
+        with pytest.raises(AuthenticationFailed):
+            tenancy.auth.authenticate(f"guess{n}", "wrong", "alpha", "192.0.2.7")
+    with pytest.raises(TooManyAttempts) as caught:
+        tenancy.auth.authenticate("bob", PASSWORD, "beta", "192.0.2.7")
+    assert caught.value.retry_after == 15 * 60
+    assert tenancy.auth.authenticate("bob", PASSWORD, "beta", "192.0.2.8").role == "owner"
+
+
+def test_unknown_usernames_are_throttled_like_real_ones(tenancy):
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed):
+            tenancy.auth.authenticate("ghost", "wrong", "alpha")
+    with pytest.raises(TooManyAttempts):
+        tenancy.auth.authenticate("ghost", "wrong", "alpha")
+
+
+def test_a_successful_login_clears_the_users_failures(tenancy):
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed):
+            tenancy.auth.authenticate("alice", "wrong", "alpha")
+    tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed):
+            tenancy.auth.authenticate("alice", "wrong", "alpha")
+    assert tenancy.auth.authenticate("alice", PASSWORD, "alpha").role == "owner"
+
+
+def test_an_inactive_tenant_is_refused_after_the_password_checks(tenancy):
+    tenancy.tenant(tenancy.a).set_plan(is_active=False)
+    with pytest.raises(TenantInactive):
+        tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    with pytest.raises(AuthenticationFailed):
+        tenancy.auth.authenticate("alice", "wrong", "alpha")
+
+
+def test_refresh_rotates_the_pair(tenancy):
+    first = tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    second = tenancy.auth.refresh(first.refresh_token)
+    assert second.refresh_token != first.refresh_token
+    assert tenancy.auth.principal_for_access_token(second.access_token).role == "owner"
+    assert tenancy.auth.refresh(second.refresh_token).tenant_id == tenancy.a
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(tenancy):
+    first = tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    second = tenancy.auth.refresh(first.refresh_token)
+    other_session = tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    with pytest.raises(TokenInvalid):
+        tenancy.auth.refresh(first.refresh_token)
+    with pytest.raises(TokenInvalid):
+        tenancy.auth.refresh(second.refresh_token)
+    assert tenancy.auth.refresh(other_session.refresh_token).role == "owner"
+    assert AuditLog.select().where(AuditLog.action == "auth.refresh_reuse").count() == 1
+
+
+def test_an_expired_refresh_token_is_invalid(tenancy):
+    pair = tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    tenancy.clock.advance(days=31)
+    with pytest.raises(TokenInvalid):
+        tenancy.auth.refresh(pair.refresh_token)
+
+
+def test_logout_revokes_the_session_and_is_repeatable(tenancy):
+    pair = tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    tenancy.auth.logout(pair.refresh_token)
+    tenancy.auth.logout(pair.refresh_token)
+    with pytest.raises(TokenInvalid):
+        tenancy.auth.refresh(pair.refresh_token)
+    with pytest.raises(TokenInvalid):
+        tenancy.auth.logout("never-issued")
+    assert AuditLog.select().where(AuditLog.action == "auth.logout").count() == 1
+
+
+def test_a_deactivated_member_cannot_use_a_still_unexpired_access_token(tenancy):
+    editor = tenancy.tenant(tenancy.a).create_user("erin", PASSWORD, "editor")
+    pair = tenancy.auth.authenticate("erin", PASSWORD, "alpha")
+    tenancy.tenant(tenancy.a).update_user(editor.user_id, is_active=False)
+    with pytest.raises(TokenInvalid):
+        tenancy.auth.principal_for_access_token(pair.access_token)
+    with pytest.raises(TokenInvalid):
+        tenancy.auth.refresh(pair.refresh_token)
+
+
+def test_an_api_token_secret_is_shown_once_and_stored_hashed(tenancy):
+    token, secret = tenancy.auth.create_api_token(tenancy.a, tenancy.owner_a, "deploy",
+                                                  ["assets.view", "assets.create"])
+    row = ApiToken.get_by_id(token.id)
+    assert secret.startswith("ae_") and secret not in (row.secret_hash, row.prefix)
+    principal = tenancy.auth.authenticate_api_token(secret)
+    assert principal.permissions == {"assets.view", "assets.create"}
+    assert principal.token_id == token.id and principal.actor == token.id
+    assert ApiToken.get_by_id(token.id).last_used_at == tenancy.clock.now
+
+
+def test_an_api_token_cannot_exceed_its_creators_permissions(tenancy):
+    editor = tenancy.tenant(tenancy.a).create_user("erin", PASSWORD, "editor")
+    with pytest.raises(PermissionDenied) as caught:
+        tenancy.auth.create_api_token(tenancy.a, editor.user_id, "x",
+                                      ["assets.view", "users.manage"])
+    assert caught.value.details == {"permissions": ["users.manage"]}
+    assert ApiToken.select().count() == 0
+
+
+def test_an_api_token_shrinks_when_its_creator_is_demoted(tenancy):
+    admin = tenancy.tenant(tenancy.a).create_user("ada", PASSWORD, "admin")
+    _, secret = tenancy.auth.create_api_token(tenancy.a, admin.user_id, "ops",
+                                              ["users.view", "assets.view"])
+    tenancy.tenant(tenancy.a).update_user(admin.user_id, role="viewer")
+    assert tenancy.auth.authenticate_api_token(secret).permissions == {"assets.view"}
+
+
+def test_revoked_expired_and_forged_api_tokens_are_refused(tenancy):
+    later = tenancy.clock.now + dt.timedelta(hours=1)
+    revoked, revoked_secret = tenancy.auth.create_api_token(tenancy.a, tenancy.owner_a, "r",
+                                                            ["assets.view"])
+    _, expiring_secret = tenancy.auth.create_api_token(tenancy.a, tenancy.owner_a, "e",
+                                                       ["assets.view"], expires_at=later)
+    tenancy.auth.revoke_api_token(tenancy.a, revoked.id)
+    tenancy.clock.advance(hours=2)
+    for secret in (revoked_secret, expiring_secret, expiring_secret[:-2] + "xx", "ae_x", ""):
+        with pytest.raises(TokenInvalid):
+            tenancy.auth.authenticate_api_token(secret)
+
+
+def test_another_tenants_api_token_is_not_found(tenancy):
+    token, _ = tenancy.auth.create_api_token(tenancy.b, tenancy.owner_b, "b", ["assets.view"])
+    with pytest.raises(ApiTokenNotFound) as caught:
+        tenancy.auth.revoke_api_token(tenancy.a, token.id)
+    assert caught.value.status == 404
+    assert ApiToken.get_by_id(token.id).revoked_at is None
+    assert tenancy.auth.list_api_tokens(tenancy.a) == []
+    assert [t.id for t in tenancy.auth.list_api_tokens(tenancy.b)] == [token.id]
+
+
+def test_a_user_of_another_tenant_cannot_create_tokens_here(tenancy):
+    with pytest.raises(UserNotFound) as caught:
+        tenancy.auth.create_api_token(tenancy.a, tenancy.owner_b, "x", ["assets.view"])
+    assert caught.value.status == 404

@@ -1,0 +1,76 @@
+// The settings form: read /api/v2/device_settings, PATCH the changes, show each refusal.
+
+import { request } from "./api.js";
+
+const form = document.getElementById("settings-form");
+const message = document.getElementById("settings-message");
+const BOOLEANS = ["show_splash", "default_assets", "shuffle_playlist", "use_24_hour_clock",
+                  "debug_logging"];
+const VALUES = ["player_name", "audio_output", "date_format", "auth_backend", "username"];
+const NUMBERS = ["default_duration", "default_streaming_duration"];
+let current = null;
+
+function say(text, kind) {
+  message.textContent = text;
+  message.dataset.kind = kind;
+}
+
+function showAuthFields() {
+  const on = form.elements.auth_backend.value === "auth_basic";
+  form.querySelector(".auth-fields").hidden = !on;
+  const protectedNow = current && current.auth_backend === "auth_basic";
+  document.getElementById("current-password-field").hidden = !protectedNow;
+}
+
+async function load() {
+  const result = await request("GET", "/api/v2/device_settings");
+  if (!result.ok) { say(`The settings could not be read: ${result.message}`, "error"); return; }
+  current = result.data;
+  for (const key of [...VALUES, ...NUMBERS]) form.elements[key].value = current[key] ?? "";
+  for (const key of BOOLEANS) form.elements[key].checked = Boolean(current[key]);
+  for (const key of ["current_password", "password", "password_2"]) form.elements[key].value = "";
+  showAuthFields();
+}
+
+form.elements.auth_backend.addEventListener("change", showAuthFields);
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const f = form.elements;
+  const body = {};
+  for (const key of VALUES) body[key] = f[key].value;
+  for (const key of NUMBERS) {
+    if (!/^\d+$/.test(f[key].value)) {
+      say(`${f[key].labels[0].textContent} must be a whole number of seconds.`, "error");
+      f[key].focus();
+      return;
+    }
+    body[key] = Number(f[key].value);
+  }
+  for (const key of BOOLEANS) body[key] = f[key].checked;
+  for (const key of ["current_password", "password", "password_2"]) {
+    if (f[key].value) body[key] = f[key].value;
+  }
+  if (body.auth_backend !== "auth_basic") delete body.username;
+  const turningOn = body.auth_backend === "auth_basic" && current?.auth_backend !== "auth_basic";
+  const credentialsChanged = body.auth_backend === "auth_basic" &&
+    (turningOn || body.password || body.username !== current?.username);
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  const result = await request("PATCH", "/api/v2/device_settings", { json: body });
+  button.disabled = false;
+  if (!result.ok) {
+    say(result.message.replace(/^An error occurred while saving settings: /, "Not saved: "),
+        "error");
+    return;
+  }
+  if (credentialsChanged) {
+    say("Settings were successfully saved. Sign in with the new user name and password.", "ok");
+    setTimeout(() => window.location.assign("/login?next=/settings"), 1200);
+    return;
+  }
+  say(result.data.message || "Settings were successfully saved.", "ok");
+  await load();
+});
+
+load();
