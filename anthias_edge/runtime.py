@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,10 @@ from anthias_edge.data_version import DataGeneration, RenderCache
 from anthias_edge.db import checkpoint, db, run_migrations
 from anthias_edge.messaging import Messenger
 from anthias_edge.services.assets import AssetService, relocate_asset_uris
+from anthias_edge.services.auth_tokens import AuthService
+from anthias_edge.services.crypto_box import load_crypto_box
+from anthias_edge.services.jwt_tokens import AccessTokens
+from anthias_edge.services.passwords import Passwords
 from anthias_edge.services.reachability import ReachabilityChecker
 from anthias_edge.settings import Settings
 from anthias_edge.timeutil import device_timezone, utcnow
@@ -43,6 +48,25 @@ class Runtime:
     def render_cache(self) -> RenderCache:
         """Rendered list bodies, reused until the data or a schedule edge changes."""
         return RenderCache(DataGeneration(self.database))
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        """Password hashing (argon2id); tests may assign a cheaper instance."""
+        return Passwords()
+
+    @cached_property
+    def auth(self) -> AuthService:
+        """v3 authentication, built on first use.
+
+        Only configuration lives here: signing keys, refresh tokens and failed-login
+        counts are read from the database on every call, so any worker can serve any request.
+        """
+        box = load_crypto_box(os.environ, self.settings.home, cloud=self.is_cloud)
+
+        def clock() -> dt.datetime:
+            return self.clock()  # late-bound, so a test may swap ``self.clock``
+
+        return AuthService(AccessTokens(box, clock=clock), passwords=self.passwords, clock=clock)
 
     @property
     def is_cloud(self) -> bool:

@@ -20,6 +20,8 @@ from flask.testing import FlaskClient
 from anthias_edge.app import create_app
 from anthias_edge.messaging import ViewerEndpoint
 
+pytest_plugins = ["tests.plugins.media"]
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL = FIXTURES / "anthias-real"
 FLASK_ERA = FIXTURES / "anthias-flask-era"
@@ -96,6 +98,11 @@ def make_app(environ: dict[str, str]) -> Iterator[Callable[..., Flask]]:
             reset_postgresql(TEST_DATABASE_URL)
         app = create_app(environ={**environ, **overrides})
         app.config["TESTING"] = True
+        # Dates render in the device's zone; tests must not depend on the host's /etc/timezone.
+        zone_file = Path(environ["HOME"]).parent / "timezone"
+        if not zone_file.exists():
+            zone_file.write_text("Etc/UTC\n")
+        app.extensions["anthias"].zone_file = str(zone_file)
         apps.append(app)
         return app
 

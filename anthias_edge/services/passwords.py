@@ -1,11 +1,16 @@
 """Password hashing with argon2id: hash, verify, rehash on parameter change.
 
+One legacy scheme is also verified: ``sha256$<hex>``, the unsalted SHA-256 that a
+device's ``screenly.conf`` stores for its Basic-auth user. Such a hash always
+``needs_rehash``, so the first successful login replaces it with argon2id.
 ``dummy_verify`` spends the same time as a real check so that a login for an
 unknown user cannot be told apart from a wrong password by its timing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from functools import cached_property
 
@@ -14,6 +19,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
 logger = logging.getLogger(__name__)
+
+LEGACY_SHA256 = "sha256$"
+
+
+def legacy_sha256_hash(hex_digest: str) -> str:
+    """The stored form of a ``screenly.conf`` password hash (64 hex digits)."""
+    return LEGACY_SHA256 + hex_digest.lower()
 
 
 class Passwords:
@@ -36,6 +48,12 @@ class Passwords:
 
     def verify(self, password_hash: str, password: str) -> bool:
         """True when ``password`` matches; a malformed hash is simply a mismatch."""
+        if password_hash.startswith(LEGACY_SHA256):
+            expected = password_hash.removeprefix(LEGACY_SHA256).lower().encode()
+            # Spend argon2's time too, so the scheme cannot be told apart by timing.
+            self.dummy_verify(password)
+            actual = hashlib.sha256(password.encode("utf-8")).hexdigest().encode()
+            return len(expected) == 64 and hmac.compare_digest(actual, expected)
         try:
             return self._hasher.verify(password_hash, password)
         except VerifyMismatchError:

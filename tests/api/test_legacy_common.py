@@ -53,16 +53,6 @@ WRONG_METHODS: list[tuple[str, str]] = [
 ]
 
 
-@pytest.fixture
-def app(make_app: Callable[..., Flask], tmp_path: Path) -> Flask:
-    """A server whose time zone is UTC, whatever the host's zone is."""
-    server = make_app()
-    zone_file = tmp_path / "timezone"
-    zone_file.write_text("UTC\n", encoding="utf-8")
-    server.extensions["anthias"].zone_file = str(zone_file)
-    return server
-
-
 def post_asset(client: FlaskClient, version: str, **fields: Any) -> Any:
     """Create through ``version`` in its own encoding."""
     if version == "v1.2":

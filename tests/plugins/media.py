@@ -1,4 +1,4 @@
-"""Fixtures for the v1.2 tests: UTC dates, a local web server and a real video."""
+"""Shared media fixtures: a loopback web server and a real video made by ffmpeg."""
 
 from __future__ import annotations
 
@@ -6,21 +6,10 @@ import http.server
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], tmp_path: Path) -> Flask:
-    """A server on an empty device whose time zone is UTC, whatever the host's zone is."""
-    server = make_app()
-    zone_file = tmp_path / "timezone"
-    zone_file.write_text("UTC\n", encoding="utf-8")
-    server.extensions["anthias"].zone_file = str(zone_file)
-    return server
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
