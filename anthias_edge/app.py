@@ -14,6 +14,7 @@ from anthias_edge.errors import AnthiasError, StartupError
 from anthias_edge.messaging import Messenger, NullMessenger, ServerMessenger
 from anthias_edge.runtime import Runtime
 from anthias_edge.services.assets import relocate_asset_uris
+from anthias_edge.services.file_swap import undo_interrupted_swaps
 from anthias_edge.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ def init_runtime(
 ) -> Runtime:
     """Choose the database and messenger for this deployment and keep them on the app."""
     mode = settings["mode"]
+    # A restore cut short by a crash or power cut is undone before anything reads the data.
+    if undo_interrupted_swaps(settings.home):
+        settings.reload()
     url = environ.get("DATABASE_URL") or str(settings.database_path)
     if messenger is None:
         if mode == "cloud":

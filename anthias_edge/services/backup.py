@@ -12,7 +12,6 @@ import logging
 import mimetypes
 import os
 import posixpath
-import secrets
 import shutil
 import tarfile
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from anthias_edge.errors import ImportFailed, IncorrectArchiveExtension, WrongArchive
 from anthias_edge.services.archive_safety import safe_extract
+from anthias_edge.services.file_swap import FileSwap, fsync_path
 
 logger = logging.getLogger(__name__)
 
@@ -126,126 +126,9 @@ def create_backup(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync(static_dir)
+    fsync_path(static_dir)
     logger.info("Backup written to %s", final)
     return name
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's data or a folder's entries (after renames) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _copy_beside(source: Path, target: Path) -> Path:
-    """Copy ``source`` to a durable temp file in ``target``'s folder, ready to be renamed."""
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        if source.is_symlink():
-            os.symlink(os.readlink(source), tmp)
-            return tmp
-        with source.open("rb") as src, tmp.open("xb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        stat = source.stat()
-        # Readable by the player whatever the source's mode (the fixture's files are read-only).
-        os.chmod(tmp, (stat.st_mode & 0o755) | 0o600)
-        os.utime(tmp, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-class _Swap:
-    """Moves files into place one at a time and keeps everything they replace, for rollback."""
-
-    def __init__(self, home: Path) -> None:
-        self._home = home
-        self._token = secrets.token_hex(6)
-        self._stash_dirs: dict[int, Path] = {}
-        self._stashed: list[tuple[Path, Path]] = []
-        self._installed: list[Path] = []
-        self._created: list[Path] = []
-        self._touched: set[Path] = set()
-
-    def stash(self, path: Path) -> None:
-        """Move ``path`` (file, link or folder) aside; rename needs the same filesystem."""
-        device = os.stat(path.parent).st_dev
-        folder = self._stash_dirs.get(device)
-        if folder is None:
-            base = self._home if os.stat(self._home).st_dev == device else path.parent
-            folder = base / f".anthias-rollback-{self._token}"
-            folder.mkdir()
-            self._stash_dirs[device] = folder
-        spare = folder / str(len(self._stashed))
-        os.rename(path, spare)
-        self._stashed.append((path, spare))
-        self._touched.add(path.parent)
-
-    def ensure_dir(self, path: Path) -> None:
-        """Make ``path`` a folder, following the device's own links as extraction would."""
-        if path.is_dir():
-            return
-        self.ensure_dir(path.parent)
-        if os.path.lexists(path):
-            self.stash(path)
-        path.mkdir()
-        self._created.append(path)
-        self._touched.add(path.parent)
-
-    def install(self, source: Path, target: Path, *, copy: bool) -> None:
-        """Put ``source`` at ``target``, moving it when it can be renamed, copying otherwise."""
-        self.ensure_dir(target.parent)
-        copied = copy or os.lstat(source).st_dev != os.stat(target.parent).st_dev
-        if copied:
-            source = _copy_beside(source, target)
-        elif not source.is_symlink():
-            _fsync(source)
-        try:
-            if os.path.lexists(target):
-                self.stash(target)
-            os.replace(source, target)
-        except BaseException:
-            if copied:
-                source.unlink(missing_ok=True)
-            raise
-        self._installed.append(target)
-        self._touched.add(target.parent)
-
-    def commit(self) -> None:
-        """Make the new files durable and drop what they replaced."""
-        for folder in self._touched:
-            if folder.is_dir():
-                _fsync(folder)
-        self._drop_stash()
-
-    def _drop_stash(self) -> None:
-        for folder in self._stash_dirs.values():
-            shutil.rmtree(folder, ignore_errors=True)
-
-    def rollback(self) -> None:
-        """Remove what was installed and put every replaced file back."""
-        steps = [
-            *((os.unlink, (path,)) for path in reversed(self._installed)),
-            *((os.rmdir, (path,)) for path in reversed(self._created)),
-            *((os.replace, pair[::-1]) for pair in reversed(self._stashed)),
-        ]
-        failures = 0
-        for action, paths in steps:
-            try:
-                action(*paths)
-            except OSError:
-                logger.exception("Rollback step %s%s failed", action.__name__, paths)
-                failures += 1
-        if failures:  # keep the stash: it may hold the only copy of files not put back
-            logger.error("Rollback incomplete; replaced files are kept in %s", self._stash_dirs)
-        else:
-            self._drop_stash()
 
 
 def _tree_entries(source: Path, target: Path) -> list[_Step]:
@@ -272,7 +155,7 @@ def _swap_in(
     after: Callable[[], None] | None = None,
 ) -> int:
     """Install ``plan`` and run ``after``; if either fails, undo every change and re-raise."""
-    swap = _Swap(home)
+    swap = FileSwap(home)
     total = sum(1 for _, _, is_dir in plan if not is_dir)
     done = 0
     try:
