@@ -52,7 +52,8 @@ function render() {
   $("inactive-count").textContent = `(${inactive.length})`;
   if (key) {
     const row = document.querySelector(`li.asset[data-id="${CSS.escape(key.id)}"]`);
-    (row?.querySelector(`.${CSS.escape(key.cls)}`) || row?.querySelector("button"))?.focus();
+    const same = key.cls ? row?.querySelector(`.${CSS.escape(key.cls)}`) : null;
+    (same || row?.querySelector("button"))?.focus();
   }
 }
 
