@@ -101,12 +101,13 @@ def configure_errors(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every API version, the operations endpoints and the web pages."""
-    from anthias_edge.api import docs_routes, v1, v1_1, v1_2, v2
+    from anthias_edge.api import docs_routes, v1, v1_1, v1_2, v2, v3
     from anthias_edge.api.unversioned import bp as unversioned_bp
     from anthias_edge.ops import bp as ops_bp
     from anthias_edge.web import init_web
 
-    for blueprint in (v1.bp, v1_1.bp, v1_2.bp, v2.bp, docs_routes.bp, unversioned_bp, ops_bp):
+    for blueprint in (v1.bp, v1_1.bp, v1_2.bp, v2.bp, v3.bp, docs_routes.bp, unversioned_bp,
+                      ops_bp):
         app.register_blueprint(blueprint)
     init_web(app)
 

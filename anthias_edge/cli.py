@@ -76,6 +76,9 @@ class BadUsage(click.ClickException):
         "migrate": "anthias_edge.cli:migrate",
         "import-anthias": "anthias_edge.cli:import_anthias_command",
         "player": "anthias_edge.cli:player_command",
+        "tenant": "anthias_edge.cli_tenancy:tenant_group",
+        "user": "anthias_edge.cli_tenancy:user_group",
+        "migrate-to-postgresql": "anthias_edge.cli_tenancy:migrate_to_postgresql_command",
     },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -125,8 +128,16 @@ def _url_host(host: str) -> str:
 @click.option("--listen", metavar="HOST:PORT",
               help="Address and port to serve on (default: the listen setting, ANTHIAS_LISTEN, "
                    "127.0.0.1:8080). Port 0 picks a free port.")
-def serve(listen: str | None) -> None:
-    """Serve the web UI and the API on the waitress WSGI server until SIGTERM or Ctrl-C."""
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Cloud mode: worker processes (default: 2 x CPU cores).")
+@click.option("--threads", type=click.IntRange(min=1), default=SERVER_THREADS, show_default=True,
+              help="Cloud mode: threads per worker process.")
+def serve(listen: str | None, workers: int | None, threads: int) -> None:
+    """Serve the web UI and the API until SIGTERM or Ctrl-C.
+
+    On a device (mode ``device``) one waitress process; in cloud mode (ANTHIAS_MODE=cloud,
+    DATABASE_URL on PostgreSQL) several gunicorn workers.
+    """
     settings = load_settings()
     try:
         host, port = parse_listen(settings["listen"] if listen is None else listen)
@@ -137,6 +148,11 @@ def serve(listen: str | None) -> None:
             f"The listen setting (ANTHIAS_LISTEN or screenly.conf) {LISTEN_HINT}"
         ) from None
     configure_logging(settings)
+    if settings["mode"] == "cloud":
+        from anthias_edge.cloud import serve_cloud
+
+        serve_cloud(settings, host, port, workers=workers, threads=threads)
+        return
 
     import waitress
 

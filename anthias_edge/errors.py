@@ -344,3 +344,11 @@ class SecretKeyUnusable(StartupError):
 
     code = "secret_key_unusable"
     default_message = "The secret key for encrypting stored secrets cannot be used."
+
+
+class DatabaseUnreachable(AnthiasError):
+    """The PostgreSQL server named by a URL does not answer or refuses the connection."""
+
+    status = 503
+    code = "database_unreachable"
+    default_message = "The database cannot be reached."

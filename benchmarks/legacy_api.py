@@ -154,11 +154,13 @@ def machine() -> dict[str, Any]:
     }
 
 
-def benchmark(duration: int, max_requests: int, launcher: str = "auto") -> dict[str, Any]:
+def benchmark(duration: int, max_requests: int, launcher: str = "auto",
+              python: str = sys.executable) -> dict[str, Any]:
     """Start a server, seed, measure every scenario, stop; return all figures of one run."""
     runs: list[LoadResult] = []
     info = machine()
-    with start_server(launcher=launcher) as server:
+    info["server_python"] = python
+    with start_server(python=python, launcher=launcher) as server:
         info["launcher"] = server.launcher
         startup_s = server.startup_s
         seed_started = time.perf_counter()
@@ -249,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--launcher", choices=("auto", "cli", "inline"), default="auto",
                         help="auto: the CLI when anthias_edge/cli.py exists, else inline waitress")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the install to measure, e.g. a device-like venv "
+                             "made with `pip install .` (no PostgreSQL driver)")
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be between 1 and 120 seconds")
@@ -256,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("error: wrk is not installed; on Debian/Ubuntu run "
                          "`sudo apt-get install -y wrk`\n")
         return 2
-    result = benchmark(args.duration, args.max_requests, args.launcher)
+    result = benchmark(args.duration, args.max_requests, args.launcher, args.python)
     sys.stdout.write((json.dumps(result, indent=2) if args.json else table(result)) + "\n")
     return 0
 

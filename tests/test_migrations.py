@@ -1,7 +1,13 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
+import sqlite3
+import tarfile
+
+import pytest
+
 from anthias_edge.db import MIGRATIONS_DIR, MIGRATIONS_TABLE, migration_runner, run_migrations
 from anthias_edge.models import Asset
+from tests.conftest import REAL
 
 
 def test_the_migrated_assets_table_has_every_model_column(app):
@@ -31,3 +37,33 @@ def test_running_the_migrations_again_applies_nothing(app):
     on_disk = sorted(path.stem for path in MIGRATIONS_DIR.glob("[0-9]*.py"))
     assert sorted(applied) == on_disk
     assert on_disk[:2] == ["0001_anthias_assets", "0002_edge_asset_columns"]
+
+
+@pytest.mark.sqlite_only
+def test_a_fresh_database_carries_anthias_django_history_so_anthias_can_open_it(app, tmp_path):
+    """Anthias runs Django's migrate at start; our database must look migrated to it."""
+    with tarfile.open(REAL / "anthias-home.tar.gz") as archive:
+        archive.extractall(tmp_path / "anthias", filter="data")
+    anthias_db = tmp_path / "anthias" / ".screenly" / "screenly.db"
+    database = app.extensions["anthias"].database
+    with database.connection_context():
+        ours = database.execute_sql('SELECT "app", "name" FROM "django_migrations" ORDER BY "id"')
+        ours = [tuple(row) for row in ours.fetchall()]
+        our_tables = set(database.get_tables())
+    with sqlite3.connect(anthias_db) as anthias:
+        theirs = [tuple(r) for r in anthias.execute(
+            'SELECT "app", "name" FROM "django_migrations" ORDER BY "id"')]
+        their_tables = {r[0] for r in anthias.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert ours == theirs
+    assert their_tables - {"sqlite_sequence"} <= our_tables
+
+
+@pytest.mark.sqlite_only
+def test_an_anthias_database_keeps_its_own_django_history(make_app, real_home):
+    with sqlite3.connect(real_home / ".screenly" / "screenly.db") as anthias:
+        before = anthias.execute("SELECT * FROM django_migrations ORDER BY id").fetchall()
+    make_app()
+    with sqlite3.connect(real_home / ".screenly" / "screenly.db") as anthias:
+        after = anthias.execute("SELECT * FROM django_migrations ORDER BY id").fetchall()
+    assert after == before

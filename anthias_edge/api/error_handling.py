@@ -12,6 +12,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from anthias_edge.api.v3 import errors as v3_errors
 from anthias_edge.errors import AnthiasError, MethodNotAllowed, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -49,12 +50,16 @@ def generic_error(exc: AnthiasError) -> Response:
 
 
 def _handle_domain_error(exc: AnthiasError) -> Response:
+    if v3_errors.is_v3_path(request.path):
+        return v3_errors.domain_error(exc)
     if is_legacy_path(request.path):
         return legacy_error(exc)
     return generic_error(exc)
 
 
 def _handle_http_error(exc: HTTPException) -> Response:
+    if v3_errors.is_v3_path(request.path):
+        return v3_errors.http_error(exc.code or 500, getattr(exc, "valid_methods", None))
     if exc.code == 404:
         return Response(NOT_FOUND_PAGE, status=404, content_type="text/html")
     if exc.code == 405 and is_legacy_path(request.path):
@@ -66,6 +71,8 @@ def _handle_http_error(exc: HTTPException) -> Response:
 
 def _handle_unexpected(exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.path)
+    if v3_errors.is_v3_path(request.path):
+        return v3_errors.unexpected_error()
     if is_legacy_path(request.path):
         # Anthias reports the exception text; scripts log it.
         return legacy_error(AnthiasError(str(exc)))

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from anthias_edge.api.legacy.blueprint import named, runtime
+from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
 from anthias_edge.api.schema import AssetOf, Body, ListOf, openapi
 from anthias_edge.models import Asset
@@ -49,7 +49,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         """List every asset in playlist order."""
         rt = runtime()
         now, zone = rt.clock(), rt.zone
-        service = rt.assets()
+        service = rt.assets(legacy_tenant_id())
 
         def build() -> tuple[bytes, dt.datetime]:
             assets = service.list_assets()
@@ -71,15 +71,15 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
     def asset_create() -> Any:
         """Create an asset."""
         values, ext = rules.read_create()
-        asset = runtime().assets().create(values, ext=ext, unique_name=rules.unique_name,
-                                          renumber=rules.renumber)
+        asset = runtime().assets(legacy_tenant_id()).create(
+            values, ext=ext, unique_name=rules.unique_name, renumber=rules.renumber)
         return render(show(asset), 201)
 
     @named(f"AssetView{rules.suffix}")
     @openapi(returns=AssetOf(rules.formatter))
     def asset_detail(asset_id: str) -> Any:
         """Show one asset."""
-        return render(show(runtime().assets().get(asset_id)))
+        return render(show(runtime().assets(legacy_tenant_id()).get(asset_id)))
 
     @named(f"AssetView{rules.suffix}")
     @openapi(request=rules.update_body, returns=AssetOf(rules.formatter))
@@ -87,7 +87,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         """Update an asset (PATCH: only the fields sent)."""
         from flask import request
 
-        service = runtime().assets()
+        service = runtime().assets(legacy_tenant_id())
         asset = service.get(asset_id)
         values = rules.read_update(asset, request.method == "PATCH")
         return render(show(service.update(asset_id, values, renumber=rules.renumber)))
@@ -96,7 +96,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
     @openapi(status=204)
     def asset_delete(asset_id: str) -> Any:
         """Delete an asset."""
-        runtime().assets().delete(asset_id)
+        runtime().assets(legacy_tenant_id()).delete(asset_id)
         return empty(204)
 
     update_methods = ["PUT", "PATCH"] if rules.patch else ["PUT"]

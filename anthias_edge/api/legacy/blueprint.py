@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 
 from anthias_edge.api.legacy.http import options_metadata, view_name
 from anthias_edge.auth.guard import basic_auth_challenge
@@ -15,6 +15,11 @@ from anthias_edge.runtime import Runtime
 def runtime() -> Runtime:
     """The running server's shared objects."""
     return current_app.extensions["anthias"]
+
+
+def legacy_tenant_id() -> str | None:
+    """The tenant legacy routes act on: set by cloud auth, else None (the device's own)."""
+    return g.get("tenant_id")
 
 
 def make_blueprint(name: str, url_prefix: str) -> Blueprint:
@@ -28,6 +33,10 @@ def make_blueprint(name: str, url_prefix: str) -> Blueprint:
         view = current_app.view_functions.get(request.endpoint or "")
         if request.method == "OPTIONS" and view is not None:
             return options_metadata(view_name(view))
+        if runtime().is_cloud:
+            from anthias_edge.auth.cloud_legacy import authenticate_cloud_legacy
+
+            return authenticate_cloud_legacy()
         return basic_auth_challenge(runtime().settings)
 
     return bp

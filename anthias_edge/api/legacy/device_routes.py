@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from anthias_edge.api.legacy.blueprint import named, runtime
+from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
 from anthias_edge.api.legacy.fields import CharField
 from anthias_edge.api.legacy.http import empty, read_data, render
 from anthias_edge.api.schema import Body, openapi
@@ -36,7 +36,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
     @openapi(returns=CONTENT)
     def asset_content(asset_id: str) -> Any:
         """A local asset's file in base64, or a remote asset's URL."""
-        return render(runtime().assets().content(asset_id))
+        return render(runtime().assets(legacy_tenant_id()).content(asset_id))
 
     @named(f"FileAssetView{suffix}")
     @openapi(request=Body(files=("file_upload",)), returns=UPLOADED)
@@ -59,7 +59,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         """Set the playlist order."""
         ids = read_data().get("ids") or ""
         if ids:
-            runtime().assets().set_order(ids.split(","))
+            runtime().assets(legacy_tenant_id()).set_order(ids.split(","))
         return empty(204)
 
     @named(f"PlaylistOrderView{suffix}")

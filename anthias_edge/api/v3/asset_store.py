@@ -1,0 +1,170 @@
+"""v3's asset reads and rules on top of AssetService: filters with keyset pagination,
+share codes, the tenant's asset limit, and the v3 representation.
+
+The cursor is the row's insertion position (SQLite ``rowid``, PostgreSQL ``seq``),
+so pages stay correct while assets are added or removed between requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError, fn
+
+from anthias_edge.api.legacy.formats import v2_asset
+from anthias_edge.api.schema import asset_schema as v2_asset_schema
+from anthias_edge.db import db, is_sqlite
+from anthias_edge.errors import AnthiasError, ValidationError
+from anthias_edge.models import Asset, Tenant
+from anthias_edge.timeutil import format_datetime
+
+SHARE_CODE_BYTES = 9  # 72 random bits, 12 URL-safe characters
+MAX_SHARE_CODE_TRIES = 5
+
+
+class AssetLimitReached(AnthiasError):
+    """The tenant already has as many assets as its plan allows."""
+
+    status = 409
+    code = "asset_limit_reached"
+    default_message = "This tenant has reached its asset limit."
+
+
+@dataclass(frozen=True)
+class AssetPage:
+    """One page of assets and the cursor of the next (None at the end)."""
+
+    items: list[Asset]
+    next_cursor: str | None
+
+
+def v3_asset(asset: Asset, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+    """The v2 asset plus the v3 fields."""
+    return {
+        **v2_asset(asset, now, zone),
+        "tenant_id": asset.tenant,
+        "created_by": asset.created_by,
+        "is_shared": bool(asset.is_shared),
+        "share_code": asset.share_code,
+        "tags": list(asset.tags or []),
+        "metadata": asset.metadata if isinstance(asset.metadata, dict) else {},
+        "created_at": format_datetime(asset.created_at),
+        "updated_at": format_datetime(asset.updated_at),
+    }
+
+
+def openapi_31(schema: Any) -> Any:
+    """An OpenAPI 3.0 schema (``nullable``) rewritten for 3.1 (``type: [t, "null"]``)."""
+    if isinstance(schema, list):
+        return [openapi_31(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {key: openapi_31(value) for key, value in schema.items() if key != "nullable"}
+    if schema.get("nullable") and isinstance(result.get("type"), str):
+        result["type"] = [result["type"], "null"]
+    return result
+
+
+def asset_schema() -> dict[str, Any]:
+    """The JSON Schema of the v3 asset."""
+    schema = openapi_31(v2_asset_schema(v2_asset))
+    text_or_null = {"type": ["string", "null"]}
+    extra = {
+        "tenant_id": {"type": "string"},
+        "created_by": text_or_null,
+        "is_shared": {"type": "boolean"},
+        "share_code": text_or_null,
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "metadata": {"type": "object"},
+        "created_at": {**text_or_null, "format": "date-time"},
+        "updated_at": {**text_or_null, "format": "date-time"},
+    }
+    schema["properties"].update(extra)
+    schema["properties"]["metadata"] = {"type": "object"}
+    schema["required"] = [*schema["required"], *(k for k in extra if k not in schema["required"])]
+    return schema
+
+
+def encode_cursor(position: int) -> str:
+    """An opaque cursor for the row at ``position``."""
+    return base64.urlsafe_b64encode(f"a:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position in a cursor, or ValidationError."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, number = text.partition(":")
+        if kind != "a" or not number.isdigit() or len(number) > 18:
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
+
+
+def _substring(haystack: Any, needle: str) -> Any:
+    # Plain substring search: LIKE would treat % and _ in the needle as wildcards.
+    if is_sqlite(Asset._meta.database):
+        return fn.instr(haystack, needle) > 0
+    return fn.strpos(haystack, needle) > 0
+
+
+def list_page(tenant_id: str, *, limit: int, cursor: str | None = None,
+              enabled: bool | None = None, tag: str | None = None,
+              mimetype: str | None = None, q: str | None = None) -> AssetPage:
+    """One page of a tenant's assets in insertion order, filtered."""
+    position = Asset.natural_order()
+    query = Asset.select(Asset, position.alias("position")).where(Asset.tenant == tenant_id)
+    if enabled is not None:
+        query = query.where(Asset.is_enabled == enabled)
+    if tag:
+        # Tags are a JSON list: a quoted, escaped tag occurs only as a whole element.
+        query = query.where(_substring(Asset.tags, json.dumps(tag, ensure_ascii=False)))
+    if mimetype:
+        query = query.where(Asset.mimetype == mimetype)
+    if q:
+        query = query.where(_substring(fn.LOWER(Asset.name), q.lower()))
+    if cursor:
+        query = query.where(position > decode_cursor(cursor))
+    rows = list(query.order_by(position).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AssetPage(rows, encode_cursor(rows[-1].position) if more and rows else None)
+
+
+def check_asset_limit(tenant_id: str, extra: int = 1) -> None:
+    """Raise AssetLimitReached when ``extra`` more assets would pass the tenant's limit.
+
+    Two workers creating at once may both pass; the limit is a plan boundary, not a lock.
+    """
+    limit = Tenant.get_by_id(tenant_id).max_assets
+    count = Asset.select().where(Asset.tenant == tenant_id).count()
+    if count + extra > limit:
+        raise AssetLimitReached(details={"max_assets": limit, "assets": count})
+
+
+def set_sharing(asset: Asset, shared: bool) -> None:
+    """Share (with a fresh unguessable code, kept while shared) or unshare an asset."""
+    if not shared:
+        Asset.update(is_shared=False, share_code=None).where(
+            Asset.asset_id == asset.asset_id).execute()
+        return
+    if asset.share_code:
+        Asset.update(is_shared=True).where(Asset.asset_id == asset.asset_id).execute()
+        return
+    for _ in range(MAX_SHARE_CODE_TRIES):
+        code = secrets.token_urlsafe(SHARE_CODE_BYTES)
+        try:
+            with db.atomic():  # a savepoint: PostgreSQL survives the failed insert
+                Asset.update(is_shared=True, share_code=code).where(
+                    Asset.asset_id == asset.asset_id).execute()
+            return
+        except IntegrityError:  # another asset has this code: draw again
+            continue
+    raise AnthiasError("Could not make a unique share code.")

@@ -1,0 +1,40 @@
+"""Who is calling v3: ``Authorization: Bearer`` with a JWT access token or an ``ae_`` API token."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Request
+
+from anthias_edge.errors import TokenInvalid
+from anthias_edge.permissions import Principal
+from anthias_edge.services.auth_tokens import API_TOKEN_PREFIX, AuthService
+
+logger = logging.getLogger(__name__)
+
+
+class MissingCredentials(TokenInvalid):
+    """No Bearer token was sent."""
+
+    code = "authentication_required"
+    default_message = "Send Authorization: Bearer <access token or API token>."
+
+
+def bearer_token(request: Request) -> str:
+    """The token of an ``Authorization: Bearer ...`` header, or MissingCredentials."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise MissingCredentials()
+    if "\x00" in token:
+        raise TokenInvalid()
+    return token
+
+
+def authenticate(request: Request, auth: AuthService) -> Principal:
+    """The principal of the request's token; TokenInvalid (401) for anything wrong."""
+    token = bearer_token(request)
+    if token.startswith(API_TOKEN_PREFIX):
+        return auth.authenticate_api_token(token)
+    return auth.principal_for_access_token(token)

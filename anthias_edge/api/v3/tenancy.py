@@ -1,0 +1,111 @@
+"""Which tenant a v3 request is for.
+
+The credentials' tenant is authoritative. The host (a subdomain of the configured
+base domain, or a tenant's custom domain) and an ``X-Tenant-ID`` header (id or
+subdomain) may name a tenant too; each one that does must name the same tenant,
+else 403 ``tenant_mismatch``. Hosts that name nothing (an IP address, the base
+domain itself, ``localhost``) are ignored, so a device answers on any address.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Request, current_app
+
+from anthias_edge.errors import TenantMismatch, TenantNotFound
+from anthias_edge.models import Tenant
+from anthias_edge.services.tenants import get_tenant, get_tenant_by_domain, get_tenant_by_subdomain
+
+logger = logging.getLogger(__name__)
+
+BASE_DOMAIN_ENV = "ANTHIAS_BASE_DOMAIN"
+TENANT_HEADER = "X-Tenant-ID"
+
+
+def base_domain() -> str:
+    """The cloud's base domain (``example.com``): app config first, then the environment."""
+    value = current_app.config.get(BASE_DOMAIN_ENV) or os.environ.get(BASE_DOMAIN_ENV, "")
+    return value.strip().lower().strip(".")
+
+
+def request_host(request: Request) -> str:
+    """The request's host name, lower-case, without port or trailing dot."""
+    host = (request.host or "").lower()
+    if host.startswith("[") or "\x00" in host:  # an IPv6 literal names no tenant
+        return ""
+    return host.rsplit(":", 1)[0].rstrip(".")
+
+
+def _host_tenant(host: str, base: str) -> Tenant | bool | None:
+    """The tenant the host names; None when it names none; False when it names an unknown one."""
+    if not host:
+        return None
+    if base and host.endswith("." + base):
+        label = host[: -len(base) - 1]
+        if "." in label:
+            return False
+        try:
+            return get_tenant_by_subdomain(label)
+        except TenantNotFound:
+            return False
+    if base and host == base:
+        return None
+    try:
+        return get_tenant_by_domain(host)
+    except TenantNotFound:
+        return None
+
+
+def named_tenants(request: Request) -> list[tuple[str, Tenant | None]]:
+    """Every tenant the request names besides its credentials: (source, tenant or None).
+
+    ``None`` means the source names a tenant that does not exist.
+    """
+    named: list[tuple[str, Tenant | None]] = []
+    by_host = _host_tenant(request_host(request), base_domain())
+    if by_host is False:
+        named.append(("host", None))
+    elif by_host is not None:
+        named.append(("host", by_host))
+    header = (request.headers.get(TENANT_HEADER) or "").strip()
+    if "\x00" in header:
+        named.append(("header", None))
+    elif header:
+        try:
+            named.append(("header", get_tenant(header)))
+        except TenantNotFound:
+            named.append(("header", None))
+    return named
+
+
+def check_tenant(request: Request, tenant_id: str) -> None:
+    """Raise TenantMismatch unless every tenant the request names is ``tenant_id``."""
+    for source, tenant in named_tenants(request):
+        if tenant is None or tenant.id != tenant_id:
+            logger.info("tenant named by %s does not match the credentials", source)
+            raise TenantMismatch(details={"source": source})
+
+
+def login_tenant(request: Request, given: str | None, default: str | None) -> str | None:
+    """The tenant a login is for: the body's, else the host's or header's, else ``default``.
+
+    A body tenant that disagrees with the host or header is a mismatch.
+    """
+    named = named_tenants(request)
+    if given:
+        try:
+            wanted = get_tenant(given).id
+        except TenantNotFound:
+            return given  # the login fails with the usual 401
+        for source, tenant in named:
+            if tenant is None or tenant.id != wanted:
+                raise TenantMismatch(details={"source": source})
+        return wanted
+    ids = {tenant.id if tenant else None for _source, tenant in named}
+    if len(ids) > 1 or None in ids:
+        raise TenantMismatch(details={"source": "host" if len(ids) > 1 else named[0][0]})
+    if ids:
+        return ids.pop()
+    return default

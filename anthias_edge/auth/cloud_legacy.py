@@ -1,0 +1,197 @@
+"""Legacy v1-v2 in the cloud: a tenant's subdomain, HTTP Basic against that tenant's users.
+
+Old scripts pointed at ``https://<sub>.<ANTHIAS_BASE_DOMAIN>/api/v2/...`` (or a tenant's
+custom domain) keep working. The host names the tenant; Basic credentials must belong to an
+active member of that tenant, checked with argon2id. Refusals have the device's shape: 401
+``Access denied`` with ``WWW-Authenticate: Basic realm="Anthias <tenant name>"``. An unknown
+host gets the same 401 (realm ``Anthias``), so tenants cannot be probed.
+
+Each method needs a permission: reads ``assets.view``, POST ``assets.create``, PUT/PATCH
+``assets.edit``, DELETE ``assets.delete``. Device endpoints (reboot, shutdown, backup, recover,
+player control, device settings, info, play log, file uploads) answer 404 in the cloud: they
+act on a screen or on local files, which a cloud tenant does not have.
+
+Nothing is kept between requests that another worker would need. To keep argon2id (tens of
+milliseconds) off every request, each worker remembers for a short time which
+(password hash, password) pairs it verified, under a keyed digest; a changed password changes
+the stored hash and so misses, and membership and activity are read from the database on
+every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from flask import Response, current_app, g, request
+from werkzeug.exceptions import NotFound
+
+from anthias_edge.api.v3.tenancy import base_domain, request_host
+from anthias_edge.auth.basic import CONTENT_TYPE, _header_value
+from anthias_edge.errors import TenantNotFound, TooManyAttempts
+from anthias_edge.models import Tenant, TenantUser, User
+from anthias_edge.permissions import effective_permissions
+from anthias_edge.services.login_throttle import LoginThrottle
+from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.tenants import (
+    get_tenant_by_domain,
+    get_tenant_by_subdomain,
+    normalise_username,
+)
+
+logger = logging.getLogger(__name__)
+
+# Endpoint names (without the blueprint) that exist for tenants in the cloud.
+CLOUD_ENDPOINTS = frozenset({"asset_list", "asset_create", "asset_detail", "asset_update",
+                             "asset_delete", "asset_content", "playlist_order",
+                             "playlist_order_wrong_method"})
+METHOD_PERMISSIONS = {"GET": "assets.view", "HEAD": "assets.view", "OPTIONS": "assets.view",
+                      "POST": "assets.create", "PUT": "assets.edit", "PATCH": "assets.edit",
+                      "DELETE": "assets.delete"}
+# Reordering the playlist edits assets, though it is a POST.
+ENDPOINT_PERMISSIONS = {"playlist_order": "assets.edit"}
+VERIFIED_TTL_S = 300
+VERIFIED_MAX = 4096
+
+
+class VerifiedPasswords:
+    """A small per-worker memo of successful argon2id checks, keyed by an HMAC digest."""
+
+    def __init__(self, passwords: Passwords | None = None, ttl_s: float = VERIFIED_TTL_S,
+                 max_entries: int = VERIFIED_MAX) -> None:
+        """Use ``passwords`` for real checks; remember successes ``ttl_s`` seconds."""
+        self.passwords = passwords or Passwords()
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._key = secrets.token_bytes(32)
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
+
+    def _digest(self, password_hash: str, password: str) -> bytes:
+        material = password_hash.encode() + b"\0" + password.encode()
+        return hmac.new(self._key, material, hashlib.sha256).digest()
+
+    def remembered(self, password_hash: str, password: str) -> bool:
+        """True when this pair was verified within the last ``ttl_s`` seconds."""
+        digest = self._digest(password_hash, password)
+        with self._lock:
+            until = self._seen.get(digest)
+            if until is not None and until > time.monotonic():
+                return True
+            self._seen.pop(digest, None)
+        return False
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Check with argon2id and remember a success."""
+        if not self.passwords.verify(password_hash, password):
+            return False
+        with self._lock:
+            self._seen[self._digest(password_hash, password)] = time.monotonic() + self.ttl_s
+            while len(self._seen) > self.max_entries:
+                self._seen.popitem(last=False)
+        return True
+
+
+def _verified() -> VerifiedPasswords:
+    """This worker's memo, kept on the app (not a module global)."""
+    return current_app.extensions.setdefault("cloud_legacy_verified", VerifiedPasswords())
+
+
+def host_tenant(host: str, base: str) -> Tenant | None:
+    """The tenant ``<sub>.<base>`` or a custom domain names, or None."""
+    if not host:
+        return None
+    try:
+        if base and host.endswith("." + base):
+            label = host[: -len(base) - 1]
+            return None if "." in label else get_tenant_by_subdomain(label)
+        return get_tenant_by_domain(host)
+    except TenantNotFound:
+        return None
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(username, password) from ``Authorization: Basic ...``, or None."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme != "Basic" or not encoded:
+        return None
+    try:
+        text = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = text.partition(":")
+    return (username, password) if sep else None
+
+
+def denied(tenant: Tenant | None) -> Response:
+    """The device's 401: ``Access denied`` and a Basic challenge naming the tenant."""
+    realm = f"Anthias {tenant.name}" if tenant is not None else "Anthias"
+    return Response("Access denied", status=401, content_type=CONTENT_TYPE,
+                    headers={"WWW-Authenticate": _header_value(f'Basic realm="{realm}"')})
+
+
+def _member(tenant: Tenant, username: str) -> TenantUser | None:
+    return (TenantUser.select(TenantUser, User).join(User)
+            .where(TenantUser.tenant == tenant.id, User.username == username,
+                   TenantUser.is_active == True,  # noqa: E712 (peewee expression)
+                   User.is_active == True)  # noqa: E712
+            .first())
+
+
+def _password_ok(member: TenantUser | None, username: str, password: str) -> bool:
+    """Check the password; throttle only real argon2id checks (5 per user, 20 per address)."""
+    verified = _verified()
+    if member is not None and verified.remembered(member.user.password_hash, password):
+        return True
+    throttle = LoginThrottle()
+    throttle.check(username, request.remote_addr)
+    if member is None:
+        verified.passwords.dummy_verify(password)
+        ok = False
+    else:
+        ok = verified.verify(member.user.password_hash, password)
+    if ok:
+        throttle.record_success(username)
+    else:
+        throttle.record_failure(username, request.remote_addr)
+    return ok
+
+
+def authenticate_cloud_legacy() -> Response | None:
+    """None when the request may go on (``g.tenant_id`` set); else the refusal to send.
+
+    Raises NotFound for device endpoints, which the app renders in the version's error shape.
+    """
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    if endpoint not in CLOUD_ENDPOINTS:
+        raise NotFound()
+    tenant = host_tenant(request_host(request), base_domain())
+    credentials = basic_credentials(request.headers.get("Authorization"))
+    if tenant is None or credentials is None:
+        return denied(tenant)
+    username = normalise_username(credentials[0])
+    member = _member(tenant, username)
+    try:
+        ok = _password_ok(member, username, credentials[1])
+    except TooManyAttempts as exc:
+        return Response("Too many failed attempts. Try again later.", status=429,
+                        content_type=CONTENT_TYPE,
+                        headers={"Retry-After": str(exc.retry_after)})
+    if not ok or member is None:
+        return denied(tenant)
+    if not tenant.is_active:
+        return Response("This tenant is not active.", status=403, content_type=CONTENT_TYPE)
+    needed = ENDPOINT_PERMISSIONS.get(endpoint) or METHOD_PERMISSIONS.get(request.method,
+                                                                           "assets.edit")
+    if needed not in effective_permissions(member.role, member.grants, member.revokes):
+        return Response("You do not have permission to perform this action.", status=403,
+                        content_type=CONTENT_TYPE)
+    g.tenant_id = tenant.id
+    return None

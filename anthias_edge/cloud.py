@@ -1,0 +1,137 @@
+"""Cloud serving: ``anthias-edge serve`` with ``mode = cloud`` on gunicorn, several workers.
+
+The arbiter checks ``DATABASE_URL`` (PostgreSQL only), applies the migrations once under a
+PostgreSQL advisory lock (several hosts may start together), binds the socket, and forks
+``gthread`` workers. Nothing is preloaded: each worker builds its own app and its own
+connection pool after the fork, and keeps no state another worker would need.
+Background jobs do not run in cloud workers (they would run once per worker).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from anthias_edge.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+GRACEFUL_TIMEOUT_S = 20
+WORKER_TIMEOUT_S = 60
+
+
+def default_workers() -> int:
+    """Two workers per CPU core, gunicorn's usual starting point for I/O-bound apps."""
+    return 2 * (os.cpu_count() or 1)
+
+
+def cloud_database_url(environ: Mapping[str, str]) -> str:
+    """``DATABASE_URL`` when it names PostgreSQL; a one-line ClickException otherwise."""
+    url = (environ.get("DATABASE_URL") or "").strip()
+    if not url:
+        raise click.ClickException(
+            "Cloud mode (ANTHIAS_MODE=cloud) needs DATABASE_URL=postgresql://user@host/db.")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise click.ClickException(
+            "Cloud mode needs PostgreSQL: DATABASE_URL must start with postgresql://.")
+    return url
+
+
+def migrate_before_fork(url: str) -> list[str]:
+    """Apply pending migrations once, under the advisory lock, then close every connection."""
+    from anthias_edge.errors import AnthiasError
+    from anthias_edge.services.pg_migration import migrate_locked, open_target
+
+    try:
+        database = open_target(url)
+    except AnthiasError as exc:
+        raise click.ClickException(exc.message) from exc
+    try:
+        applied = migrate_locked(database)
+    except AnthiasError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        database.close_all()
+    for name in applied:
+        logger.info("Applied %s", name)
+    return applied
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; port 0 picks a free port, which every worker then shares."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = (exc.strerror or str(exc)).lower()
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {reason}.") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
+    """The gunicorn settings of a cloud server (hooks added by ``serve_cloud``)."""
+    return {
+        "bind": [bind],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        # Each worker must open its own pool: sockets must not be shared across a fork.
+        "preload_app": False,
+        "proc_name": "anthias-edge-cloud",
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "timeout": WORKER_TIMEOUT_S,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+    }
+
+
+def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None,
+                threads: int) -> None:
+    """Run the cloud server until SIGTERM or Ctrl-C (gunicorn handles both gracefully)."""
+    from gunicorn.app.base import BaseApplication
+
+    url = cloud_database_url(os.environ)
+    migrate_before_fork(url)
+    sock = listen_socket(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    options = gunicorn_options(f"fd://{sock.fileno()}", workers or default_workers(), threads)
+
+    def when_ready(_server: Any) -> None:
+        click.echo(f"Anthias Edge (cloud) is running at http://{shown}:{bound_port}/ "
+                   f"with {options['workers']} workers")
+
+    def worker_exit(_server: Any, worker: Any) -> None:
+        app = getattr(worker, "wsgi", None)
+        if app is not None and hasattr(app, "extensions"):
+            from anthias_edge.cli import close_runtime
+
+            close_runtime(app.extensions["anthias"])
+
+    class CloudApplication(BaseApplication):
+        """gunicorn configured in code; ``load`` runs in each worker after the fork."""
+
+        def load_config(self) -> None:
+            for key, value in {**options, "when_ready": when_ready,
+                               "worker_exit": worker_exit}.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from anthias_edge.app import create_app
+
+            # Migrations already ran in the arbiter; this finds none pending.
+            return create_app(settings=Settings.load(settings.home), start_jobs=False)
+
+    logger.info("starting %d gunicorn workers x %d threads", options["workers"], threads)
+    CloudApplication().run()

@@ -1,0 +1,62 @@
+"""The v3 error body is locked: {"error": {"code", "message", "details"}} for every failure."""
+
+from __future__ import annotations
+
+import hashlib
+
+from anthias_edge.services.passwords import Passwords, legacy_sha256_hash
+from tests.api.v3.conftest import World
+
+SHAPE = {"code", "message", "details"}
+
+
+def test_domain_routing_and_method_errors_share_one_shape(world: World):
+    answers = [
+        world.client.get("/api/v3/assets"),                                   # 401
+        world.client.get("/api/v3/users", headers=world.auth("viewer")),      # 403
+        world.client.get("/api/v3/assets/nope", headers=world.auth()),        # 404
+        world.client.get("/api/v3/no-such-url"),                              # routing 404
+        world.client.put("/api/v3/audit-log", headers=world.auth()),          # 405
+        world.client.post("/api/v3/assets", headers=world.auth(), json=[]),   # 400
+        world.client.post("/api/v3/assets", headers=world.auth(), data="{",
+                          content_type="application/json"),                 # malformed
+    ]
+    assert [a.status_code for a in answers] == [401, 403, 404, 404, 405, 400, 400]
+    for answer in answers:
+        assert answer.mimetype == "application/json"
+        assert set(answer.get_json()) == {"error"}
+        assert set(answer.get_json()["error"]) == SHAPE
+
+
+def test_an_unexpected_failure_is_a_generic_500(world: World, monkeypatch):
+    from anthias_edge.api.v3 import asset_store
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(asset_store, "list_page", boom)
+    monkeypatch.setattr("anthias_edge.api.v3.assets.list_page", boom)
+    world.app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = world.client.get("/api/v3/assets", headers=world.auth())
+    assert response.status_code == 500
+    assert response.get_json() == {"error": {"code": "internal_error",
+                                             "message": "Internal error.", "details": None}}
+
+
+def test_the_legacy_sha256_scheme_verifies_and_asks_for_a_rehash():
+    passwords = Passwords(time_cost=1, memory_cost=8, parallelism=1)
+    stored = legacy_sha256_hash(hashlib.sha256(b"raspberry").hexdigest())
+    assert passwords.verify(stored, "raspberry")
+    assert not passwords.verify(stored, "raspberri")
+    assert not passwords.verify("sha256$short", "raspberry")
+    assert passwords.needs_rehash(stored)
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(world: World):
+    path = world.client.get("/api/v3/assets/a%00b", headers=world.auth())
+    body = world.client.post("/api/v3/users", headers=world.auth(), json={
+        "username": "a\x00b", "password": "long enough", "role": "viewer"})
+    header = world.client.get("/api/v3/tenant", headers={**world.auth(),
+                                                         "X-Tenant-ID": "al\x00pha"})
+    assert path.status_code == 404 and body.status_code == 400
+    assert header.get_json()["error"]["code"] == "tenant_mismatch"

@@ -1,0 +1,63 @@
+"""Fixtures of the cloud tests: their own PostgreSQL database and a cloud-mode app on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from anthias_edge.app import create_app
+from anthias_edge.services.tenants import TenantService, create_tenant
+from tests.cloud.pg import drop_database, fresh_database, reset_schema
+
+DATABASE = "anthias_cloud_test"
+BASE_DOMAIN = "signage.test"
+
+
+@pytest.fixture(scope="module")
+def cloud_server_url() -> Iterator[str]:
+    """This package's own PostgreSQL database, recreated per test module."""
+    yield fresh_database(DATABASE)
+    drop_database(DATABASE)
+
+
+@pytest.fixture
+def cloud_url(cloud_server_url: str) -> str:
+    """The database, emptied before the test."""
+    reset_schema(cloud_server_url)
+    return cloud_server_url
+
+
+def cloud_environ(home: Path, url: str) -> dict[str, str]:
+    """The environment of a cloud server on ``url``."""
+    return {"HOME": str(home), "ANTHIAS_MODE": "cloud", "DATABASE_URL": url,
+            "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN}
+
+
+@pytest.fixture
+def cloud_app(home: Path, cloud_url: str) -> Iterator[Flask]:
+    """A cloud-mode app on the emptied database."""
+    app = create_app(environ=cloud_environ(home, cloud_url))
+    app.config["TESTING"] = True
+    app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
+    yield app
+    runtime = app.extensions["anthias"]
+    runtime.messenger.close()
+    runtime.close_database()
+
+
+@pytest.fixture
+def make_tenant(cloud_app: Flask) -> Callable[..., str]:
+    """``make_tenant(sub, owner, password, extra_users={name: role})`` -> tenant id."""
+
+    def make(subdomain: str, owner: str, password: str,
+             extra_users: dict[str, str] | None = None) -> str:
+        with cloud_app.extensions["anthias"].database.connection_context():
+            tenant, _ = create_tenant(subdomain.title(), subdomain, owner, password)
+            for username, role in (extra_users or {}).items():
+                TenantService(tenant.id).create_user(username, password, role)
+        return tenant.id
+
+    return make

@@ -1,0 +1,58 @@
+"""PostgreSQL databases of the cloud tests' own, apart from the shared ``test`` database.
+
+Each test module drops and recreates its database, so runs and modules never see each
+other's rows. The server is the one ANTHIAS_TEST_DATABASE_URL names, else 127.0.0.1:5432.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def database_url(name: str) -> str:
+    """The URL of database ``name`` on the test server."""
+    base = urlparse(os.environ.get("ANTHIAS_TEST_DATABASE_URL") or DEFAULT_SERVER)
+    return urlunparse(base._replace(path=f"/{name}"))
+
+
+def fresh_database(name: str) -> str:
+    """Drop and create ``name``; return its URL (skip the test when PostgreSQL is absent)."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        conn = psycopg.connect(database_url("postgres"), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL does not answer: {exc}")
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return database_url(name)
+
+
+def drop_database(name: str) -> None:
+    """Remove ``name`` after the module."""
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of one query, on a connection of its own."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def reset_schema(url: str) -> None:
+    """An empty public schema, for tests that need a database without any table."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
