@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from anthias_edge.api.legacy.http import read_data
 from anthias_edge.api.v3.asset_store import check_asset_limit
 from anthias_edge.api.v3.routing import Call, route
-from anthias_edge.errors import AnthiasError
+from anthias_edge.errors import AnthiasError, InvalidFilePath
 from anthias_edge.errors import MethodNotAllowed as MethodNotAllowedError
 from anthias_edge.services import audit
+from anthias_edge.services.uri_rules import is_local
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,16 @@ def _object_id(args: dict[str, Any], response: Response) -> str:
     return ""
 
 
+def _refuse_host_files(call: Call) -> None:
+    # v2 on a device may play a file anywhere (a USB stick); through v3 a tenant member
+    # must not point an asset at a host file and read it back with /content.
+    uri = read_data().get("uri")
+    if isinstance(uri, str) and is_local(uri):
+        asset_dir = call.runtime.settings.asset_dir.resolve()
+        if not Path(uri).resolve().is_relative_to(asset_dir):
+            raise InvalidFilePath()
+
+
 def dispatch(call: Call, rest: str) -> Response:
     """Run the v2 view for ``rest`` as the caller's tenant."""
     endpoint, args = _match(rest)
@@ -108,6 +121,7 @@ def dispatch(call: Call, rest: str) -> Response:
     call.principal.require(needed)
     if endpoint == "v2.asset_create":
         check_asset_limit(call.tenant_id)
+        _refuse_host_files(call)
     response = current_app.make_response(current_app.view_functions[endpoint](**args))
     if endpoint in AUDITED and response.status_code < 400:
         audit.record(call.tenant_id, call.actor, AUDITED[endpoint], "asset",

@@ -85,3 +85,16 @@ def test_host_endpoints_do_not_exist_in_the_cloud(make_world, monkeypatch):
     assets = world.client.get("/api/v3/legacy/assets", headers=world.auth())
     assert reboot.status_code == 404
     assert assets.status_code == 200
+
+
+def test_no_asset_may_point_at_a_host_file_through_v3(world: World, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret")
+    native = world.client.post("/api/v3/assets", headers=world.auth(), json={
+        "name": "x", "uri": str(secret), "mimetype": "webpage", "skip_asset_check": True})
+    legacy = world.client.post("/api/v3/legacy/assets", headers=world.auth(), json={
+        "name": "x", "uri": str(secret), "mimetype": "webpage",
+        "start_date": "2024-01-01T00:00:00Z", "end_date": "2030-01-01T00:00:00Z",
+        "duration": 10, "is_enabled": True, "skip_asset_check": True})
+    assert native.status_code == legacy.status_code == 400
+    assert legacy.get_json()["error"]["code"] == "invalid_file_path"
