@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peewee import Database
 
@@ -20,13 +20,13 @@ from anthias_edge.data_version import DataGeneration, RenderCache
 from anthias_edge.db import checkpoint, db, run_migrations
 from anthias_edge.messaging import Messenger
 from anthias_edge.services.assets import AssetService, relocate_asset_uris
-from anthias_edge.services.auth_tokens import AuthService
-from anthias_edge.services.crypto_box import load_crypto_box
-from anthias_edge.services.jwt_tokens import AccessTokens
-from anthias_edge.services.passwords import Passwords
 from anthias_edge.services.reachability import ReachabilityChecker
 from anthias_edge.settings import Settings
 from anthias_edge.timeutil import device_timezone, utcnow
+
+if TYPE_CHECKING:  # the v3 auth stack (jwt, cryptography, argon2) loads on first use only
+    from anthias_edge.services.auth_tokens import AuthService
+    from anthias_edge.services.passwords import Passwords
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class Runtime:
     @cached_property
     def passwords(self) -> Passwords:
         """Password hashing (argon2id); tests may assign a cheaper instance."""
+        from anthias_edge.services.passwords import Passwords
+
         return Passwords()
 
     @cached_property
@@ -61,6 +63,10 @@ class Runtime:
         Only configuration lives here: signing keys, refresh tokens and failed-login
         counts are read from the database on every call, so any worker can serve any request.
         """
+        from anthias_edge.services.auth_tokens import AuthService
+        from anthias_edge.services.crypto_box import load_crypto_box
+        from anthias_edge.services.jwt_tokens import AccessTokens
+
         box = load_crypto_box(os.environ, self.settings.home, cloud=self.is_cloud)
 
         def clock() -> dt.datetime:

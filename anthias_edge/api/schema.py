@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import peewee
-import yaml
 from flask import Flask
 
 from anthias_edge.api.legacy import extensions
@@ -334,6 +333,8 @@ def schema_yaml(app: Flask) -> str:
     """The document as YAML, built at the first request and kept on the app."""
     cached = app.extensions.get(CACHE_KEY)
     if cached is None:
+        import yaml  # loaded on the first /api/schema/ request, not at start-up
+
         cached = yaml.safe_dump(build_document(app), sort_keys=False, allow_unicode=True)
         app.extensions[CACHE_KEY] = cached
         logger.info("generated the OpenAPI document (%d bytes)", len(cached))

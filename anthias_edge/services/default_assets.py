@@ -8,8 +8,6 @@ import shutil
 import uuid
 from pathlib import Path
 
-import yaml
-
 from anthias_edge.db import db
 from anthias_edge.models import Asset
 from anthias_edge.services import media
@@ -33,6 +31,8 @@ def ensure_definitions(path: Path) -> None:
 def load_definitions(path: Path) -> list[dict]:
     """The entries of ``default_assets.yml`` whose mimetype Anthias would add."""
     ensure_definitions(path)
+    import yaml  # read only when the setting is switched on
+
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [entry for entry in document.get("assets") or []
             if isinstance(entry, dict) and entry.get("mimetype") in KINDS]

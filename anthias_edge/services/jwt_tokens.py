@@ -16,13 +16,14 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import jwt
+from typing import TYPE_CHECKING
 
 from anthias_edge.errors import TokenInvalid
 from anthias_edge.models import SigningKey
-from anthias_edge.services.crypto_box import CryptoBox
 from anthias_edge.timeutil import utcnow
+
+if TYPE_CHECKING:  # the key store loads cryptography only when tokens are used
+    from anthias_edge.services.crypto_box import CryptoBox
 
 logger = logging.getLogger(__name__)
 
@@ -149,12 +150,16 @@ class AccessTokens:
         payload = {"sub": user_id, "tenant_id": tenant_id, "role": role,
                    "iat": _epoch(now), "nbf": _epoch(now), "exp": _epoch(claims.expires_at),
                    "iss": self.issuer, "aud": self.audience, "jti": claims.jti}
+        import jwt  # pyjwt and cryptography load on the first v3 login, not at start-up
+
         token = jwt.encode(payload, secret, algorithm=ALGORITHM,
                            headers={"kid": kid, "typ": "JWT"})
         return token, claims
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a valid token; anything else raises TokenInvalid (one message)."""
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
             kid = header.get("kid")

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import qrcode
-import qrcode.image.svg
 from flask import current_app, redirect, render_template, request
 from markupsafe import Markup
 
@@ -91,6 +89,9 @@ def inline_stylesheet() -> Markup:
 @bp.app_template_global("qr_code_svg")
 def qr_code_svg(url: str) -> Markup:
     """An inline SVG QR code that opens ``url`` (used by the splash page)."""
+    import qrcode  # only the splash page needs it: kept off the server's start-up
+    import qrcode.image.svg
+
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage)
     svg = image.to_string(encoding="unicode")
     # Drop the XML declaration: the SVG sits inside an HTML page.

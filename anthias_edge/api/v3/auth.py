@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import Request
 
 from anthias_edge.errors import TokenInvalid
 from anthias_edge.permissions import Principal
-from anthias_edge.services.auth_tokens import API_TOKEN_PREFIX, AuthService
+
+if TYPE_CHECKING:  # the auth stack (jwt, cryptography, argon2) loads on the first v3 call
+    from anthias_edge.services.auth_tokens import AuthService
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ def bearer_token(request: Request) -> str:
 
 def authenticate(request: Request, auth: AuthService) -> Principal:
     """The principal of the request's token; TokenInvalid (401) for anything wrong."""
+    from anthias_edge.services.auth_tokens import API_TOKEN_PREFIX
+
     token = bearer_token(request)
     if token.startswith(API_TOKEN_PREFIX):
         return auth.authenticate_api_token(token)
