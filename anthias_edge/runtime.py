@@ -105,7 +105,6 @@ class Runtime:
             asset_dir=self.settings.asset_dir,
             tenant_id=tenant_id or self.local_tenant_id,
             checker=self.checker(),
-            allow_files_outside_asset_dir=not self.is_cloud,
             on_change=self.tell_player_data_changed,
             run_in_background=self.run_in_background,
             notify_websocket=self.messenger.send_to_websocket,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 ACTIVE = {"start_date": "2019-08-24T14:15:22Z", "end_date": "2099-08-24T14:15:22Z"}
@@ -30,3 +32,10 @@ def basic(user: str, password: str) -> dict[str, str]:
     """An Authorization header for HTTP Basic."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+def in_asset_folder(client: Any, path: Path) -> Path:
+    """Copy a file into the server's asset folder, where local assets must live."""
+    target = client.application.extensions["anthias"].settings.asset_dir / path.name
+    shutil.copyfile(path, target)
+    return target

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peewee import Case
+
 from anthias_edge.db import db
 from anthias_edge.errors import (
     AssetNotFound,
@@ -36,6 +38,7 @@ from anthias_edge.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 YOUTUBE_MIMETYPE = "youtube_asset"
+RENUMBER_BATCH = 200
 OLD_ASSET_PATH = re.compile(r"^/(?:.*/)?screenly_assets/(?P<name>[^/]+)$")
 
 
@@ -61,7 +64,9 @@ class AssetService:
     asset_dir: Path
     tenant_id: str | None = None
     checker: ReachabilityChecker = field(default_factory=ReachabilityChecker)
-    allow_files_outside_asset_dir: bool = True
+    # Anthias accepted any file on the device and /content then sent it back, so anyone on
+    # the LAN could read the host's files; only the asset folder is accepted unless asked.
+    allow_files_outside_asset_dir: bool = False
     on_change: Callable[[], None] = lambda: None
     run_in_background: Callable[[Callable[[], None]], None] | None = None
     notify_websocket: Callable[[str], None] = lambda _payload: None
@@ -74,6 +79,8 @@ class AssetService:
 
     def get(self, asset_id: str) -> Asset:
         """One asset of this tenant, or AssetNotFound."""
+        if "\x00" in asset_id:  # no id holds one, and PostgreSQL refuses to compare it
+            raise AssetNotFound()
         asset = Asset.for_tenant(self.tenant_id).where(Asset.asset_id == asset_id).first()
         if asset is None:
             raise AssetNotFound()
@@ -83,7 +90,7 @@ class AssetService:
         """The file itself (base64) for local assets, else the URL (legacy-api.md 3.9)."""
         asset = self.get(asset_id)
         uri = asset.uri or ""
-        if uri and Path(uri).is_file():
+        if uri and Path(uri).is_file() and self._owns(Path(uri)):
             data = base64.b64encode(Path(uri).read_bytes()).decode("ascii")
             guessed, _ = mimetypes.guess_type(asset.name or "")
             return {"type": "file", "filename": asset.name, "content": data,
@@ -247,20 +254,32 @@ class AssetService:
             self.run_in_background(job)
 
     def _renumber(self, affected_id: str, play_order: int) -> None:
-        """Anthias's play-order renumbering after a v1.2/v2 write (3.7)."""
+        """Anthias's play-order renumbering after a v1.2/v2 write (3.7).
+
+        Only rows whose position really changes are written, in one statement
+        per batch, so a write to a 1,000-asset library stays cheap.
+        """
         now = self.clock()
-        active = [
-            asset.asset_id for asset in Asset.for_tenant(self.tenant_id)
-            .where(Asset.is_enabled == True, Asset.start_date.is_null(False),  # noqa: E712
-                   Asset.end_date.is_null(False))
-            if asset.start_date < now < asset.end_date
-        ]
-        affected_active = affected_id in active
-        if affected_active:
+        rows = (Asset.select(Asset.asset_id, Asset.start_date, Asset.end_date, Asset.play_order)
+                .where(self._scope(), Asset.is_enabled == True,  # noqa: E712
+                       Asset.start_date.is_null(False), Asset.end_date.is_null(False))
+                .order_by(Asset.natural_order()).tuples())
+        current = {asset_id: order for asset_id, start, end, order in rows
+                   if start is not None and end is not None and start < now < end}
+        active = list(current)
+        if affected_id in current:
             active.remove(affected_id)
             active.insert(max(play_order or 0, 0), affected_id)
-        for position, asset_id in enumerate(active):
-            Asset.update(play_order=position).where(Asset.asset_id == asset_id).execute()
+        moved = [(asset_id, position) for position, asset_id in enumerate(active)
+                 if current[asset_id] != position]
+        for start in range(0, len(moved), RENUMBER_BATCH):
+            batch = moved[start:start + RENUMBER_BATCH]
+            (Asset.update(play_order=Case(Asset.asset_id, batch))
+             .where(Asset.asset_id.in_([asset_id for asset_id, _ in batch])).execute())
+
+    def _owns(self, path: Path) -> bool:
+        """Whether a file lies in this library's asset folder (links resolved)."""
+        return path.resolve().is_relative_to(self.asset_dir.resolve())
 
     def _remove_owned_file(self, uri: str | None) -> None:
         if not uri or not is_local(uri):

@@ -290,3 +290,15 @@ def test_an_unknown_url_is_a_404_even_without_credentials(locked: FlaskClient) -
     response = locked.get("/api/v1/assets/")
     assert response.status_code == 404
     assert "<title>Not Found</title>" in response.get_data(as_text=True)
+
+
+def test_null_characters_are_refused_as_drf_does_and_never_reach_the_database(client):
+    body = {"name": "bad\x00name", "uri": "https://example.com", "mimetype": "webpage",
+            "start_date": "2020-01-01T00:00:00Z", "end_date": "2099-01-01T00:00:00Z",
+            "duration": 10, "is_enabled": True, "skip_asset_check": True}
+    response = client.post("/api/v2/assets", json=body)
+    assert (response.status_code, response.get_json()) == (
+        400, {"name": ["Null characters are not allowed."]})
+    missing = client.get("/api/v2/assets/abc%00def")
+    assert (missing.status_code, missing.get_json()) == (
+        500, {"error": "Asset matching query does not exist."})

@@ -92,9 +92,12 @@ def test_a_video_with_a_non_zero_duration_is_refused(service):
         service.create(values(mimetype="video", duration=5))
 
 
-def test_a_file_elsewhere_on_the_device_is_played_in_place(service, tmp_path):
+def test_a_file_elsewhere_on_the_device_is_refused_unless_allowed(service, tmp_path):
     outside = tmp_path / "usb.png"
     outside.write_bytes(b"png")
+    with pytest.raises(InvalidFilePath):
+        service.create(values(uri=str(outside), mimetype="image"), ext=".png")
+    service.allow_files_outside_asset_dir = True
     created = service.create(values(uri=str(outside), mimetype="image"), ext=".png")
     assert created.uri == str(outside)
     service.delete(created.asset_id)

@@ -16,6 +16,7 @@ NOT_BLANK = "This field may not be blank."
 NOT_STRING = "Not a valid string."
 NOT_INTEGER = "A valid integer is required."
 NOT_BOOLEAN = "Must be a valid boolean."
+NULL_CHARACTER = "Null characters are not allowed."
 
 TRUE_VALUES = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
                "1", 1}
@@ -53,6 +54,8 @@ class CharField(Field):
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise FieldError(NOT_STRING)
         text = str(value).strip()
+        if "\x00" in text:  # DRF refuses them; PostgreSQL cannot store them
+            raise FieldError(NULL_CHARACTER)
         if text == "" and not self.allow_blank:
             raise FieldError(NOT_BLANK)
         return text

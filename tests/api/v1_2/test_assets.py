@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import ACTIVE
+from tests.helpers import ACTIVE, in_asset_folder
 
 KEYS = ["asset_id", "name", "uri", "start_date", "end_date", "duration", "mimetype", "is_enabled",
         "nocache", "play_order", "skip_asset_check", "is_active", "is_processing"]
@@ -190,7 +190,8 @@ def test_put_never_changes_uri_mimetype_or_id(client: FlaskClient) -> None:
 
 def test_put_keeps_the_measured_duration_of_a_video(
         client: FlaskClient, video_file: Path) -> None:
-    asset_id = create(client, uri=str(video_file), mimetype="video", duration=0)["asset_id"]
+    asset_id = create(client, uri=str(in_asset_folder(client, video_file)), mimetype="video",
+                      duration=0)["asset_id"]
     response = client.put(f"/api/v1.2/assets/{asset_id}", json={
         "name": "clip", **ACTIVE, "duration": "99", "is_enabled": 1})
     assert response.status_code == 200
