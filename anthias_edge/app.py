@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask
 
 from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.errors import AnthiasError, StartupError
@@ -73,18 +73,12 @@ def init_runtime(
 
 
 def init_database(app: Flask, runtime: Runtime) -> None:
-    """Migrate at start, then open a pooled connection per request and close it after."""
+    """Migrate at start; a request's first query takes a pooled connection, returned after."""
     database = runtime.database
     db.initialize(database)
     with database.connection_context():
         run_migrations(database)
         relocate_asset_uris(runtime.settings.asset_dir)
-
-    @app.before_request
-    def _open_connection() -> None:
-        # Liveness and readiness answer even when the database does not.
-        if request.blueprint != "ops":
-            database.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close_connection(_exc: BaseException | None) -> None:

@@ -11,6 +11,7 @@ call is a new generation and nothing is reused.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class _Entry:
     generation: int
     valid_until: dt.datetime
     body: bytes
+    etag: str
 
 
 class RenderCache:
@@ -73,14 +75,15 @@ class RenderCache:
         key: tuple,
         now: dt.datetime,
         build: Callable[[], tuple[bytes, dt.datetime]],
-    ) -> bytes:
-        """The body cached for ``key``, else build() it and keep it until it expires."""
+    ) -> tuple[bytes, str]:
+        """The body for ``key`` and its ETag, built by build() when missing or expired."""
         generation = self._generation.current()
         with self._lock:
             entry = self._entries.get(key)
         if entry is not None and entry.generation == generation and now < entry.valid_until:
-            return entry.body
+            return entry.body, entry.etag
         body, valid_until = build()
+        etag = hashlib.blake2b(body, digest_size=16).hexdigest()
         with self._lock:
-            self._entries[key] = _Entry(generation, valid_until, body)
-        return body
+            self._entries[key] = _Entry(generation, valid_until, body, etag)
+        return body, etag

@@ -395,7 +395,7 @@ class Settings(Mapping[str, Any]):
         device names folders that do not exist here (legacy-api.md 3.19).
         """
         fallback = self._home / default
-        if configured.exists() or configured.is_relative_to(self._home) or not fallback.exists():
+        if configured.is_relative_to(self._home) or configured.exists() or not fallback.exists():
             return configured
         return fallback
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, redirect, render_template, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import csrf_ok, csrf_refusal, csrf_token, has_session, sign_in
@@ -33,6 +33,12 @@ class PerRequestSecureSessions(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure on HTTPS, so plain-HTTP devices on a LAN can still sign in."""
         return request.is_secure
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        """No cookie, no work: scripts never send one, and the API's hot path skips signing."""
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def ensure_secret_key(settings: Settings) -> str:

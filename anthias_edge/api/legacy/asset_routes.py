@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
 from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
@@ -49,21 +48,25 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         """List every asset in playlist order."""
         rt = runtime()
         now, zone = rt.clock(), rt.zone
-        service = rt.assets(legacy_tenant_id())
+        tenant_id = legacy_tenant_id() or rt.local_tenant_id
 
         def build() -> tuple[bytes, dt.datetime]:
-            assets = service.list_assets()
+            assets = rt.assets(tenant_id).list_assets()
             body = dumps([rules.formatter(a, now, zone) for a in assets]).encode()
             edges = (next_change(a, now, zone, CACHE_HORIZON) for a in assets)
             return body, min(edges, default=now + CACHE_HORIZON)
 
         # The list is what scripts and the UI poll: reuse it until data or a schedule edge moves.
-        key = (rules.suffix, service.tenant_id, rt.zone_file)
-        response = render_body(rt.render_cache.get_or_build(key, now, build))
-        if rules.suffix == "V2":
-            # The web UI polls this list; an unchanged body costs a 304 and no transfer.
-            response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
-            response.make_conditional(request)
+        key = (rules.suffix, tenant_id, rt.zone_file)
+        body, etag = rt.render_cache.get_or_build(key, now, build)
+        if rules.suffix != "V2":
+            return render_body(body)
+        # The web UI polls this list; an unchanged body costs a 304 and no transfer.
+        quoted = f'"{etag}"'
+        if quoted in request.headers.get("If-None-Match", ""):
+            return Response(status=304, headers={"ETag": quoted})
+        response = render_body(body)
+        response.headers["ETag"] = quoted
         return response
 
     @named(f"AssetListView{rules.suffix}")

@@ -27,6 +27,8 @@ def dumps(data: Any) -> str:
 def wants_html() -> bool:
     """DRF's negotiation between JSON and the browsable page; raise when neither fits."""
     accept = request.headers.get("Accept", "")
+    if accept in ("", "*/*", JSON_TYPE) and "format" not in request.args:
+        return False  # what scripts send: skip the parsing
     types = [part.split(";", 1)[0].strip().lower() for part in accept.split(",") if part.strip()]
     forced = request.args.get("format")
     if forced == "json":
