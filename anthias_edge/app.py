@@ -41,6 +41,7 @@ def create_app(
         configure_errors(app)
         register_blueprints(app)
         init_metrics(app)
+        init_fast_paths(app, runtime)
         if start_jobs:
             init_jobs(app, runtime)
     except StartupError:
@@ -111,6 +112,13 @@ def init_metrics(app: Flask) -> None:
     from anthias_edge.ops import init_request_metrics
 
     init_request_metrics(app)
+
+
+def init_fast_paths(app: Flask, runtime: Runtime) -> None:
+    """Serve the polled asset list from its cache before Flask's request machinery."""
+    from anthias_edge.api.legacy.list_fast_path import ListFastPath
+
+    app.wsgi_app = ListFastPath(app.wsgi_app, runtime, app.config["SESSION_COOKIE_NAME"])
 
 
 def init_jobs(app: Flask, runtime: Runtime) -> None:

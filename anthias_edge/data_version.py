@@ -70,6 +70,15 @@ class RenderCache:
         self._lock = threading.Lock()
         self._entries: dict[tuple, _Entry] = {}
 
+    def peek(self, key: tuple, now: dt.datetime) -> tuple[bytes, str] | None:
+        """The body for ``key`` and its ETag if it is still current, else None (nothing built)."""
+        generation = self._generation.current()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and entry.generation == generation and now < entry.valid_until:
+            return entry.body, entry.etag
+        return None
+
     def get_or_build(
         self,
         key: tuple,

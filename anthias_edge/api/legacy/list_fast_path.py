@@ -1,0 +1,77 @@
+"""Answer the polled asset list straight from the render cache, in front of Flask.
+
+``GET /api/<v>/assets`` is what scripts and dashboards poll, and on a Pi the
+request machinery costs more than the answer. When the list is already
+rendered and current, this WSGI middleware sends the very bytes the Flask view
+would send (same body, Content-Type and ETag), after the same Basic-auth check.
+Anything else — another URL, a query string, HTML, a session cookie, a
+conditional request, a failed or missing credential, cloud mode, a stale
+cache — goes to Flask unchanged, which renders, refuses or builds the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from anthias_edge.auth.basic import auth_enabled, check_basic_auth
+from anthias_edge.runtime import Runtime
+
+# path -> (cache key suffix used by asset_routes, route label used by the metrics)
+LIST_PATHS = {
+    "/api/v1/assets": ("V1", "/api/v1/assets"),
+    "/api/v1.1/assets": ("V1_1", "/api/v1.1/assets"),
+    "/api/v1.2/assets": ("V1_2", "/api/v1.2/assets"),
+    "/api/v2/assets": ("V2", "/api/v2/assets"),
+}
+JSON_ACCEPTS = ("", "*/*", "application/json")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ListFastPath:
+    """WSGI middleware serving current cached asset lists without entering Flask."""
+
+    def __init__(self, app: WSGIApp, runtime: Runtime, session_cookie: str) -> None:
+        self._app = app
+        self._runtime = runtime
+        self._session_cookie = session_cookie
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        route = LIST_PATHS.get(environ.get("PATH_INFO", ""))
+        if route is None or not self._plain_request(environ):
+            return self._app(environ, start_response)
+        runtime = self._runtime
+        settings = runtime.settings
+        if auth_enabled(settings) and not check_basic_auth(
+                environ.get("HTTP_AUTHORIZATION"), settings).ok:
+            return self._app(environ, start_response)
+        suffix, label = route
+        database = runtime.database
+        try:
+            key = (suffix, runtime.local_tenant_id, runtime.zone_file)
+            cached = runtime.render_cache.peek(key, runtime.clock())
+        finally:
+            if not database.is_closed():
+                database.close()  # back to the pool, as Flask's teardown would
+        if cached is None:
+            return self._app(environ, start_response)
+        body, etag = cached
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if suffix == "V2":
+            headers.append(("ETag", f'"{etag}"'))
+        start_response("200 OK", headers)
+        metrics = runtime.extras.get("metrics")
+        if metrics is not None:
+            metrics.observe_request("GET", label, 200, time.perf_counter() - started)
+        return [body]
+
+    def _plain_request(self, environ: dict[str, Any]) -> bool:
+        return (environ.get("REQUEST_METHOD") == "GET"
+                and not environ.get("QUERY_STRING")
+                and environ.get("HTTP_ACCEPT", "") in JSON_ACCEPTS
+                and "HTTP_IF_NONE_MATCH" not in environ
+                and self._session_cookie not in environ.get("HTTP_COOKIE", "")
+                and not self._runtime.is_cloud)
