@@ -9,6 +9,7 @@ domain itself, ``localhost``) are ignored, so a device answers on any address.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 
@@ -38,6 +39,17 @@ def request_host(request: Request) -> str:
     return host.rsplit(":", 1)[0].rstrip(".")
 
 
+def _is_address(host: str) -> bool:
+    """IP literals and ``localhost`` are never a tenant's custom domain: skip the lookup."""
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _host_tenant(host: str, base: str) -> Tenant | bool | None:
     """The tenant the host names; None when it names none; False when it names an unknown one."""
     if not host:
@@ -50,8 +62,8 @@ def _host_tenant(host: str, base: str) -> Tenant | bool | None:
             return get_tenant_by_subdomain(label)
         except TenantNotFound:
             return False
-    if base and host == base:
-        return None
+    if (base and host == base) or _is_address(host):
+        return None  # an IP address or the bare base domain names no tenant
     try:
         return get_tenant_by_domain(host)
     except TenantNotFound:
