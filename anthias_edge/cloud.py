@@ -99,9 +99,13 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
 def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None,
                 threads: int) -> None:
     """Run the cloud server until SIGTERM or Ctrl-C (gunicorn handles both gracefully)."""
-    from gunicorn.app.base import BaseApplication
-
     url = cloud_database_url(os.environ)
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError as exc:
+        raise click.ClickException(
+            "Cloud mode needs gunicorn: pip install 'anthias-edge[cloud]'.") from exc
+
     migrate_before_fork(url)
     sock = listen_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]

@@ -23,6 +23,8 @@ db = DatabaseProxy()
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 MIGRATIONS_TABLE = "anthias_edge_migrations"
+# Any fixed 64-bit number; every Anthias Edge process agrees on it.
+MIGRATION_LOCK_KEY = 0x616E746869617300  # "anthias\0"
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -80,13 +82,25 @@ def migration_runner(database: Database) -> Runner:
 
 
 def run_migrations(database: Database) -> list[str]:
-    """Apply every pending migration; return the names applied."""
-    runner = migration_runner(database)
-    pending = [m.name for m in runner.migrations() if m.name not in runner.applied()]
+    """Apply every pending migration; return the names applied.
+
+    On PostgreSQL several processes (workers, hosts, the player) may start at
+    once: an advisory lock lets one migrate while the others wait and then find
+    nothing to do. SQLite's write lock already serialises them.
+    """
+    locked = is_postgresql(database)
+    if locked:
+        database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
     try:
-        runner.up()
-    except Exception as exc:
-        raise StartupError(f"Database migration failed: {exc}") from exc
+        runner = migration_runner(database)
+        pending = [m.name for m in runner.migrations() if m.name not in runner.applied()]
+        try:
+            runner.up()
+        except Exception as exc:
+            raise StartupError(f"Database migration failed: {exc}") from exc
+    finally:
+        if locked:
+            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     if pending:
         logger.info("applied migrations: %s", ", ".join(pending))
     return pending

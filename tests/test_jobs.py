@@ -119,10 +119,10 @@ def test_reachability_check_marks_each_asset_and_the_v2_api_shows_it(runtime, cl
     ok = create(client, uri=f"{web}/ok")
     missing = create(client, uri=f"{web}/missing")
     get_only = create(client, uri=f"{web}/get-only")
-    image = home / "gone.png"
+    image = runtime.settings.asset_dir / "gone.png"
     image.write_bytes(b"png")
     local = create(client, uri=str(image), mimetype="image")
-    image.unlink()
+    Path(client.get(f"/api/v2/assets/{local}").get_json()["uri"]).unlink()  # the file goes
 
     checked = run_reachability_check(runtime)
 

@@ -49,7 +49,8 @@ def record(
 def _parse_cursor(cursor: str | None) -> int | None:
     if cursor in (None, ""):
         return None
-    if not cursor.isdigit():
+    # An id fits a signed 64-bit integer on both databases; anything else is not ours.
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) >= 2**63:
         raise ValidationError({"cursor": ["Invalid cursor."]})
     return int(cursor)
 

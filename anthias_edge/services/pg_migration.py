@@ -24,7 +24,7 @@ from urllib.parse import quote, urlparse
 
 from peewee import Database, IntegrityError, PeeweeException
 
-from anthias_edge.db import is_postgresql, open_database, run_migrations
+from anthias_edge.db import open_database, run_migrations
 from anthias_edge.errors import (
     Conflict,
     DatabaseUnreachable,
@@ -40,7 +40,6 @@ Progress = Callable[[int, int], None]
 
 CONNECT_TIMEOUT_S = 5
 # Any constant works as long as every process uses the same one: "anthedge" in ASCII.
-MIGRATION_LOCK_KEY = 0x616E746865646765
 
 LEGACY_PLAN = {"plan_type": "legacy", "max_assets": 9999, "max_devices": 9999,
                "storage_quota_gb": 1000}
@@ -207,18 +206,9 @@ def open_target(database_url: str) -> Database:
 
 
 def migrate_locked(database: Database) -> list[str]:
-    """Apply pending migrations; on PostgreSQL under an advisory lock held for the duration.
-
-    Whoever waits for the lock finds the migrations applied and applies nothing.
-    """
-    if not is_postgresql(database):
-        return run_migrations(database)
+    """Apply pending migrations (``run_migrations`` takes the advisory lock on PostgreSQL)."""
     with database.connection_context():
-        database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-        try:
-            return run_migrations(database)
-        finally:
-            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        return run_migrations(database)
 
 
 def migrate_to_postgresql(

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import reset_postgresql
 from tests.helpers import v2_asset
 
 HOST = "127.0.0.1"
@@ -106,6 +107,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                ANTHIAS_ZMQ_COLLECTOR=f"tcp://{HOST}:{collector}", ANTHIAS_SHOW_SPLASH="off",
                ANTHIAS_REBOOT_COMMAND="true", ANTHIAS_SHUTDOWN_COMMAND="true")
     if os.environ.get("ANTHIAS_TEST_DATABASE_URL"):
+        # A fresh database per test, as every in-process test gets (tests.conftest.make_app).
+        reset_postgresql(os.environ["ANTHIAS_TEST_DATABASE_URL"])
         env["DATABASE_URL"] = os.environ["ANTHIAS_TEST_DATABASE_URL"]
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from anthias_edge.services.file_swap import FileSwap, undo_interrupted_swaps
 
 
@@ -85,6 +87,7 @@ def test_a_torn_last_journal_line_is_treated_as_a_step_that_never_ran(tmp_path):
     assert snapshot(home) == before
 
 
+@pytest.mark.sqlite_only  # the database file is what a restore swaps
 def test_the_server_undoes_an_interrupted_restore_before_opening_the_database(
     make_app, home, tmp_path
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import basic, v2_asset
@@ -110,6 +111,7 @@ def test_restart_asks_first_and_reports_it(page, live_server):
     expect(page.locator("#power-message")).to_contain_text("The device is restarting")
 
 
+@pytest.mark.sqlite_only  # a backup carries the device's SQLite file, not a cloud database
 def test_a_backup_downloads_and_restores_what_it_held(page, live_server, tmp_path):
     status, kept = live_server.api("POST", "/api/v2/assets", v2_asset(name="Keep me"))
     assert status == 201

@@ -45,8 +45,8 @@ class ListFastPath:
             return self._app(environ, start_response)
         runtime = self._runtime
         settings = runtime.settings
-        if auth_enabled(settings) and not check_basic_auth(
-                environ.get("HTTP_AUTHORIZATION"), settings).ok:
+        protected = auth_enabled(settings)
+        if protected and not check_basic_auth(environ.get("HTTP_AUTHORIZATION"), settings).ok:
             return self._app(environ, start_response)
         suffix, label = route
         database = runtime.database
@@ -62,6 +62,8 @@ class ListFastPath:
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         if suffix == "V2":
             headers.append(("ETag", f'"{etag}"'))
+        if protected:  # Flask consulted the session cookie for this answer, and says so
+            headers.append(("Vary", "Cookie"))
         start_response("200 OK", headers)
         metrics = runtime.extras.get("metrics")
         if metrics is not None:

@@ -60,3 +60,18 @@ def test_nul_characters_are_refused_before_they_reach_the_database(world: World)
                                                          "X-Tenant-ID": "al\x00pha"})
     assert path.status_code == 404 and body.status_code == 400
     assert header.get_json()["error"]["code"] == "tenant_mismatch"
+
+
+def test_an_audit_cursor_too_large_for_the_database_is_a_400(make_app):
+    """Found by schemathesis: a huge cursor reached SQLite and became a 500."""
+    import pytest
+
+    from anthias_edge.errors import ValidationError
+    from anthias_edge.services.audit import list_entries
+
+    app = make_app()
+    with app.extensions["anthias"].database.connection_context():
+        for cursor in ("63840258253885069395", "\uff19", "-1"):
+            with pytest.raises(ValidationError) as caught:
+                list_entries("any-tenant", 10, cursor)
+            assert caught.value.field_errors == {"cursor": ["Invalid cursor."]}
