@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._server import free_port, v2_asset
+from benchmarks._server import free_ports, v2_asset
 from benchmarks.player_schedule import NOW, ZONE, asset_fields, machine, median_ms
 from player.schedule import PlayItem, build_playlist
 
@@ -154,12 +154,12 @@ def _cpu_seconds(pid: int) -> float:
 def bench_processes(switches: int, cpu_seconds: float) -> dict[str, Any]:
     """HTTP next latency through server and player processes, then the idle player's CPU."""
     home = Path(tempfile.mkdtemp(prefix="anthias-bench-player-home-"))
-    port = free_port()
+    port, publisher, collector = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHIAS_")}
     env.pop("DATABASE_URL", None)
     env.update(HOME=str(home), ANTHIAS_LISTEN=f"{HOST}:{port}", ANTHIAS_SHOW_SPLASH="off",
-               ANTHIAS_ZMQ_PUBLISHER=f"tcp://{HOST}:{free_port()}",
-               ANTHIAS_ZMQ_COLLECTOR=f"tcp://{HOST}:{free_port()}")
+               ANTHIAS_ZMQ_PUBLISHER=f"tcp://{HOST}:{publisher}",
+               ANTHIAS_ZMQ_COLLECTOR=f"tcp://{HOST}:{collector}")
     base = f"http://{HOST}:{port}"
     cli = [sys.executable, "-m", "anthias_edge.cli"]
     log = (home / "bench.log").open("wb")

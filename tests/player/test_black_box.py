@@ -29,11 +29,20 @@ from tests.helpers import v2_asset
 HOST = "127.0.0.1"
 
 
-def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback TCP ports nothing listens on right now.
+
+    The sockets stay open until all are chosen: the kernel may hand a just-closed
+    port out again, and the server's HTTP port must never be its ZeroMQ port.
+    """
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @dataclass
@@ -98,7 +107,7 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 def stack(tmp_path: Path) -> Iterator[Stack]:
     home = tmp_path / "home"
     home.mkdir()
-    port, publisher, collector = free_port(), free_port(), free_port()
+    port, publisher, collector = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHIAS_")}
     env.pop("DATABASE_URL", None)
     env.pop("NOTIFY_SOCKET", None)
