@@ -7,7 +7,10 @@ SQLite on a device (WAL, foreign keys, busy timeout), PostgreSQL when a
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -24,6 +27,7 @@ db = DatabaseProxy()
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 MIGRATIONS_TABLE = "anthias_edge_migrations"
 # Any fixed 64-bit number; every Anthias Edge process agrees on it.
+MIGRATION_LOCK_FILE = ".anthias-migrate-lock"
 MIGRATION_LOCK_KEY = 0x616E746869617300  # "anthias\0"
 
 SQLITE_PRAGMAS = {
@@ -84,26 +88,42 @@ def migration_runner(database: Database) -> Runner:
 def run_migrations(database: Database) -> list[str]:
     """Apply every pending migration; return the names applied.
 
-    On PostgreSQL several processes (workers, hosts, the player) may start at
-    once: an advisory lock lets one migrate while the others wait and then find
-    nothing to do. SQLite's write lock already serialises them.
+    Several processes may start at once (the server and the player on a device;
+    workers and hosts in the cloud). One migrates while the others wait, then
+    finds nothing to do: PostgreSQL takes an advisory lock, SQLite a lock on a
+    file beside the database (its own write lock fails fast when two
+    transactions both upgrade from reading, which is what two runners do).
     """
-    locked = is_postgresql(database)
-    if locked:
-        database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-    try:
+    with _migration_lock(database):
         runner = migration_runner(database)
         pending = [m.name for m in runner.migrations() if m.name not in runner.applied()]
         try:
             runner.up()
         except Exception as exc:
             raise StartupError(f"Database migration failed: {exc}") from exc
-    finally:
-        if locked:
-            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     if pending:
         logger.info("applied migrations: %s", ", ".join(pending))
     return pending
+
+
+@contextmanager
+def _migration_lock(database: Database) -> Iterator[None]:
+    if is_postgresql(database):
+        database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        return
+    target = database.obj if isinstance(database, DatabaseProxy) else database
+    # Named like our other working files, so backups leave it out.
+    lock_path = Path(target.database).with_name(MIGRATION_LOCK_FILE)
+    with open(lock_path, "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def checkpoint(database: Database) -> None:

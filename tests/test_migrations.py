@@ -67,3 +67,21 @@ def test_an_anthias_database_keeps_its_own_django_history(make_app, real_home):
     with sqlite3.connect(real_home / ".screenly" / "screenly.db") as anthias:
         after = anthias.execute("SELECT * FROM django_migrations ORDER BY id").fetchall()
     assert after == before
+
+
+def test_processes_starting_together_migrate_one_after_the_other(tmp_path):
+    """The server and the player both migrate at start; neither may fail on the other's lock."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from anthias_edge.db import open_database, run_migrations; "
+        "run_migrations(open_database(sys.argv[1])); print('ok')"
+    )
+    database = tmp_path / "screenly.db"
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(database)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(4)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
+    assert all(output.strip().endswith("ok") for output in outputs)

@@ -32,7 +32,7 @@ DATABASE_NAME = "screenly.db"
 # What `import-anthias` takes from `.screenly/`; a WAL, if the source has one, holds committed data.
 IMPORTED_CONFIG_FILES = ("screenly.conf", DATABASE_NAME, "default_assets.yml", "screenly.db-wal")
 _SQLITE_SIDE_SUFFIXES = ("-wal", "-shm")
-_OWN_TEMP_PREFIXES = (".anthias-recover-", ".anthias-rollback-")
+_OWN_TEMP_PREFIXES = (".anthias-recover-", ".anthias-rollback-", ".anthias-migrate-lock")
 
 Progress = Callable[[int, int], None]
 _Step = tuple[Path, Path, bool]  # (source, target, is_folder)
