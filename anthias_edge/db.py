@@ -27,7 +27,7 @@ db = DatabaseProxy()
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 MIGRATIONS_TABLE = "anthias_edge_migrations"
 # Any fixed 64-bit number; every Anthias Edge process agrees on it.
-MIGRATION_LOCK_FILE = ".anthias-migrate-lock"
+MIGRATION_LOCK_FILE = "migrations.lock"
 MIGRATION_LOCK_KEY = 0x616E746869617300  # "anthias\0"
 
 SQLITE_PRAGMAS = {
@@ -116,7 +116,7 @@ def _migration_lock(database: Database) -> Iterator[None]:
             database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
         return
     target = database.obj if isinstance(database, DatabaseProxy) else database
-    # Named like our other working files, so backups leave it out.
+    # A lasting helper file beside the database; backups leave out *.lock.
     lock_path = Path(target.database).with_name(MIGRATION_LOCK_FILE)
     with open(lock_path, "a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)

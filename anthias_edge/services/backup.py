@@ -32,7 +32,7 @@ DATABASE_NAME = "screenly.db"
 # What `import-anthias` takes from `.screenly/`; a WAL, if the source has one, holds committed data.
 IMPORTED_CONFIG_FILES = ("screenly.conf", DATABASE_NAME, "default_assets.yml", "screenly.db-wal")
 _SQLITE_SIDE_SUFFIXES = ("-wal", "-shm")
-_OWN_TEMP_PREFIXES = (".anthias-recover-", ".anthias-rollback-", ".anthias-migrate-lock")
+_OWN_TEMP_PREFIXES = (".anthias-recover-", ".anthias-rollback-")
 
 Progress = Callable[[int, int], None]
 _Step = tuple[Path, Path, bool]  # (source, target, is_folder)
@@ -57,7 +57,8 @@ def is_tar_name(filename: str) -> bool:
 
 def _left_out(name: str) -> bool:
     """SQLite side files and our own temp files (uploads in progress, ...) stay out of backups."""
-    return name.endswith((*_SQLITE_SIDE_SUFFIXES, ".tmp")) or name.startswith(_OWN_TEMP_PREFIXES)
+    left_out_suffixes = (*_SQLITE_SIDE_SUFFIXES, ".tmp", ".lock")
+    return name.endswith(left_out_suffixes) or name.startswith(_OWN_TEMP_PREFIXES)
 
 
 def _link_stays_inside(arcname: str, target: str) -> bool:
