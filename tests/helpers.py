@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +42,33 @@ def in_asset_folder(client: Any, path: Path) -> Path:
     target = client.application.extensions["anthias"].settings.asset_dir / path.name
     shutil.copyfile(path, target)
     return target
+
+
+@contextlib.contextmanager
+def serve_wsgi(app: Any, threads: int = 4) -> Iterator[str]:
+    """Serve ``app`` with waitress on a free 127.0.0.1 port in a thread; yield its base URL.
+
+    Only the loop's own thread touches waitress's socket map: closing the server from the test's
+    thread while the loop polls it raced (an exception in the loop thread failed a test).
+    """
+    import waitress
+    from waitress import wasyncore
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+        for dispatcher in list(server._map.values()):  # the listener, its trigger, open channels
+            dispatcher.close()
+        server.task_dispatcher.shutdown()
+
+    thread = threading.Thread(target=serve, name="test-waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the test server did not stop within 10 s"

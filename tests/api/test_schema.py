@@ -6,19 +6,17 @@ import hashlib
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 import yaml
 from flask import Flask
 from openapi_spec_validator import validate
 
 from anthias_edge.api.schema import CACHE_KEY
-from tests.helpers import basic
+from tests.helpers import basic, serve_wsgi
 
 SCHEMA_TYPE = "application/vnd.oai.openapi; charset=utf-8"
 REDOC_URL = "/static/vendor/redoc/redoc.standalone.js"
@@ -197,14 +195,8 @@ def test_the_redoc_bundle_is_served_as_javascript(auth_app: Flask) -> None:
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
     """``app`` served by waitress on a free 127.0.0.1 port in a thread."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.trigger.pull_trigger(server.close)  # close from the server's own loop
-    thread.join(timeout=10)
-    server.task_dispatcher.shutdown()
-    assert not thread.is_alive()
+    with serve_wsgi(app, threads=2) as url:
+        yield url
 
 
 def test_chromium_renders_the_docs_page(live_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ proven in a real browser.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 from flask import Flask
+
+from tests.helpers import serve_wsgi
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,12 +60,8 @@ class LiveServer:
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[LiveServer]:
     """``app`` served by waitress on a free loopback port for the length of one test."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.effective_port}", app)
-    server.close()
-    thread.join(timeout=5)
+    with serve_wsgi(app, threads=8) as url:
+        yield LiveServer(url, app)
 
 
 @pytest.fixture(scope="session")
