@@ -7,8 +7,11 @@ registry on ``runtime.extras["metrics"]``, so many apps can live in one process.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from anthias_edge.auth.guard import basic_auth_challenge
 from anthias_edge.runtime import Runtime
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client import CollectorRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -33,31 +36,117 @@ UNMATCHED = "unmatched"
 # broken database makes /readyz say 503 instead of failing the request with 500.
 
 
-@dataclass
-class Metrics:
-    """One app's Prometheus registry and the instruments the server and jobs update."""
+# prometheus_client's default histogram buckets, in seconds.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+                   10.0)
 
-    registry: CollectorRegistry
-    requests: Counter
-    latency: Histogram
-    job_runs: Counter
-    _children: dict[tuple[str, str, int], tuple[Any, Any]] = field(default_factory=dict)
+
+@dataclass
+class _Latency:
+    """One label set's histogram: a count per bucket (not cumulative), the sum and the count."""
+
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    total: float = 0.0
+    count: int = 0
+
+
+class Metrics:
+    """One app's request and job counters, exposed in Prometheus's format on ``/metrics``.
+
+    Counting is plain dictionaries under a lock; prometheus_client is imported on the first
+    scrape only. A device that nobody scrapes thus never loads it, which keeps its idle
+    memory within budget (issue 2), while the exposition format stays the library's.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        """Start every count at zero; ``runtime`` feeds the asset gauges at scrape time."""
+        self.runtime = runtime
+        self._lock = threading.Lock()
+        self._requests: dict[tuple[str, str, str], int] = {}
+        self._latency: dict[tuple[str, str], _Latency] = {}
+        self._job_runs: dict[tuple[str, str], int] = {}
+        self._registry: CollectorRegistry | None = None
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one request and record its duration."""
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            # labels() validates and locks on every call; keep the children per key instead.
-            children = (self.requests.labels(method, route, str(status)),
-                        self.latency.labels(method, route))
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        bucket = bisect.bisect_left(LATENCY_BUCKETS, seconds)  # le: a bound includes itself
+        key = (method, route)
+        with self._lock:
+            counted = (method, route, str(status))
+            self._requests[counted] = self._requests.get(counted, 0) + 1
+            latency = self._latency.get(key)
+            if latency is None:
+                latency = self._latency[key] = _Latency()
+            latency.buckets[bucket] += 1
+            latency.total += seconds
+            latency.count += 1
 
     def count_job_run(self, job: str, outcome: str) -> None:
         """Count one run of a background job with its outcome (ok or error)."""
-        self.job_runs.labels(job, outcome).inc()
+        with self._lock:
+            self._job_runs[(job, outcome)] = self._job_runs.get((job, outcome), 0) + 1
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        """The prometheus_client registry, built on first use."""
+        if self._registry is None:
+            from prometheus_client import CollectorRegistry
+
+            registry = CollectorRegistry()
+            registry.register(_CountsCollector(self))
+            registry.register(AssetCollector(self.runtime))
+            self._registry = registry
+        return self._registry
+
+    def snapshot(self) -> tuple[dict[tuple[str, str, str], int],
+                                dict[tuple[str, str], _Latency],
+                                dict[tuple[str, str], int]]:
+        """Consistent copies of the three tables, for one scrape."""
+        with self._lock:
+            latency = {key: _Latency(list(value.buckets), value.total, value.count)
+                       for key, value in self._latency.items()}
+            return dict(self._requests), latency, dict(self._job_runs)
+
+
+class _CountsCollector:
+    """Yields the request, latency and job families from a :class:`Metrics`' tables."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> Iterator[Any]:
+        """The families with no samples (called at registration)."""
+        return self._families({}, {}, {})
+
+    def collect(self) -> Iterator[Any]:
+        """The families with the current counts."""
+        return self._families(*self.metrics.snapshot())
+
+    @staticmethod
+    def _families(requests: dict[tuple[str, str, str], int],
+                  latency: dict[tuple[str, str], _Latency],
+                  job_runs: dict[tuple[str, str], int]) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
+        family = CounterMetricFamily("anthias_http_requests", "HTTP requests answered.",
+                                     labels=["method", "route", "status"])
+        for labels, value in requests.items():
+            family.add_metric(list(labels), value)
+        yield family
+        family = HistogramMetricFamily("anthias_http_request_duration_seconds",
+                                       "Time to answer an HTTP request.",
+                                       labels=["method", "route"])
+        bounds = [*(repr(bound) for bound in LATENCY_BUCKETS), "+Inf"]
+        for labels, value in latency.items():
+            cumulative = list(itertools.accumulate(value.buckets))
+            family.add_metric(list(labels), list(zip(bounds, cumulative, strict=True)),
+                              value.total)
+        yield family
+        family = CounterMetricFamily("anthias_job_runs", "Background job runs.",
+                                     labels=["job", "outcome"])
+        for labels, value in job_runs.items():
+            family.add_metric(list(labels), value)
+        yield family
 
 
 class AssetCollector:
@@ -105,29 +194,10 @@ def count_assets(runtime: Runtime) -> dict[str, int]:
     }
 
 
-def build_metrics(runtime: Runtime) -> Metrics:
-    """Create the registry and instruments for one app."""
-    from prometheus_client import CollectorRegistry, Counter, Histogram
-
-    registry = CollectorRegistry()
-    metrics = Metrics(
-        registry=registry,
-        requests=Counter("anthias_http_requests_total", "HTTP requests answered.",
-                         ["method", "route", "status"], registry=registry),
-        latency=Histogram("anthias_http_request_duration_seconds",
-                          "Time to answer an HTTP request.", ["method", "route"],
-                          registry=registry),
-        job_runs=Counter("anthias_job_runs_total", "Background job runs.", ["job", "outcome"],
-                         registry=registry),
-    )
-    registry.register(AssetCollector(runtime))
-    return metrics
-
-
 def init_request_metrics(app: Flask) -> None:
     """Time every request and answer the probes before the database is touched."""
     runtime: Runtime = app.extensions["anthias"]
-    metrics = build_metrics(runtime)
+    metrics = Metrics(runtime)
     runtime.extras["metrics"] = metrics
     perf_counter = time.perf_counter
 

@@ -76,11 +76,16 @@ def server_command(port: int, python: str = sys.executable,
 
 
 def server_environ(home: Path) -> dict[str, str]:
-    """The parent's environment with a fresh HOME and ZeroMQ on free loopback ports."""
+    """The parent's environment with a fresh HOME and ZeroMQ on free loopback ports.
+
+    MALLOC_ARENA_MAX=2 as ``systemd/anthias-server.service`` sets it, so memory figures are
+    those of the installed service.
+    """
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ANTHIAS_")}
     environ.pop("DATABASE_URL", None)
     environ.update(HOME=str(home), ANTHIAS_ZMQ_PUBLISHER=f"tcp://{HOST}:*",
-                   ANTHIAS_ZMQ_COLLECTOR=f"tcp://{HOST}:*", PYTHONDONTWRITEBYTECODE="1")
+                   ANTHIAS_ZMQ_COLLECTOR=f"tcp://{HOST}:*", PYTHONDONTWRITEBYTECODE="1",
+                   MALLOC_ARENA_MAX="2")
     return environ
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -116,6 +119,44 @@ def test_metrics_count_requests_per_route_method_and_status(client):
                     labels(method="GET", route=route))] == 2
     assert scraped[("anthias_http_request_duration_seconds_sum",
                     labels(method="GET", route=route))] > 0
+
+
+def test_metrics_latency_buckets_are_cumulative_and_include_their_bound(app):
+    metrics = app.extensions["anthias"].extras["metrics"]
+    for seconds in (0.005, 0.02, 20.0):  # on a bound, between two, beyond the last
+        metrics.observe_request("GET", "/probe", 200, seconds)
+
+    scraped = samples(app.test_client())
+
+    def bucket(le: str) -> float:
+        return scraped[("anthias_http_request_duration_seconds_bucket",
+                        labels(method="GET", route="/probe", le=le))]
+
+    assert [bucket("0.005"), bucket("0.01"), bucket("0.025"), bucket("10.0"),
+            bucket("+Inf")] == [1, 1, 2, 2, 3]
+    assert scraped[("anthias_http_request_duration_seconds_sum",
+                    labels(method="GET", route="/probe"))] == pytest.approx(20.025)
+
+
+def test_an_idle_device_server_loads_neither_metrics_nor_password_libraries(tmp_path):
+    """Memory budget (issue 2): prometheus_client and argon2 load on first use only."""
+    script = (
+        "import sys\n"
+        "from anthias_edge.app import create_app\n"
+        "client = create_app().test_client()\n"
+        "assert client.get('/api/v2/assets').status_code == 200\n"
+        "print(sorted(m for m in ('prometheus_client', 'argon2') if m in sys.modules))\n"
+        "assert client.get('/metrics').status_code == 200\n"
+        "print('prometheus_client' in sys.modules)\n")
+    environ = {key: value for key, value in os.environ.items()
+               if not key.startswith("ANTHIAS_") and key != "DATABASE_URL"}
+    environ.update(HOME=str(tmp_path), ANTHIAS_ZMQ_PUBLISHER="tcp://127.0.0.1:*",
+                   ANTHIAS_ZMQ_COLLECTOR="tcp://127.0.0.1:*")
+    result = subprocess.run([sys.executable, "-c", script], env=environ, capture_output=True,
+                            text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "True"]
 
 
 def test_metrics_use_the_route_pattern_not_the_concrete_url(client):

@@ -13,14 +13,21 @@ import hashlib
 import hmac
 import logging
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from argon2.profiles import RFC_9106_LOW_MEMORY
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 logger = logging.getLogger(__name__)
 
 LEGACY_SHA256 = "sha256$"
+
+# RFC 9106's low-memory profile (argon2.profiles.RFC_9106_LOW_MEMORY), written out so that
+# argon2 and cffi load on the first hash, not at start: a device with authentication off never
+# hashes, and the server's idle memory is budgeted (issue 2).
+LOW_MEMORY_TIME_COST = 3
+LOW_MEMORY_KIB = 65536
+LOW_MEMORY_PARALLELISM = 4
 
 
 def legacy_sha256_hash(hex_digest: str) -> str:
@@ -34,13 +41,19 @@ class Passwords:
     def __init__(
         self,
         *,
-        time_cost: int = RFC_9106_LOW_MEMORY.time_cost,
-        memory_cost: int = RFC_9106_LOW_MEMORY.memory_cost,
-        parallelism: int = RFC_9106_LOW_MEMORY.parallelism,
+        time_cost: int = LOW_MEMORY_TIME_COST,
+        memory_cost: int = LOW_MEMORY_KIB,
+        parallelism: int = LOW_MEMORY_PARALLELISM,
     ) -> None:
         """Choose the cost parameters; hashes made with others are rehashed on login."""
-        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
-                                      parallelism=parallelism, type=Type.ID)
+        self._parameters = {"time_cost": time_cost, "memory_cost": memory_cost,
+                            "parallelism": parallelism}
+
+    @cached_property
+    def _hasher(self) -> PasswordHasher:
+        from argon2 import PasswordHasher, Type
+
+        return PasswordHasher(**self._parameters, type=Type.ID)
 
     def hash(self, password: str) -> str:
         """An encoded ``$argon2id$...`` hash of ``password`` with a fresh salt."""
@@ -54,6 +67,8 @@ class Passwords:
             self.dummy_verify(password)
             actual = hashlib.sha256(password.encode("utf-8")).hexdigest().encode()
             return len(expected) == 64 and hmac.compare_digest(actual, expected)
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
             return self._hasher.verify(password_hash, password)
         except VerifyMismatchError:
@@ -64,6 +79,8 @@ class Passwords:
 
     def needs_rehash(self, password_hash: str) -> bool:
         """True when the hash was made with other parameters (or another algorithm)."""
+        from argon2.exceptions import InvalidHashError
+
         try:
             return self._hasher.check_needs_rehash(password_hash)
         except InvalidHashError:
