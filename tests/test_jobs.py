@@ -6,7 +6,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,42 +18,10 @@ from anthias_edge.runtime import Runtime
 from tests.helpers import v2_asset
 
 
-class ProbeTarget(BaseHTTPRequestHandler):
-    """200 on /ok, 404 on /missing, and 405 to HEAD but 200 to GET on /get-only."""
-
-    def do_HEAD(self) -> None:
-        self._answer(head=True)
-
-    def do_GET(self) -> None:
-        self._answer(head=False)
-
-    def _answer(self, *, head: bool) -> None:
-        if self.path == "/ok" or (self.path == "/get-only" and not head):
-            status = 200
-        elif self.path == "/get-only":
-            status = 405
-        else:
-            status = 404
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output quiet."""
-
-
 @pytest.fixture
-def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Base URL of a real HTTP server on loopback."""
-    # A proxy from the developer's shell must not intercept loopback probes.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ProbeTarget)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def web(web_server: str) -> str:
+    """A loopback web server: 200 on /ok, 404 on /missing, HEAD 405 but GET 200 on /get-only."""
+    return web_server
 
 
 @pytest.fixture

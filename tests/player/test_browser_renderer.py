@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import statistics
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,24 +14,14 @@ import pytest
 
 from player.renderers import find_chromium
 from player.renderers.browser import BrowserRenderer, chromium_command
+from tests.player.items import renderer_item
 from tests.player.pngcheck import colours, group_members, read_png, solid_png
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 128, 0)
 SIZE = (500, 200)
 
 
-@dataclass
-class Item:
-    """A stand-in for player.schedule.PlayItem."""
-
-    asset_id: str
-    uri: str
-    mimetype: str = "image"
-    duration: float = 10
-    nocache: bool = False
-    refresh_interval_s: int = 0
-    custom_headers: dict[str, str] = field(default_factory=dict)
-    skip_ssl_verify: bool = False
+Item = functools.partial(renderer_item, mimetype="image")
 
 
 class _Page(BaseHTTPRequestHandler):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
@@ -13,20 +12,7 @@ import pytest
 from anthias_edge.errors import StartupError
 from player.renderers import Renderer, choose_renderer
 from player.renderers.headless import HeadlessRenderer
-
-
-@dataclass
-class Item:
-    """A stand-in for player.schedule.PlayItem."""
-
-    asset_id: str
-    uri: str = "https://example.com"
-    mimetype: str = "webpage"
-    duration: float = 10
-    nocache: bool = False
-    refresh_interval_s: int = 0
-    custom_headers: dict[str, str] = field(default_factory=dict)
-    skip_ssl_verify: bool = False
+from tests.player.items import renderer_item
 
 
 def _records(path):
@@ -37,11 +23,11 @@ def test_each_shown_asset_becomes_one_line_with_its_outcome(tmp_path):
     path = tmp_path / "sub" / "shown.jsonl"
     renderer = HeadlessRenderer(path)
     renderer.start()
-    renderer.show(Item("a"))
+    renderer.show(renderer_item("a"))
     assert renderer.current() == "a"
     assert renderer.wait_until_done(0.05, threading.Event()) == "timeout"
-    renderer.show(Item("b", mimetype="image"))
-    renderer.show(Item("c"))
+    renderer.show(renderer_item("b", mimetype="image"))
+    renderer.show(renderer_item("c"))
     renderer.stop()
     records = _records(path)
     assert [(r["asset_id"], r["outcome"]) for r in records] == [
@@ -55,7 +41,7 @@ def test_each_shown_asset_becomes_one_line_with_its_outcome(tmp_path):
 
 def test_an_interrupt_ends_the_wait_at_once(tmp_path):
     renderer = HeadlessRenderer(tmp_path / "shown.jsonl")
-    renderer.show(Item("a"))
+    renderer.show(renderer_item("a"))
     interrupt = threading.Event()
     threading.Timer(0.1, interrupt.set).start()
     started = time.monotonic()
@@ -66,8 +52,8 @@ def test_an_interrupt_ends_the_wait_at_once(tmp_path):
 
 def test_close_records_the_asset_on_screen(tmp_path):
     renderer = HeadlessRenderer(tmp_path / "shown.jsonl")
-    renderer.preload(Item("next"))
-    renderer.show(Item("a"))
+    renderer.preload(renderer_item("next"))
+    renderer.show(renderer_item("a"))
     renderer.close()
     renderer.close()
     assert [r["outcome"] for r in _records(tmp_path / "shown.jsonl")] == ["closed"]

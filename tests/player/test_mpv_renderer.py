@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from player.renderers.mpv import MpvRenderer, audio_device, mpv_command
+from tests.player.items import renderer_item
 from tests.player.pngcheck import group_members
 
-
-@dataclass
-class Item:
-    """A stand-in for player.schedule.PlayItem."""
-
-    asset_id: str
-    uri: str
-    mimetype: str = "video"
-    duration: float = 10
-    nocache: bool = False
-    refresh_interval_s: int = 0
-    custom_headers: dict[str, str] = field(default_factory=dict)
-    skip_ssl_verify: bool = False
+Item = functools.partial(renderer_item, mimetype="video")
 
 
 @pytest.fixture(scope="module")

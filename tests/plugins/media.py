@@ -13,22 +13,34 @@ import pytest
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """``/ok`` answers 200; every other path answers 404."""
+    """200 on ``/ok``; on ``/get-only`` 405 to HEAD but 200 to GET; 404 everywhere else."""
 
-    def _answer(self) -> None:
-        self.send_response(200 if self.path == "/ok" else 404)
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def _answer(self, *, head: bool) -> None:
+        if self.path == "/ok" or (self.path == "/get-only" and not head):
+            status = 200
+        elif self.path == "/get-only":
+            status = 405
+        else:
+            status = 404
+        self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
-
-    do_GET = do_HEAD = _answer
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep the test output quiet."""
 
 
 @pytest.fixture
-def web_server() -> Iterator[str]:
-    """Base URL of a web server on 127.0.0.1 where only ``/ok`` exists."""
+def web_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Base URL of a web server on 127.0.0.1 (paths as :class:`_Handler` says)."""
+    # A proxy from the developer's shell must not intercept loopback probes.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
