@@ -7,12 +7,14 @@ this thread on the PUSH socket (3.13).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
 
 from anthias_edge.messaging import CURRENT_ASSET_ID, ViewerCommand, ViewerEndpoint
 from player.loop import PlayLoop
+from player.pages import HOTSPOT_FIELDS, hotspot_item
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +26,17 @@ class CommandHandler:
     """Turns one ``ViewerCommand`` into a ``PlayLoop`` call.
 
     ``reload`` calls ``on_reload`` (re-read settings, set the log level) and passes the
-    shuffle setting it returns to the loop. ``reply`` sends the current asset id.
+    shuffle setting it returns to the loop. ``reply`` sends the current asset id. ``listen``
+    is the server's address, whose pages (Wi-Fi set-up) the screen shows.
     """
 
     def __init__(self, loop: PlayLoop, reply: Callable[[str | None], None],
-                 on_reload: Callable[[], bool | None] = lambda: None) -> None:
+                 on_reload: Callable[[], bool | None] = lambda: None,
+                 listen: str = "127.0.0.1:8080") -> None:
         self.loop = loop
         self.reply = reply
         self.on_reload = on_reload
+        self.listen = listen
 
     def handle(self, command: ViewerCommand) -> bool:
         """Act on ``command``; return False for a command this player does not know."""
@@ -55,9 +60,25 @@ class CommandHandler:
             self.reply(self.loop.current_asset_id)
         elif name == "show_splash":
             self.loop.splash_now()
+        elif name == "setup_wifi":
+            return self._setup_wifi(parameter)
         else:
             logger.warning("Command not found: %s", name)
             return False
+        return True
+
+    def _setup_wifi(self, parameter: str | None) -> bool:
+        """Show the hotspot page from ``{"network","ssid_pswd","address"}`` until ``play``."""
+        try:
+            details = json.loads(parameter or "")
+        except ValueError:
+            details = None
+        if not isinstance(details, dict) or not all(
+                isinstance(details.get(key, ""), str) for key in HOTSPOT_FIELDS):
+            logger.warning("setup_wifi needs a JSON object of strings %s; got %r",
+                           "/".join(HOTSPOT_FIELDS), parameter)
+            return False
+        self.loop.show_page(hotspot_item(self.listen, details))
         return True
 
     def _reload(self) -> bool | None:

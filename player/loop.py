@@ -17,23 +17,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Protocol
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
+from player.availability import Availability
+from player.pages import standby_item
 from player.renderers import MediaRouter, Renderer, kind_of
 from player.schedule import PlayItem, Scheduler
 
 logger = logging.getLogger(__name__)
 
-STANDBY_IMAGE = Path(__file__).resolve().parents[1] / "web_ui" / "static" / "img" / "standby.png"
 DEFAULT_DURATION_S = 10.0
 # An empty schedule with no deadline still looks again this often, in case a refresh was lost.
 IDLE_CAP_S = 3600.0
 SPLASH_S = 60.0
-UNREACHABLE_TTL_S = 300.0
-PROBE_TIMEOUT_S = 2.0
 # After every asset of the playlist was skipped in a row, rest this long on standby.
 ALL_SKIPPED_REST_S = 30.0
 RESTART_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -69,22 +66,6 @@ class NullRecorder:
         """Do nothing."""
 
 
-def standby_item(path: Path = STANDBY_IMAGE) -> PlayItem:
-    """The standby image as a play item (a local file: it shows offline too)."""
-    return PlayItem("standby", name="Standby", uri=str(path), mimetype="image",
-                    skip_asset_check=True)
-
-
-def splash_item(listen: str) -> PlayItem:
-    """The server's splash page for a ``HOST:PORT`` listen address (wildcards mean loopback)."""
-    host, _, port = listen.rpartition(":")
-    host = host.strip("[]")
-    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
-    host = f"[{host}]" if ":" in host else host
-    return PlayItem("splash", name="Splash", uri=f"http://{host}:{port}/splash-page",
-                    mimetype="webpage", skip_asset_check=True)
-
-
 def renderer_label(renderer: Renderer, item: PlayItem) -> str:
     """``browser``, ``mpv`` or ``headless``: the renderer that shows ``item``, for the play log."""
     if isinstance(renderer, MediaRouter):
@@ -101,87 +82,13 @@ def _still_playable(shown: PlayItem, playlist: list[PlayItem]) -> bool:
     return False
 
 
-class Availability:
-    """Whether an asset can be shown (8.4): a local file that exists, a skipped check, or a URL
-    that answers. URL results are cached for ``ttl_s``; ``warm`` checks one in the background.
-    """
-
-    def __init__(self, probe: Callable[[PlayItem], bool],
-                 marked_unreachable: Callable[[str], bool] = lambda _asset_id: False, *,
-                 ttl_s: float = UNREACHABLE_TTL_S, timeout_s: float = PROBE_TIMEOUT_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.probe = probe
-        self.marked_unreachable = marked_unreachable
-        self.ttl_s = ttl_s
-        self.timeout_s = timeout_s
-        self.clock = clock
-        self._cache: dict[str, tuple[float, bool]] = {}
-        self._pending: dict[str, Future[bool]] = {}
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reachability")
-
-    def _cached(self, uri: str) -> bool | None:
-        hit = self._cache.get(uri)
-        return hit[1] if hit and self.clock() - hit[0] < self.ttl_s else None
-
-    def _future(self, item: PlayItem) -> Future[bool]:
-        with self._lock:
-            future = self._pending.get(item.uri)
-            if future is None:
-                future = self._pending[item.uri] = self._pool.submit(self._check, item)
-            return future
-
-    def _check(self, item: PlayItem) -> bool:
-        try:
-            result = bool(self.probe(item))
-        except Exception:
-            logger.warning("Checking %s failed", item.uri, exc_info=True)
-            result = False
-        with self._lock:
-            self._cache[item.uri] = (self.clock(), result)
-            self._pending.pop(item.uri, None)
-        return result
-
-    def warm(self, item: PlayItem) -> None:
-        """Start checking ``item`` now, so ``is_available`` later finds the answer cached."""
-        if not (item.skip_asset_check or item.uri.startswith("/")) and (
-                self._cached(item.uri) is None):
-            self._future(item)
-
-    def is_available(self, item: PlayItem) -> bool:
-        """Decide within ``timeout_s``; a check that takes longer counts as unreachable."""
-        if item.skip_asset_check:
-            return True
-        if not item.uri:
-            return False
-        if item.uri.startswith("/"):
-            return Path(item.uri).is_file()
-        try:
-            if self.marked_unreachable(item.asset_id):
-                return False
-        except Exception:
-            logger.warning("Could not read the reachability of %s", item.asset_id, exc_info=True)
-        cached = self._cached(item.uri)
-        if cached is not None:
-            return cached
-        try:
-            return self._future(item).result(timeout=self.timeout_s)
-        except Exception:
-            logger.info("No answer from %s within %.1f s", item.uri, self.timeout_s)
-            return False
-
-    def close(self) -> None:
-        """Stop the background checks."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
 class PlayLoop:
     """Plays the schedule on a renderer; the command methods may be called from any thread."""
 
     def __init__(self, scheduler: Scheduler, make_renderer: Callable[[], Renderer], *,
                  recorder: PlayRecorder | None = None, availability: Availability | None = None,
                  standby: PlayItem | None = None, splash: PlayItem | None = None,
-                 splash_ready: Callable[[], bool] = lambda: True,
+                 splash_at_start: bool = True, splash_ready: Callable[[], bool] = lambda: True,
                  default_duration_s: float = DEFAULT_DURATION_S) -> None:
         self.scheduler = scheduler
         self.make_renderer = make_renderer
@@ -189,6 +96,7 @@ class PlayLoop:
         self.availability = availability or Availability(lambda _item: True)
         self.standby = standby or standby_item()
         self.splash = splash
+        self.splash_at_start = splash_at_start
         self.splash_ready = splash_ready
         self.default_duration_s = default_duration_s
         self.renderer: Renderer | None = None
@@ -197,8 +105,10 @@ class PlayLoop:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._paused = False
+        self._splash_requested = False
+        self._page: PlayItem | None = None  # shown instead of standby while paused
         self._on_screen: PlayItem | None = None
-        self._standby_shown = False
+        self._still: PlayItem | None = None  # the standby image or page on screen, if any
         self._skips_in_a_row = 0
 
     # -- commands (any thread) -------------------------------------------------------------
@@ -232,9 +142,17 @@ class PlayLoop:
         self._wake.set()
 
     def resume(self) -> None:
-        """Play again after ``pause`` (``play``)."""
+        """Play again after ``pause`` or ``show_page`` (``play``)."""
         with self._lock:
             self._paused = False
+            self._page = None
+        self._wake.set()
+
+    def show_page(self, page: PlayItem) -> None:
+        """Stop playing and show ``page`` until ``resume`` (``setup_wifi``)."""
+        with self._lock:
+            self._paused = True
+            self._page = page
         self._wake.set()
 
     def refresh(self, shuffle: bool | None = None) -> None:
@@ -260,7 +178,9 @@ class PlayLoop:
             self._wake.set()
 
     def splash_now(self) -> None:
-        """Show the splash page again (``show_splash``), then go on playing."""
+        """Show the splash page for SPLASH_S (``show_splash``), then go on playing."""
+        with self._lock:
+            self._splash_requested = self.splash is not None
         self._wake.set()
 
     def shutdown(self) -> None:
@@ -280,7 +200,7 @@ class PlayLoop:
         try:
             if not self._start_renderer():
                 return
-            if self.splash is not None:
+            if self.splash is not None and self.splash_at_start:
                 self._show_splash(self.splash)
             while not self._stopped.is_set():
                 self.step()
@@ -292,11 +212,16 @@ class PlayLoop:
         """One iteration: show the next asset and wait for it, or rest on standby."""
         self._wake.clear()  # before reading state: a command from now on wakes the wait below
         with self._lock:
-            paused = self._paused
-            item = None if paused else self._next_asset()
+            splash, self._splash_requested = self._splash_requested, False
+            paused, page = self._paused, self._page
+            item = None if paused or splash else self._next_asset()
             idle_s = None if paused else self.scheduler.time_until_next_check()
+        if splash and self.splash is not None:
+            self._on_screen = None
+            self._show_splash(self.splash)
+            return
         if item is None:
-            self._show_standby()
+            self._show_still(page if paused and page is not None else self.standby)
             self._wake.wait(IDLE_CAP_S if idle_s is None else min(max(idle_s, 0.0), IDLE_CAP_S))
             return
         self._play(item)
@@ -321,7 +246,7 @@ class PlayLoop:
         token = None
         try:
             renderer.show(item)
-            self._on_screen, self._standby_shown = item, False
+            self._on_screen, self._still = item, None
             token = self.recorder.started(item, label)
             self._preload_next(renderer, item)
             duration = float(item.duration) if item.duration else self.default_duration_s
@@ -343,7 +268,7 @@ class PlayLoop:
         if self._skips_in_a_row >= max(count, 1):
             # Nothing playable right now: rest on standby instead of spinning through the list.
             self._skips_in_a_row = 0
-            self._show_standby()
+            self._show_still(self.standby)
             self._wake.wait(ALL_SKIPPED_REST_S)
 
     def _preload_next(self, renderer: Renderer, current: PlayItem) -> None:
@@ -360,16 +285,17 @@ class PlayLoop:
         except RENDERER_ERRORS:
             logger.warning("Preloading %s failed", upcoming.uri, exc_info=True)
 
-    def _show_standby(self) -> None:
+    def _show_still(self, still: PlayItem) -> None:
+        """Show the standby image or a page, unless it is on screen already."""
         self._on_screen = None
-        if self._standby_shown:
+        if self._still is still:
             return
         try:
             assert self.renderer is not None
-            self.renderer.show(self.standby)
-            self._standby_shown = True
+            self.renderer.show(still)
+            self._still = still
         except RENDERER_ERRORS:
-            logger.exception("The renderer failed to show standby; restarting it")
+            logger.exception("The renderer failed to show %s; restarting it", still.name)
             self._restart_renderer()
 
     def _show_splash(self, splash: PlayItem) -> None:
@@ -383,7 +309,7 @@ class PlayLoop:
         try:
             assert self.renderer is not None
             self.renderer.show(splash)
-            self._standby_shown = False
+            self._still = None
         except RENDERER_ERRORS:
             logger.exception("Could not show the splash page")
             return
@@ -403,7 +329,7 @@ class PlayLoop:
             except RENDERER_ERRORS:
                 logger.exception("Renderer start failed (attempt %d)", attempt)
                 continue
-            self.renderer, self._standby_shown = renderer, False
+            self.renderer, self._still = renderer, None
             return True
         return False
 

@@ -23,8 +23,10 @@ from anthias_edge.errors import StartupError
 from anthias_edge.messaging import ViewerEndpoint
 from anthias_edge.settings import Settings
 from anthias_edge.timeutil import device_timezone, utcnow
+from player.availability import PROBE_TIMEOUT_S, Availability
 from player.commands import CommandHandler, CommandListener
-from player.loop import PROBE_TIMEOUT_S, Availability, PlayLoop, splash_item, standby_item
+from player.loop import PlayLoop
+from player.pages import splash_item, standby_item
 from player.renderers import Renderer, choose_renderer, has_display
 from player.schedule import PlayItem, Scheduler
 
@@ -176,17 +178,19 @@ def build_loop(settings: Settings, database: Database, make_renderer: Callable[[
     def probe(item: PlayItem) -> bool:
         return checker.is_reachable(item.uri or "", skip_ssl_verify=item.skip_ssl_verify)
 
-    splash = splash_item(settings["listen"]) if settings["show_splash"] else None
+    # Shown at start when show_splash is on, and on a show_splash message in any case.
+    splash = splash_item(settings["listen"])
 
     def splash_ready() -> bool:
-        return splash is not None and checker.is_reachable(splash.uri)
+        return checker.is_reachable(splash.uri)
 
     scheduler = Scheduler(last_good(load), zone, shuffle=bool(settings["shuffle_playlist"]))
     recorder = DatabaseRecorder(database, int(settings["play_log_retention_days"]))
     recorder.open()
     return PlayLoop(scheduler, make_renderer, recorder=recorder,
                     availability=Availability(probe, marked_unreachable),
-                    standby=standby_item(), splash=splash, splash_ready=splash_ready,
+                    standby=standby_item(), splash=splash,
+                    splash_at_start=bool(settings["show_splash"]), splash_ready=splash_ready,
                     default_duration_s=float(settings["default_duration"]))
 
 
@@ -198,7 +202,8 @@ def run_player(settings: Settings, renderer_name: str = "auto") -> int:
     endpoint = ViewerEndpoint(settings["zmq_publisher"], settings["zmq_collector"])
     endpoint.start()
     handler = CommandHandler(loop, endpoint.reply_current_asset,
-                             on_reload=lambda: reload_settings(settings))
+                             on_reload=lambda: reload_settings(settings),
+                             listen=settings["listen"])
     listener = CommandListener(endpoint, handler)
     listener.start()
     stop = threading.Event()

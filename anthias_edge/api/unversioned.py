@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, send_from_directory
-from werkzeug.exceptions import NotFound
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+)
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.security import safe_join
 
 from anthias_edge.auth.guard import basic_auth_challenge
@@ -16,6 +24,9 @@ from anthias_edge.services import device_info
 bp = Blueprint("unversioned", __name__)
 
 WEB_STATIC = Path(__file__).resolve().parent.parent.parent / "web_ui" / "static"
+# The hotspot page's fields (legacy-api.md 7.2 setup_wifi) and their longest sensible value:
+# an SSID is at most 32 bytes and a WPA passphrase 63 characters; an address is a host name.
+HOTSPOT_LIMITS = {"network": 32, "ssid_pswd": 63, "address": 253}
 
 
 def _runtime() -> Runtime:
@@ -30,6 +41,33 @@ def splash_page() -> Any:
     addresses = device_info.info_v2(os.environ)["ip_addresses"]
     return render_template("splash_page.html", addresses=addresses,
                            player_name=_runtime().settings["player_name"])
+
+
+@bp.route("/hotspot", methods=["GET"])
+def hotspot_page() -> Any:
+    """Wi-Fi set-up instructions the player shows for ``setup_wifi``; open like the splash page.
+
+    Besides the network's name and password (as Anthias shows them), a QR code lets a phone
+    join the hotspot without typing the password.
+    """
+    values = {field: request.args.get(field, "") for field in HOTSPOT_LIMITS}
+    for field, limit in HOTSPOT_LIMITS.items():
+        if len(values[field]) > limit:
+            raise BadRequest(f"{field} is longer than {limit} characters.")
+    join_code = None
+    if values["network"]:
+        join_code = wifi_join_code(values["network"], values["ssid_pswd"])
+    return render_template("hotspot_page.html", join_code=join_code, **values)
+
+
+def wifi_join_code(network: str, password: str) -> str:
+    """The ``WIFI:`` text phone cameras read to join a network (ZXing's format)."""
+    def escape(text: str) -> str:
+        return "".join("\\" + char if char in '\\;,:"' else char for char in text)
+
+    if not password:
+        return f"WIFI:T:nopass;S:{escape(network)};;"
+    return f"WIFI:T:WPA;S:{escape(network)};P:{escape(password)};;"
 
 
 def _backup_file(filename: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from anthias_edge.api.unversioned import wifi_join_code
 from tests.helpers import basic
 
 
@@ -67,3 +68,36 @@ def test_a_backup_download_with_wrong_credentials_is_refused(auth_client):
     with auth_client.get(f"/static_with_mime/{name}", headers=basic("admin", "pw")) as response:
         assert response.status_code == 200
         assert response.data[:2] == b"\x1f\x8b"
+
+
+def test_the_hotspot_page_shows_the_network_password_address_and_a_join_code(auth_client):
+    response = auth_client.get("/hotspot", query_string={
+        "network": "<b>Café & Co</b>", "ssid_pswd": "s3cret pass", "address": "192.168.42.1"})
+
+    assert response.status_code == 200  # open like the splash page: the screen has no password
+    page = response.get_data(as_text=True)
+    assert "&lt;b&gt;Café &amp; Co&lt;/b&gt;" in page and "<b>Café" not in page
+    assert "s3cret pass" in page and "192.168.42.1" in page
+    assert 'aria-label="QR code that joins the Wi-Fi network' in page and "<svg" in page
+
+
+def test_the_hotspot_page_without_details_gives_general_steps_and_no_code(client):
+    page = client.get("/hotspot").get_data(as_text=True)
+    assert "this screen's Wi-Fi hotspot" in page and "<svg" not in page
+
+
+@pytest.mark.parametrize(("field", "limit"), [("network", 32), ("ssid_pswd", 63),
+                                              ("address", 253)])
+def test_an_overlong_hotspot_field_is_a_400_that_names_it(client, field, limit):
+    response = client.get("/hotspot", query_string={field: "x" * (limit + 1)})
+    assert response.status_code == 400
+    assert f"{field} is longer than {limit} characters." in response.get_data(as_text=True)
+    assert client.get("/hotspot", query_string={field: "x" * limit}).status_code == 200
+
+
+@pytest.mark.parametrize(("network", "password", "code"), [
+    ("Anthias Setup", "", "WIFI:T:nopass;S:Anthias Setup;;"),
+    ("My;Net", 'a:b"c\\d,e', 'WIFI:T:WPA;S:My\\;Net;P:a\\:b\\"c\\\\d\\,e;;'),
+])
+def test_the_wifi_join_code_escapes_the_reserved_characters(network, password, code):
+    assert wifi_join_code(network, password) == code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -40,6 +41,30 @@ def test_each_command_calls_the_matching_loop_method(message, call):
     handler = CommandHandler(loop, reply=lambda _id: None, on_reload=lambda: True)
     assert handler.handle(message) is True
     assert loop.calls == [call]
+
+
+def test_setup_wifi_shows_the_hotspot_page_until_play():
+    loop = FakeLoop()
+    handler = CommandHandler(loop, reply=lambda _id: None, listen="0.0.0.0:8080")
+    details = {"network": "Anthias Setup", "ssid_pswd": "p&ss word", "address": "192.168.42.1"}
+
+    assert handler.handle(ViewerCommand("setup_wifi", json.dumps(details))) is True
+
+    [(name, page)] = loop.calls
+    assert name == "show_page" and page.asset_id == "hotspot"
+    assert page.uri == ("http://127.0.0.1:8080/hotspot?network=Anthias+Setup"
+                        "&ssid_pswd=p%26ss+word&address=192.168.42.1")
+
+
+@pytest.mark.parametrize("parameter", [None, "", "not json", "[]", '{"network": 5}'])
+def test_setup_wifi_with_a_malformed_parameter_is_refused_and_logged(parameter, caplog):
+    loop = FakeLoop()
+    handler = CommandHandler(loop, reply=lambda _id: None)
+
+    assert handler.handle(ViewerCommand("setup_wifi", parameter)) is False
+
+    assert loop.calls == []
+    assert "setup_wifi needs a JSON object of strings network/ssid_pswd/address" in caplog.text
 
 
 def test_current_asset_id_is_answered_and_unknown_commands_are_ignored():

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from anthias_edge.errors import PlayerUnavailable
-from player.loop import Availability, PlayLoop, renderer_label, splash_item
+from player.availability import Availability
+from player.loop import PlayLoop, renderer_label
 from player.main import last_good
+from player.pages import hotspot_item, splash_item
 from player.renderers import MediaRouter
 from player.renderers.headless import HeadlessRenderer
 from player.schedule import PlayItem, Scheduler
@@ -236,6 +238,34 @@ def test_the_splash_shows_until_the_first_command(harness):
     h.loop.skip()
     h.wait_for(lambda: h.loop.current_asset_id == "a", timeout_s=1)
     assert h.recorder.plays[0][0] == "a"
+
+
+def test_show_splash_shows_the_splash_for_its_time_then_playing_goes_on(harness, monkeypatch):
+    monkeypatch.setattr("player.loop.SPLASH_S", 0.4)
+    h = harness([item("a", duration=60)], splash=splash_item("127.0.0.1:8080"),
+                splash_at_start=False)
+    h.wait_for(lambda: h.loop.current_asset_id == "a", timeout_s=1)  # no splash at start
+
+    h.loop.splash_now()
+
+    h.wait_for(lambda: h.on_screen() == "splash", timeout_s=1)
+    assert h.loop.current_asset_id is None
+    assert h.wait_for(lambda: h.loop.current_asset_id == "a", timeout_s=2) > 0.2
+    assert [play[0] for play in h.recorder.plays] == ["a", "a"]
+
+
+def test_a_page_shown_while_paused_stays_until_play(harness):
+    h = harness([item("a", duration=60)])
+    h.wait_for(lambda: h.loop.current_asset_id == "a", timeout_s=1)
+
+    h.loop.show_page(hotspot_item("0.0.0.0:8080", {"network": "Anthias Setup"}))
+    h.wait_for(lambda: h.on_screen() == "hotspot", timeout_s=1)
+    h.loop.refresh()  # a data change does not end the page
+    time.sleep(0.2)
+    assert h.on_screen() == "hotspot" and h.loop.current_asset_id is None
+
+    h.loop.resume()
+    h.wait_for(lambda: h.loop.current_asset_id == "a", timeout_s=1)
 
 
 def test_offline_the_last_playlist_is_kept():
