@@ -3,27 +3,44 @@
 Seeds PostgreSQL database ``anthias_bench`` (dropped and recreated) with N tenants x 1,000
 assets by COPY, one owner and one API token per tenant, starts ``anthias-edge serve`` in cloud
 mode with 4 gunicorn workers, and drives ``GET /api/v3/assets?limit=50`` with wrk, a Lua
-script rotating across every tenant's token. Prints requests/s, p50 and p99 per size and the
-EXPLAIN of the list query (it must use a (tenant_id, ...) index).
+script rotating across every tenant's token, once per connection count. Prints requests/s,
+p50 and p99 per size and connection count, and the EXPLAIN of the list query exactly as
+``asset_store.list_query`` builds it, for the last tenant seeded (the one whose rows come
+after every other tenant's): it must use the (tenant_id, seq) index, not filter a global one.
 
     .venv/bin/python benchmarks/tenancy.py                       # 1000 tenants, then 10
     .venv/bin/python benchmarks/tenancy.py --sizes 10 --duration 10
+    .venv/bin/python benchmarks/tenancy.py --sizes 10 --in-process 2000 --profile
     .venv/bin/python benchmarks/tenancy.py --endpoint /api/v2/assets   # v2 on subdomains
+
+``--connections`` defaults to 4 and 8: 4 is one request in flight per worker, the lowest
+load that can keep every worker busy; 8 adds queueing. With wrk, PostgreSQL and the workers
+on the same cores, latency is mostly queueing (p50 ~ connections / throughput), so compare
+sizes at the same connection count. A keep-alive connection stays with the worker that
+accepted it, and which one does is chance, so each count runs ``--repeat`` times (new
+connections each time), shows the connections each worker held, and the medians.
+``--in-process N`` also times N requests through the Flask test client in this process (no
+HTTP, no queueing): the server's own cost per request.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import cProfile
 import datetime as dt
 import os
+import pstats
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -101,8 +118,6 @@ def seed(url: str, tenants: int, basic: bool) -> list[tuple[str, str]]:
                 cp.write_row((str(uuid.uuid4()), tenant_id, user_id, "bench", prefix,
                               _sha256(secret), '["assets.view"]', now, now))
                 if basic:
-                    import base64
-
                     token = base64.b64encode(f"owner{n:05d}:{PASSWORD}".encode()).decode()
                     credentials.append((f"t{n:05d}", f"Basic {token}"))
                 else:
@@ -123,20 +138,82 @@ def seed(url: str, tenants: int, basic: bool) -> list[tuple[str, str]]:
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
+        # Write the seeded pages out now, not in a background checkpoint during the runs.
+        conn.execute("CHECKPOINT")
     log(f"  seeded {tenants} tenants x {ASSETS_PER_TENANT} assets in "
         f"{time.monotonic() - started:.1f} s")
     return credentials
 
 
 def explain(url: str) -> str:
-    """The plan of the v3 list query for one tenant (as asset_store.list_page issues it)."""
-    with psycopg.connect(url) as conn:
+    """EXPLAIN ANALYZE of the v3 list query for the last tenant seeded, as the server sends it.
+
+    Twice: planned for this tenant's id, and as the generic plan a prepared statement may
+    switch to after five runs (psycopg prepares repeated queries); neither may filter a
+    global index.
+    """
+    from anthias_edge.api.v3.asset_store import list_query
+    from anthias_edge.db import db, open_database
+
+    db.initialize(open_database(url))  # list_query builds PostgreSQL's SQL; it never connects
+    analyze = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+    with psycopg.connect(url, cursor_factory=psycopg.ClientCursor) as conn:
         tenant_id = conn.execute("SELECT id FROM tenants WHERE plan_type = 'bench' "
-                                 "ORDER BY subdomain LIMIT 1").fetchone()[0]
-        rows = conn.execute(
-            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT *, seq AS position FROM assets "
-            "WHERE tenant_id = %s ORDER BY seq LIMIT 51", (tenant_id,)).fetchall()
-    return "\n".join(row[0] for row in rows)
+                                 "ORDER BY subdomain DESC LIMIT 1").fetchone()[0]
+        sql, params = list_query(tenant_id, limit=51).sql()
+        custom = conn.execute(analyze + sql, params).fetchall()
+        numbered = sql
+        for n in range(1, len(params) + 1):
+            numbered = numbered.replace("%s", f"${n}", 1)
+        conn.execute(f"PREPARE list_page AS {numbered}")
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        generic = conn.execute(f"{analyze}EXECUTE list_page({', '.join(['%s'] * len(params))})",
+                               params).fetchall()
+    return (f"{sql}\n\n-- for this tenant's id\n" + "\n".join(r[0] for r in custom)
+            + "\n\n-- generic plan (prepared statement)\n" + "\n".join(r[0] for r in generic))
+
+
+def in_process(url: str, path: str, credentials: list[tuple[str, str]], requests: int,
+               profile: bool) -> float:
+    """Milliseconds per request through the Flask test client, rotating over every tenant."""
+    from cryptography.fernet import Fernet
+
+    from anthias_edge.app import create_app
+
+    home = tempfile.mkdtemp(prefix="anthias-bench-")
+    environ = {"HOME": home, "ANTHIAS_MODE": "cloud", "DATABASE_URL": url,
+               "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN, "ANTHIAS_SECRET_KEY": Fernet.generate_key()
+               .decode()}
+    saved = dict(os.environ)
+    os.environ.update(environ)  # the auth stack reads the key from the environment
+    try:
+        app = create_app(environ=environ)
+        client = app.test_client()
+        headers = [{"Host": f"{sub}.{BASE_DOMAIN}", "Authorization": auth}
+                   for sub, auth in credentials]
+
+        def run(count: int) -> None:
+            for n in range(count):
+                response = client.get(path, headers=headers[n % len(headers)])
+                if response.status_code != 200:
+                    raise SystemExit(f"in-process request failed: {response.status_code}")
+
+        run(min(requests, 200))  # warm-up: imports, pooled connection, prepared statements
+        batches = []
+        for _ in range(5):  # the median of five batches: one disturbed batch does not count
+            started = time.perf_counter()
+            run(requests // 5)
+            batches.append((time.perf_counter() - started) / (requests // 5) * 1000)
+        per_request = statistics.median(batches)
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(run, requests)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        app.extensions["anthias"].close_database()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return per_request
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
@@ -162,21 +239,42 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
+def worker_connections(server_pid: int, port: int) -> str:
+    """Established client connections per gunicorn worker, most first (``2/1/1/0``).
+
+    Keep-alive connections stay with the worker that accepted them, and which one does is
+    chance: at -c4, ``3/1/0/0`` leaves two workers idle and queues three requests behind one
+    GIL, which moves p50 and p99 more than any code change. Shown beside every run.
+    """
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    try:
+        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    counts = {pid: out.count(f"pid={pid},") for pid in children}
+    return "/".join(str(n) for n in sorted(counts.values(), reverse=True))
+
+
 def run_wrk(port: int, path: str, credentials: list[tuple[str, str]], duration: int,
-            connections: int) -> dict[str, float]:
-    """wrk with the rotating Lua script; requests/s, p50 and p99 in ms."""
+            connections: int, warm_up: int, server_pid: int) -> dict[str, Any]:
+    """wrk with the rotating Lua script; requests/s, p50 and p99 in ms, connections/worker."""
     with tempfile.TemporaryDirectory() as tmp:
         creds = Path(tmp, "creds.txt")
         creds.write_text("".join(f"{sub} {auth}\n" for sub, auth in credentials))
         script = Path(tmp, "rotate.lua")
         script.write_text(LUA % {"creds": creds, "path": path, "base": BASE_DOMAIN})
-        subprocess.run(["wrk", "-t2", f"-c{connections}", "-d3s", "-s", str(script),
-                        f"http://127.0.0.1:{port}"], capture_output=True, check=True)  # warm-up
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
-                              "-s", str(script), f"http://127.0.0.1:{port}"],
-                             capture_output=True, text=True, check=True).stdout
-    log(out)
-    if "Non-2xx" in out:
+        target = f"http://127.0.0.1:{port}"
+        if warm_up:
+            subprocess.run(["wrk", "-t2", f"-c{warm_up}", "-d5s", "-s", str(script), target],
+                           capture_output=True, check=True)
+        wrk = subprocess.Popen(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+                                "-s", str(script), target], stdout=subprocess.PIPE, text=True)
+        time.sleep(duration / 2)
+        spread = worker_connections(server_pid, port)
+        out = wrk.communicate()[0]
+    log(f"{out}connections per worker: {spread}\n")
+    if wrk.returncode or "Non-2xx" in out:
         raise SystemExit("some requests failed: " + out)
 
     def ms(label: str) -> float:
@@ -184,7 +282,7 @@ def run_wrk(port: int, path: str, credentials: list[tuple[str, str]], duration: 
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"rps": rps, "p50": ms("50"), "p99": ms("99")}
+    return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "spread": spread}
 
 
 def main() -> None:
@@ -193,33 +291,69 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10", help="tenant counts, comma-separated")
     parser.add_argument("--endpoint", default="/api/v3/assets?limit=50")
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--duration", type=int, default=20, help="seconds of wrk per size")
+    parser.add_argument("--connections", default="4,8",
+                        help="wrk connection counts, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="wrk runs per connection count (each draws new connections)")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of wrk per run")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="also time N requests in this process (Flask test client)")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --in-process: print a cProfile of the N requests")
     parser.add_argument("--port", type=int, default=18089)
     args = parser.parse_args()
     basic = not args.endpoint.startswith("/api/v3")
+    sizes = [int(size) for size in args.sizes.split(",")]
+    connection_counts = [int(count) for count in args.connections.split(",")]
+    log(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     results = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    plans = {}
+    for size in sizes:
         log(f"== {size} tenants x {ASSETS_PER_TENANT} assets")
         url = recreate_database()
         credentials = seed(url, size, basic)
-        plan = explain(url)
-        log(plan)
+        plans[size] = explain(url)
+        log(plans[size])
+        per_request = None
+        if args.in_process:
+            per_request = in_process(url, args.endpoint, credentials, args.in_process,
+                                     args.profile)
+            log(f"  in process: {per_request:.2f} ms per request")
         proc = start_server(url, args.port, args.workers)
         try:
-            figures = run_wrk(args.port, args.endpoint, credentials, args.duration,
-                              args.connections)
+            # Enough warm-up connections to reach every worker: each imports the auth stack
+            # and opens its pool on its first v3 request.
+            warm_up = 4 * args.workers
+            for connections in connection_counts:
+                for _ in range(args.repeat):
+                    figures = run_wrk(args.port, args.endpoint, credentials, args.duration,
+                                      connections, warm_up, proc.pid)
+                    warm_up = 0
+                    results.append((size, connections, figures, per_request))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        results.append((size, figures, plan))
-    print(f"| tenants x assets | requests/s | p50 | p99 | ({args.endpoint}, {args.workers} "
-          f"workers, wrk -c{args.connections} -d{args.duration}s) |")
-    print("|---|---:|---:|---:|---|")
-    for size, f, _plan in results:
-        print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {f['rps']:.0f} | {f['p50']:.2f} ms "
-              f"| {f['p99']:.2f} ms | |")
-    print("\nEXPLAIN (largest size):\n```\n" + results[0][2] + "\n```")
+    log(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{args.endpoint}, {args.workers} workers, wrk -t2 -d{args.duration}s; "
+          f"in process: {args.in_process} requests through the Flask test client\n")
+    print("| tenants x assets | wrk -c | requests/s | p50 | p99 | connections/worker "
+          "| in process |")
+    print("|---|---:|---:|---:|---:|---|---:|")
+    for size, connections, f, per_request in results:
+        own = f"{per_request:.2f} ms" if per_request is not None else "n/a"
+        print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {connections} | {f['rps']:.0f} "
+              f"| {f['p50']:.2f} ms | {f['p99']:.2f} ms | {f['spread']} | {own} |")
+    print("\nMedians of the runs:\n")
+    print("| tenants x assets | wrk -c | requests/s | p50 | p99 |")
+    print("|---|---:|---:|---:|---:|")
+    for size in sizes:
+        for connections in connection_counts:
+            runs = [f for s, c, f, _ in results if (s, c) == (size, connections)]
+            rps, p50, p99 = (statistics.median(f[key] for f in runs)
+                             for key in ("rps", "p50", "p99"))
+            print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {connections} | {rps:.0f} "
+                  f"| {p50:.2f} ms | {p99:.2f} ms |")
+    print(f"\nEXPLAIN ({max(sizes):,} tenants):\n```\n{plans[max(sizes)]}\n```")
 
 
 if __name__ == "__main__":

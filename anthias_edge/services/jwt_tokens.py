@@ -3,8 +3,9 @@
 The newest unretired ``SigningKey`` signs; every unretired key verifies, so a
 rotation logs no one out. Verification pins HS256 (so ``alg: none`` and RS/HS
 confusion are refused), requires every claim, and checks ``iss``, ``aud``,
-``exp`` and ``nbf``. Nothing is cached in process memory: every worker reads
-the same keys.
+``exp`` and ``nbf``. Every worker reads the same keys from the database; each keeps
+the keys it has decrypted for ``KEY_CACHE_TTL``, so verifying a token costs neither a query
+nor a decryption, and a key retired by another worker stops verifying here within that time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import datetime as dt
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,10 @@ MAX_TTL = dt.timedelta(minutes=15)
 DEFAULT_ISSUER = "anthias-edge"
 DEFAULT_AUDIENCE = "anthias-edge-api"
 REQUIRED_CLAIMS = ["sub", "tenant_id", "role", "iat", "nbf", "exp", "iss", "aud", "jti"]
+# How long a worker trusts a key it has read (and decrypted) without reading it again. Keys
+# are retired only after their last token expired (15 min) or in an emergency; seconds of
+# delay for the other workers are worth not querying and decrypting on every request.
+KEY_CACHE_TTL = dt.timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class AccessTokens:
         ttl: dt.timedelta = MAX_TTL,
         leeway: dt.timedelta = dt.timedelta(seconds=10),
         clock: Callable[[], dt.datetime] = utcnow,
+        key_cache_ttl: dt.timedelta = KEY_CACHE_TTL,
     ) -> None:
         """``ttl`` is capped at 15 minutes; ``clock`` returns naive UTC."""
         if ttl > MAX_TTL or ttl <= dt.timedelta(0):
@@ -73,6 +80,11 @@ class AccessTokens:
         self.ttl = ttl
         self.leeway = leeway
         self.clock = clock
+        self.key_cache_ttl = key_cache_ttl.total_seconds()
+        # kid -> (secret, monotonic time it was read). Threads share it without a lock: single
+        # dict operations are atomic, and a race costs at most one more read of the key or
+        # trusts a key retired at that moment for one more KEY_CACHE_TTL.
+        self._keys: dict[str, tuple[bytes, float]] = {}
 
     # -- keys -------------------------------------------------------------------------
 
@@ -94,6 +106,7 @@ class AccessTokens:
         """Stop accepting tokens signed by ``kid``; True if it was active."""
         count = (SigningKey.update(retired_at=self.clock())
                  .where(SigningKey.kid == kid, SigningKey.retired_at.is_null()).execute())
+        self._forget_key(kid)
         if count:
             logger.info("retired access-token signing key %s", kid)
         return bool(count)
@@ -130,13 +143,28 @@ class AccessTokens:
         if key is None:
             self.rotate_signing_key()
             key = self._current_key()
-        return key.kid, base64.urlsafe_b64decode(self.box.decrypt(key.secret_encrypted))
+        return key.kid, self._remember_key(key)
 
     def _verifying_key(self, kid: str) -> bytes:
+        cached = self._keys.get(kid)
+        if cached is not None and time.monotonic() - cached[1] < self.key_cache_ttl:
+            return cached[0]
         key = SigningKey.get_or_none(SigningKey.kid == kid)
         if key is None or key.retired_at is not None:
+            self._forget_key(kid)
             raise TokenInvalid()
-        return base64.urlsafe_b64decode(self.box.decrypt(key.secret_encrypted))
+        return self._remember_key(key)
+
+    def _remember_key(self, key: SigningKey) -> bytes:
+        """The key's secret, decrypted once per worker: a kid's secret never changes."""
+        cached = self._keys.get(key.kid)
+        secret = (cached[0] if cached is not None
+                  else base64.urlsafe_b64decode(self.box.decrypt(key.secret_encrypted)))
+        self._keys[key.kid] = (secret, time.monotonic())
+        return secret
+
+    def _forget_key(self, kid: str) -> None:
+        self._keys.pop(kid, None)
 
     # -- tokens -----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from playhouse.test_utils import count_queries
 
 from anthias_edge.errors import (
     ApiTokenNotFound,
@@ -13,7 +14,7 @@ from anthias_edge.errors import (
     TooManyAttempts,
     UserNotFound,
 )
-from anthias_edge.models import ApiToken, AuditLog, RefreshToken, User
+from anthias_edge.models import ApiToken, AuditLog, RefreshToken, TenantUser, User
 from anthias_edge.services.passwords import Passwords
 from tests.services.conftest import PASSWORD
 
@@ -211,3 +212,38 @@ def test_a_user_of_another_tenant_cannot_create_tokens_here(tenancy):
     with pytest.raises(UserNotFound) as caught:
         tenancy.auth.create_api_token(tenancy.a, tenancy.owner_b, "x", ["assets.view"])
     assert caught.value.status == 404
+
+
+def test_an_api_token_answers_its_tenant_in_one_query_once_its_use_is_noted(tenancy):
+    _, secret = tenancy.auth.create_api_token(tenancy.a, tenancy.owner_a, "s", ["assets.view"])
+    tenancy.auth.api_token_caller(secret)
+    with count_queries() as counter:
+        caller = tenancy.auth.api_token_caller(secret)
+    assert counter.count == 1
+    assert (caller.tenant.id, caller.tenant.subdomain) == (tenancy.a, "alpha")
+    assert caller.principal.tenant_id == tenancy.a
+
+
+def test_an_access_token_answers_its_tenant_in_one_query(tenancy):
+    pair = tenancy.auth.authenticate("alice", PASSWORD, "alpha")
+    with count_queries() as counter:
+        caller = tenancy.auth.access_token_caller(pair.access_token)
+    assert counter.count == 1
+    assert caller.tenant.subdomain == "alpha" and caller.principal.role == "owner"
+
+
+def test_an_api_token_dies_with_its_creators_membership_or_account(tenancy):
+    _, gone = tenancy.auth.create_api_token(tenancy.a, tenancy.owner_a, "g", ["assets.view"])
+    _, b_secret = tenancy.auth.create_api_token(tenancy.b, tenancy.owner_b, "b", ["assets.view"])
+    TenantUser.delete().where(TenantUser.user == tenancy.owner_a).execute()
+    User.update(is_active=False).where(User.id == tenancy.owner_b).execute()
+    for secret in (gone, b_secret):
+        with pytest.raises(TokenInvalid):
+            tenancy.auth.authenticate_api_token(secret)
+
+
+def test_an_api_token_of_an_inactive_tenant_is_refused_as_inactive(tenancy):
+    _, secret = tenancy.auth.create_api_token(tenancy.a, tenancy.owner_a, "s", ["assets.view"])
+    tenancy.tenant(tenancy.a).set_plan(is_active=False)
+    with pytest.raises(TenantInactive):
+        tenancy.auth.authenticate_api_token(secret)

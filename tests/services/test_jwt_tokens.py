@@ -6,6 +6,7 @@ import json
 
 import jwt
 import pytest
+from playhouse.test_utils import count_queries
 
 from anthias_edge.errors import TokenInvalid
 from anthias_edge.models import SigningKey
@@ -127,3 +128,33 @@ def test_the_signing_key_is_stored_encrypted_not_in_the_clear(tenancy):
     assert raw not in row.secret_encrypted
     assert base64.urlsafe_b64decode(raw) not in row.secret_encrypted.encode()
     assert len(base64.urlsafe_b64decode(raw)) == 32
+
+
+def test_a_worker_decrypts_a_key_once_then_verifies_without_a_query(tenancy, monkeypatch):
+    token, _ = tenancy.access.issue("u", tenancy.a, "viewer")
+    worker = AccessTokens(tenancy.box, clock=tenancy.clock)
+    decrypted = []
+    decrypt = tenancy.box.decrypt
+
+    def counting_decrypt(text: str) -> str:
+        decrypted.append(text)
+        return decrypt(text)
+
+    monkeypatch.setattr(tenancy.box, "decrypt", counting_decrypt)
+    worker.verify(token)
+    with count_queries() as counter:
+        verified = [worker.verify(token) for _ in range(3)]
+    assert len(decrypted) == 1 and counter.count == 0
+    assert {claims.user_id for claims in verified} == {"u"}
+
+
+def test_a_key_retired_by_another_worker_stops_verifying_when_its_cache_expires(tenancy):
+    token, claims = tenancy.access.issue("u", tenancy.a, "viewer")
+    tenancy.access.rotate_signing_key()
+    cached = AccessTokens(tenancy.box, clock=tenancy.clock)
+    expired = AccessTokens(tenancy.box, clock=tenancy.clock, key_cache_ttl=dt.timedelta(0))
+    assert cached.verify(token).kid == expired.verify(token).kid == claims.kid
+    tenancy.access.retire_signing_key(claims.kid)
+    assert cached.verify(token).kid == claims.kid  # trusted for up to KEY_CACHE_TTL
+    with pytest.raises(TokenInvalid):
+        expired.verify(token)

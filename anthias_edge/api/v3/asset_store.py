@@ -12,10 +12,22 @@ import binascii
 import datetime as dt
 import json
 import secrets
+from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import IntegrityError, fn
+from peewee import (
+    SQL,
+    BigIntegerField,
+    Expression,
+    IntegerField,
+    IntegrityError,
+    ModelSelect,
+    TextField,
+    Value,
+    fn,
+)
 
 from anthias_edge.api.legacy.formats import v2_asset
 from anthias_edge.api.schema import asset_schema as v2_asset_schema
@@ -26,6 +38,20 @@ from anthias_edge.timeutil import format_datetime
 
 SHARE_CODE_BYTES = 9  # 72 random bits, 12 URL-safe characters
 MAX_SHARE_CODE_TRIES = 5
+
+# A listed asset is a plain row, not a model instance: building 50 models per page cost more
+# than the query. It has the model's attribute names, so ``v3_asset`` formats either.
+_LIST_FIELDS = tuple(Asset._meta.sorted_fields)
+ListedAsset = namedtuple("ListedAsset", [*(f.name for f in _LIST_FIELDS), "position"])
+# The select list as one SQL node: peewee renders 30 field nodes in a third of a millisecond,
+# on every request. The query reads one table, so bare column names are unambiguous.
+_LIST_COLUMNS = SQL(", ".join(f'"{f.column_name}"' for f in _LIST_FIELDS))
+# The field conversions a listed row needs. SQLite may hold any type in any column (an
+# imported Anthias database has text durations), so there every field converts as in a model;
+# PostgreSQL's typed columns already give text and integers as Python wants them.
+_ALL_CONVERSIONS = tuple((i, f.python_value) for i, f in enumerate(_LIST_FIELDS))
+_PG_CONVERSIONS = tuple((i, f.python_value) for i, f in enumerate(_LIST_FIELDS)
+                        if type(f) not in (TextField, IntegerField, BigIntegerField))
 
 
 class AssetLimitReached(AnthiasError):
@@ -40,11 +66,11 @@ class AssetLimitReached(AnthiasError):
 class AssetPage:
     """One page of assets and the cursor of the next (None at the end)."""
 
-    items: list[Asset]
+    items: list[ListedAsset]
     next_cursor: str | None
 
 
-def v3_asset(asset: Asset, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+def v3_asset(asset: Asset | ListedAsset, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
     """The v2 asset plus the v3 fields."""
     return {
         **v2_asset(asset, now, zone),
@@ -115,12 +141,13 @@ def _substring(haystack: Any, needle: str) -> Any:
     return fn.strpos(haystack, needle) > 0
 
 
-def list_page(tenant_id: str, *, limit: int, cursor: str | None = None,
-              enabled: bool | None = None, tag: str | None = None,
-              mimetype: str | None = None, q: str | None = None) -> AssetPage:
-    """One page of a tenant's assets in insertion order, filtered."""
+def list_query(tenant_id: str, *, limit: int, cursor: str | None = None,
+               enabled: bool | None = None, tag: str | None = None,
+               mimetype: str | None = None, q: str | None = None) -> ModelSelect:
+    """The query of one page (``limit`` rows) of a tenant's assets in insertion order."""
     position = Asset.natural_order()
-    query = Asset.select(Asset, position.alias("position")).where(Asset.tenant == tenant_id)
+    scope, order = _tenant_order(tenant_id, position)
+    query = Asset.select(_LIST_COLUMNS, position.alias("position")).where(scope)
     if enabled is not None:
         query = query.where(Asset.is_enabled == enabled)
     if tag:
@@ -132,10 +159,43 @@ def list_page(tenant_id: str, *, limit: int, cursor: str | None = None,
         query = query.where(_substring(fn.LOWER(Asset.name), q.lower()))
     if cursor:
         query = query.where(position > decode_cursor(cursor))
-    rows = list(query.order_by(position).limit(limit + 1))
+    return query.order_by(*order).limit(limit)
+
+
+def list_page(tenant_id: str, *, limit: int, cursor: str | None = None,
+              enabled: bool | None = None, tag: str | None = None,
+              mimetype: str | None = None, q: str | None = None) -> AssetPage:
+    """One page of a tenant's assets in insertion order, filtered."""
+    query = list_query(tenant_id, limit=limit + 1, cursor=cursor, enabled=enabled, tag=tag,
+                       mimetype=mimetype, q=q)
+    database = Asset._meta.database
+    conversions = _ALL_CONVERSIONS if is_sqlite(database) else _PG_CONVERSIONS
+    rows = [_listed(row, conversions) for row in database.execute(query).fetchall()]
     more = len(rows) > limit
     rows = rows[:limit]
     return AssetPage(rows, encode_cursor(rows[-1].position) if more and rows else None)
+
+
+def _tenant_order(tenant_id: str, position: Any) -> tuple[Expression, tuple[Any, ...]]:
+    """The tenant condition and the order of its list, such that an index serves both.
+
+    On PostgreSQL ``tenant_id = $1 ORDER BY seq`` lets the planner walk the global ``seq``
+    index and filter by tenant (it assumes every tenant's rows are spread evenly), reading
+    every newer row of the other tenants. ``= ANY(array)`` is not an equality the planner can
+    drop from ``ORDER BY tenant_id, seq``, so only the (tenant_id, seq) index (migration 0005)
+    yields that order. SQLite's (tenant_id) index carries the rowid, so it serves both there.
+    """
+    if is_sqlite(Asset._meta.database):
+        return Asset.tenant == tenant_id, (position,)
+    tenants = Value([tenant_id], unpack=False, converter=False)  # a text[] of one
+    return Asset.tenant == fn.ANY(tenants), (Asset.tenant, position)
+
+
+def _listed(row: Sequence[Any], conversions: Sequence[tuple[int, Any]]) -> ListedAsset:
+    values = list(row)
+    for i, convert in conversions:
+        values[i] = convert(values[i])
+    return ListedAsset._make(values)
 
 
 def check_asset_limit(tenant_id: str, extra: int = 1) -> None:

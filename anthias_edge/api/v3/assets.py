@@ -122,7 +122,8 @@ def asset_list(call: Call) -> Any:
     page = list_page(call.tenant_id, limit=args["limit"], cursor=args.get("cursor"),
                      enabled=args.get("enabled"), tag=args.get("tag"),
                      mimetype=args.get("mimetype"), q=args.get("q"))
-    return {"items": [_show(call, asset) for asset in page.items],
+    now, zone = call.runtime.clock(), call.runtime.zone
+    return {"items": [v3_asset(asset, now, zone) for asset in page.items],
             "next_cursor": page.next_cursor}
 
 

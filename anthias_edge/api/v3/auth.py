@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 from flask import Request
 
 from anthias_edge.errors import TokenInvalid
-from anthias_edge.permissions import Principal
 
 if TYPE_CHECKING:  # the auth stack (jwt, cryptography, argon2) loads on the first v3 call
-    from anthias_edge.services.auth_tokens import AuthService
+    from anthias_edge.services.auth_tokens import AuthService, Caller
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +34,11 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-def authenticate(request: Request, auth: AuthService) -> Principal:
-    """The principal of the request's token; TokenInvalid (401) for anything wrong."""
+def authenticate(request: Request, auth: AuthService) -> Caller:
+    """Who the request's token speaks for, with its tenant; TokenInvalid (401) if wrong."""
     from anthias_edge.services.auth_tokens import API_TOKEN_PREFIX
 
     token = bearer_token(request)
     if token.startswith(API_TOKEN_PREFIX):
-        return auth.authenticate_api_token(token)
-    return auth.principal_for_access_token(token)
+        return auth.api_token_caller(token)
+    return auth.access_token_caller(token)

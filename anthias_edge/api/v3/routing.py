@@ -117,10 +117,10 @@ def runtime() -> Runtime:
 
 def current_principal() -> Principal:
     """Authenticate the request and check the tenant it names; keep the tenant on ``g``."""
-    principal = authenticate(request, runtime().auth)
-    check_tenant(request, principal.tenant_id)
-    g.tenant_id = principal.tenant_id
-    return principal
+    caller = authenticate(request, runtime().auth)
+    check_tenant(request, caller.tenant)
+    g.tenant_id = caller.principal.tenant_id
+    return caller.principal
 
 
 def route(rule: str, method: str, **facts: Any) -> Callable[[Callable[..., Any]], Any]:

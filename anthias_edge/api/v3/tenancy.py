@@ -92,12 +92,45 @@ def named_tenants(request: Request) -> list[tuple[str, Tenant | None]]:
     return named
 
 
-def check_tenant(request: Request, tenant_id: str) -> None:
-    """Raise TenantMismatch unless every tenant the request names is ``tenant_id``."""
-    for source, tenant in named_tenants(request):
-        if tenant is None or tenant.id != tenant_id:
-            logger.info("tenant named by %s does not match the credentials", source)
-            raise TenantMismatch(details={"source": source})
+def _host_names_other(host: str, base: str, own: Tenant) -> bool:
+    """Whether the host names a tenant other than ``own``, or an unknown subdomain.
+
+    Answers as ``_host_tenant`` would, but only a custom domain other than ``own``'s costs a
+    query (to tell another tenant's domain from a name of no tenant, which is ignored).
+    """
+    if not host:
+        return False
+    if base and host.endswith("." + base):
+        label = host[: -len(base) - 1]
+        return "." in label or label.strip() != own.subdomain
+    if (base and host == base) or _is_address(host):
+        return False
+    domain = host.strip()
+    if own.custom_domain and domain == own.custom_domain:
+        return False
+    try:
+        get_tenant_by_domain(domain)
+    except TenantNotFound:
+        return False
+    return True
+
+
+def check_tenant(request: Request, tenant: Tenant) -> None:
+    """Raise TenantMismatch unless every tenant the request names is ``tenant``.
+
+    The same answer as comparing ``named_tenants`` with ``tenant``, but a request that names
+    its credentials' own tenant (by subdomain, id or custom domain) costs no query.
+    """
+    mismatched = None
+    if _host_names_other(request_host(request), base_domain(), tenant):
+        mismatched = "host"
+    else:
+        header = (request.headers.get(TENANT_HEADER) or "").strip()
+        if header and header != tenant.id and header.lower() != tenant.subdomain:
+            mismatched = "header"  # another tenant, or none: both are a mismatch
+    if mismatched:
+        logger.info("tenant named by %s does not match the credentials", mismatched)
+        raise TenantMismatch(details={"source": mismatched})
 
 
 def login_tenant(request: Request, given: str | None, default: str | None) -> str | None:

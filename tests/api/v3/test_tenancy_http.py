@@ -96,3 +96,20 @@ def test_an_admin_cannot_change_limits_through_the_tenant(world: World):
                                   json={"max_assets": 100000})
     assert response.status_code == 400
     assert "max_assets" in response.get_json()["error"]["details"]
+
+
+def test_hosts_naming_no_tenant_are_ignored_and_each_naming_source_must_agree(world: World,
+                                                                              monkeypatch):
+    monkeypatch.setenv("ANTHIAS_BASE_DOMAIN", "example.com")
+
+    def source(base_url: str, **headers: str) -> str | int:
+        response = world.client.get("/api/v3/tenant", headers={**world.auth(), **headers},
+                                    base_url=base_url)
+        if response.status_code == 200:
+            return 200
+        return response.get_json()["error"]["details"]["source"]
+
+    assert source("http://signs.nobody.test") == source("http://10.0.0.1:8080") == 200
+    assert source("http://a.alpha.example.com") == "host"
+    assert source("http://ALPHA.example.com", **{"X-Tenant-ID": "beta"}) == "header"
+    assert source("http://beta.example.com", **{"X-Tenant-ID": "beta"}) == "host"
