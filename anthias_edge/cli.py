@@ -78,6 +78,7 @@ class BadUsage(click.ClickException):
         "player": "anthias_edge.cli:player_command",
         "tenant": "anthias_edge.cli_tenancy:tenant_group",
         "user": "anthias_edge.cli_tenancy:user_group",
+        "keys": "anthias_edge.cli_tenancy:keys_group",
         "migrate-to-postgresql": "anthias_edge.cli_tenancy:migrate_to_postgresql_command",
     },
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -1,4 +1,4 @@
-"""Tenancy commands: ``tenant create``, ``user create`` and ``migrate-to-postgresql``.
+"""Tenancy commands: ``tenant create``, ``user create``, ``keys`` and ``migrate-to-postgresql``.
 
 They work on the device's SQLite database, or on PostgreSQL when ``DATABASE_URL`` is set (cloud
 mode). Loaded lazily by ``anthias_edge.cli.main``; Flask is never imported here.
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from peewee import Database
 
     from anthias_edge.errors import AnthiasError
+    from anthias_edge.services.jwt_tokens import AccessTokens
 
 
 def error_message(exc: AnthiasError) -> str:
@@ -100,6 +101,76 @@ def user_create(tenant_ref: str, username: str, password: str, role: str, email:
         tenant = get_tenant(tenant_ref)
         member = TenantService(tenant.id).create_user(username, password, role, email)
     click.echo(member.user_id)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Signing keys of v3 access tokens: list, rotate, retire.
+
+    The newest active key signs; every active key verifies, so rotating logs nobody out.
+    """
+
+
+def _access_tokens() -> AccessTokens:
+    from anthias_edge.services.crypto_box import load_crypto_box
+    from anthias_edge.services.jwt_tokens import AccessTokens
+
+    settings = load_settings()
+    return AccessTokens(load_crypto_box(os.environ, settings.home,
+                                        cloud=settings["mode"] == "cloud"))
+
+
+@keys_group.command("list")
+def keys_list() -> None:
+    """One line per key, newest first: kid, created (UTC), state (signing, verifying, retired)."""
+    from anthias_edge.models.token import SigningKey
+
+    with _tenancy_database():
+        keys = list(SigningKey.select(SigningKey.kid, SigningKey.created_at,
+                                      SigningKey.retired_at)
+                    .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc()))
+    if not keys:
+        click.echo("No signing keys yet: the first sign-in creates one.")
+        return
+    signing = next((key.kid for key in keys if key.retired_at is None), None)
+    for key in keys:
+        if key.retired_at is not None:
+            state = f"retired {key.retired_at:%Y-%m-%d %H:%M:%S}"
+        else:
+            state = "signing" if key.kid == signing else "verifying"
+        click.echo(f"{key.kid}  {key.created_at:%Y-%m-%d %H:%M:%S}  {state}")
+
+
+@keys_group.command("rotate")
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Also retire keys replaced longer than one token lifetime ago: nothing they "
+                   "signed is still valid.")
+def keys_rotate(prune: bool) -> None:
+    """Make a new signing key (print its kid); tokens signed before keep working until they expire.
+
+    Run it on a schedule (systemd/anthias-keys-rotate.timer does, monthly) or at once when a
+    key may have leaked, followed by ``keys retire`` for that key.
+    """
+    with _tenancy_database():
+        access = _access_tokens()
+        kid = access.rotate_signing_key()
+        retired = access.retire_superseded_keys() if prune else []
+    click.echo(kid)
+    for old in retired:
+        click.echo(f"retired {old}", err=True)
+
+
+@keys_group.command("retire")
+@click.argument("kid")
+def keys_retire(kid: str) -> None:
+    """Stop accepting tokens signed by KID (their holders must sign in again).
+
+    Running servers notice within the seconds they trust a key they have read (KEY_CACHE_TTL).
+    """
+    with _tenancy_database():
+        if not _access_tokens().retire_signing_key(kid):
+            raise click.ClickException(f"No active signing key {kid!r}: see `keys list`.")
+    click.echo(f"retired {kid}")
 
 
 @click.command("migrate-to-postgresql")

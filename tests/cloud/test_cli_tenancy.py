@@ -1,14 +1,19 @@
-"""``anthias-edge tenant create`` and ``user create`` on a device (SQLite) and in the cloud."""
+"""``anthias-edge tenant create``, ``user create`` and ``keys``, on a device and in the cloud."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
+import jwt
 import pytest
 from click.testing import CliRunner
+from cryptography.fernet import Fernet
 
 from anthias_edge.cli import main
+from anthias_edge.services import jwt_tokens
+from anthias_edge.services.jwt_tokens import KEY_CACHE_TTL
 from tests.cloud.pg import query
 
 PASSWORD = "correct horse battery"
@@ -78,3 +83,69 @@ def test_tenant_and_user_create_in_the_cloud_write_to_postgresql(home, cloud_url
                  "WHERE m.tenant_id = %s ORDER BY m.id", (tenant_id,)) == [
         ("alice", "owner"), ("carol", "admin")]
     assert not (home / ".screenly" / "screenly.db").exists()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.sqlite_only
+def test_keys_rotate_logs_nobody_out_and_retire_ends_the_old_keys_tokens(
+        home, make_app, monkeypatch):
+    client = make_app().test_client()
+    assert run(home, "user", "create", "--username", "ops", "--password", PASSWORD,
+               "--role", "admin").exit_code == 0
+
+    def sign_in() -> str:
+        response = client.post("/api/v3/auth/token", json={
+            "username": "ops", "password": PASSWORD, "tenant": "local"})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["access_token"]
+
+    first = sign_in()
+    old_kid = jwt.get_unverified_header(first)["kid"]
+
+    rotated = run(home, "keys", "rotate")
+
+    assert rotated.exit_code == 0, rotated.output
+    new_kid = rotated.stdout.strip()
+    assert new_kid != old_kid
+    assert client.get("/api/v3/assets", headers=_bearer(first)).status_code == 200
+    second = sign_in()
+    assert jwt.get_unverified_header(second)["kid"] == new_kid
+    listing = run(home, "keys", "list")
+    assert [(line.split()[0], line.split()[-1]) for line in listing.stdout.splitlines()] == [
+        (new_kid, "signing"), (old_kid, "verifying")]
+
+    retired = run(home, "keys", "retire", old_kid)
+
+    assert retired.exit_code == 0 and retired.stdout.strip() == f"retired {old_kid}"
+    # The server is another process: it trusts a key it has read for KEY_CACHE_TTL.
+    later = time.monotonic() + KEY_CACHE_TTL.total_seconds()
+    monkeypatch.setattr(jwt_tokens.time, "monotonic", lambda: later)
+    assert client.get("/api/v3/assets", headers=_bearer(first)).status_code == 401
+    assert client.get("/api/v3/assets", headers=_bearer(second)).status_code == 200
+    again = run(home, "keys", "retire", old_kid)
+    assert again.exit_code == 1
+    assert again.stderr.strip() == f"Error: No active signing key '{old_kid}': see `keys list`."
+
+
+@pytest.mark.sqlite_only
+def test_keys_list_before_any_sign_in_says_there_is_none(home):
+    result = run(home, "keys", "list")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "No signing keys yet: the first sign-in creates one."
+
+
+@pytest.mark.postgres
+def test_keys_rotate_in_the_cloud_needs_the_configured_secret_key(home, cloud_url):
+    env = {"DATABASE_URL": cloud_url, "ANTHIAS_MODE": "cloud", "ANTHIAS_SECRET_KEY": None,
+           "ANTHIAS_SECRET_KEY_FILE": None}
+    refused = run(home, "keys", "rotate", env=env)
+    key = Fernet.generate_key().decode()
+    rotated = run(home, "keys", "rotate", env={**env, "ANTHIAS_SECRET_KEY": key})
+
+    assert refused.exit_code == 1 and "Cloud mode needs ANTHIAS_SECRET_KEY" in refused.stderr
+    assert rotated.exit_code == 0, rotated.output
+    assert query(cloud_url, "SELECT kid FROM signing_keys WHERE retired_at IS NULL") == [
+        (rotated.stdout.strip(),)]
