@@ -60,8 +60,9 @@ class Runtime:
     def auth(self) -> AuthService:
         """v3 authentication, built on first use.
 
-        Only configuration lives here: signing keys, refresh tokens and failed-login
-        counts are read from the database on every call, so any worker can serve any request.
+        Only configuration lives here: refresh tokens and failed-login counts are read from
+        the database on every call, so any worker can serve any request; a signing key, once
+        read, is trusted for ``KEY_CACHE_TTL`` (10 s) before it is read again.
         """
         from anthias_edge.services.auth_tokens import AuthService
         from anthias_edge.services.crypto_box import load_crypto_box

@@ -6,7 +6,18 @@ read a database we have upgraded, and so that backups stay interchangeable.
 
 from __future__ import annotations
 
-from peewee import SQL, BigIntegerField, BooleanField, IntegerField, TextField
+from typing import Any
+
+from peewee import (
+    SQL,
+    BigIntegerField,
+    BooleanField,
+    Expression,
+    IntegerField,
+    TextField,
+    Value,
+    fn,
+)
 
 from anthias_edge.db import is_sqlite
 from anthias_edge.models.base import BaseModel, JSONTextField, UtcDateTimeField
@@ -68,10 +79,29 @@ class Asset(BaseModel):
         return SQL("rowid") if is_sqlite(cls._meta.database) else SQL("seq")
 
     @classmethod
+    def tenant_scope(cls, tenant_id: str | None) -> tuple[Expression, tuple[Any, ...]]:
+        """The condition for one tenant's assets and their natural order, which one index serves.
+
+        On PostgreSQL ``tenant_id = $1 ORDER BY seq`` lets the planner walk the global ``seq``
+        index and filter by tenant (it assumes every tenant's rows are spread evenly), reading
+        every newer row of the other tenants. ``= ANY(array)`` is not an equality the planner
+        can drop from ``ORDER BY tenant_id, seq``, so only the (tenant_id, seq) index
+        (migration 0005) yields that order. SQLite's (tenant_id) index carries the rowid, so
+        it serves both there. ``None`` is the device's own library (rows from before tenancy).
+        """
+        position = cls.natural_order()
+        if tenant_id is None:
+            return cls.tenant.is_null(), (position,)
+        if is_sqlite(cls._meta.database):
+            return cls.tenant == tenant_id, (position,)
+        tenants = Value([tenant_id], unpack=False, converter=False)  # a text[] of one
+        return cls.tenant == fn.ANY(tenants), (cls.tenant, position)
+
+    @classmethod
     def for_tenant(cls, tenant_id: str | None):
         """All assets of one tenant (``None`` is the device's own library) in natural order."""
-        scope = cls.tenant.is_null() if tenant_id is None else (cls.tenant == tenant_id)
-        return cls.select().where(scope).order_by(cls.natural_order())
+        scope, order = cls.tenant_scope(tenant_id)
+        return cls.select().where(scope).order_by(*order)
 
     @property
     def is_video(self) -> bool:

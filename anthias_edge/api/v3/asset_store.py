@@ -20,12 +20,10 @@ from typing import Any
 from peewee import (
     SQL,
     BigIntegerField,
-    Expression,
     IntegerField,
     IntegrityError,
     ModelSelect,
     TextField,
-    Value,
     fn,
 )
 
@@ -146,7 +144,7 @@ def list_query(tenant_id: str, *, limit: int, cursor: str | None = None,
                mimetype: str | None = None, q: str | None = None) -> ModelSelect:
     """The query of one page (``limit`` rows) of a tenant's assets in insertion order."""
     position = Asset.natural_order()
-    scope, order = _tenant_order(tenant_id, position)
+    scope, order = Asset.tenant_scope(tenant_id)
     query = Asset.select(_LIST_COLUMNS, position.alias("position")).where(scope)
     if enabled is not None:
         query = query.where(Asset.is_enabled == enabled)
@@ -174,21 +172,6 @@ def list_page(tenant_id: str, *, limit: int, cursor: str | None = None,
     more = len(rows) > limit
     rows = rows[:limit]
     return AssetPage(rows, encode_cursor(rows[-1].position) if more and rows else None)
-
-
-def _tenant_order(tenant_id: str, position: Any) -> tuple[Expression, tuple[Any, ...]]:
-    """The tenant condition and the order of its list, such that an index serves both.
-
-    On PostgreSQL ``tenant_id = $1 ORDER BY seq`` lets the planner walk the global ``seq``
-    index and filter by tenant (it assumes every tenant's rows are spread evenly), reading
-    every newer row of the other tenants. ``= ANY(array)`` is not an equality the planner can
-    drop from ``ORDER BY tenant_id, seq``, so only the (tenant_id, seq) index (migration 0005)
-    yields that order. SQLite's (tenant_id) index carries the rowid, so it serves both there.
-    """
-    if is_sqlite(Asset._meta.database):
-        return Asset.tenant == tenant_id, (position,)
-    tenants = Value([tenant_id], unpack=False, converter=False)  # a text[] of one
-    return Asset.tenant == fn.ANY(tenants), (Asset.tenant, position)
 
 
 def _listed(row: Sequence[Any], conversions: Sequence[tuple[int, Any]]) -> ListedAsset:
