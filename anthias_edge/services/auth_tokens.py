@@ -29,6 +29,7 @@ from anthias_edge.errors import (
     ValidationError,
 )
 from anthias_edge.models import ApiToken, RefreshToken, Tenant, TenantUser, User
+from anthias_edge.models.base import PreparedSelect
 from anthias_edge.permissions import Principal, check_permissions, effective_permissions
 from anthias_edge.services import audit
 from anthias_edge.services.jwt_tokens import AccessTokens
@@ -62,6 +63,23 @@ class Caller:
 
     principal: Principal
     tenant: Tenant
+
+
+# The member with its user and tenant in one query: every authenticated request runs it.
+_LIVE_MEMBER = PreparedSelect(
+    lambda user_id, tenant_id: TenantUser.select(TenantUser, User, Tenant).join(User)
+    .switch(TenantUser).join(Tenant)
+    .where(TenantUser.user == user_id, TenantUser.tenant == tenant_id).limit(1))
+
+# An API token, its creator's membership in the token's tenant, the user and the tenant in one
+# query (a script may call many times a minute); a missing membership leaves ``member`` None.
+_API_TOKEN_WITH_MEMBER = PreparedSelect(
+    lambda prefix: ApiToken.select(ApiToken, TenantUser, User, Tenant)
+    .join_from(ApiToken, TenantUser, JOIN.LEFT_OUTER, attr="member",
+               on=((TenantUser.user == ApiToken.user) & (TenantUser.tenant == ApiToken.tenant)))
+    .join_from(TenantUser, User, JOIN.LEFT_OUTER)
+    .join_from(TenantUser, Tenant, JOIN.LEFT_OUTER)
+    .where(ApiToken.prefix == prefix).limit(1))
 
 
 def _sha256(secret: str) -> str:
@@ -177,10 +195,7 @@ class AuthService:
     @staticmethod
     def _live_member(user_id: str, tenant_id: str) -> TenantUser | None:
         # The member with its user and tenant in one query: every authenticated request runs it.
-        member = (TenantUser.select(TenantUser, User, Tenant).join(User)
-                  .switch(TenantUser).join(Tenant)
-                  .where(TenantUser.user == user_id, TenantUser.tenant == tenant_id).first())
-        return AuthService._check_member(member)
+        return AuthService._check_member(_LIVE_MEMBER.first(user_id, tenant_id))
 
     @staticmethod
     def _check_member(member: TenantUser | None) -> TenantUser | None:
@@ -273,15 +288,7 @@ class AuthService:
         parts = (secret or "").removeprefix(API_TOKEN_PREFIX).split("_", 1)
         if not (secret or "").startswith(API_TOKEN_PREFIX) or len(parts) != 2:
             raise TokenInvalid()
-        # The token, its creator's membership here, the user and the tenant in one query (a
-        # script may call many times a minute); a missing membership leaves ``member`` None.
-        token = (ApiToken.select(ApiToken, TenantUser, User, Tenant)
-                 .join_from(ApiToken, TenantUser, JOIN.LEFT_OUTER, attr="member",
-                            on=((TenantUser.user == ApiToken.user)
-                                & (TenantUser.tenant == ApiToken.tenant)))
-                 .join_from(TenantUser, User, JOIN.LEFT_OUTER)
-                 .join_from(TenantUser, Tenant, JOIN.LEFT_OUTER)
-                 .where(ApiToken.prefix == parts[0]).first())
+        token = _API_TOKEN_WITH_MEMBER.first(parts[0])
         if token is None or not hmac.compare_digest(token.secret_hash, _sha256(secret)):
             raise TokenInvalid()
         now = self.clock()
