@@ -75,8 +75,9 @@ class CommandHandler:
             details = None
         if not isinstance(details, dict) or not all(
                 isinstance(details.get(key, ""), str) for key in HOTSPOT_FIELDS):
-            logger.warning("setup_wifi needs a JSON object of strings %s; got %r",
-                           "/".join(HOTSPOT_FIELDS), parameter)
+            # Not the text itself: it may hold the hotspot's password.
+            logger.warning("setup_wifi needs a JSON object of strings %s; got %d characters "
+                           "that are not one", "/".join(HOTSPOT_FIELDS), len(parameter or ""))
             return False
         self.loop.show_page(hotspot_item(self.listen, details))
         return True

@@ -56,7 +56,8 @@ def test_setup_wifi_shows_the_hotspot_page_until_play():
                         "&ssid_pswd=p%26ss+word&address=192.168.42.1")
 
 
-@pytest.mark.parametrize("parameter", [None, "", "not json", "[]", '{"network": 5}'])
+@pytest.mark.parametrize("parameter", [None, "", "not json", "[]",
+                                       '{"network": 5, "ssid_pswd": "s3cret"}'])
 def test_setup_wifi_with_a_malformed_parameter_is_refused_and_logged(parameter, caplog):
     loop = FakeLoop()
     handler = CommandHandler(loop, reply=lambda _id: None)
@@ -65,6 +66,7 @@ def test_setup_wifi_with_a_malformed_parameter_is_refused_and_logged(parameter, 
 
     assert loop.calls == []
     assert "setup_wifi needs a JSON object of strings network/ssid_pswd/address" in caplog.text
+    assert "s3cret" not in caplog.text
 
 
 def test_current_asset_id_is_answered_and_unknown_commands_are_ignored():
