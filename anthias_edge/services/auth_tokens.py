@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -80,6 +81,16 @@ _API_TOKEN_WITH_MEMBER = PreparedSelect(
     .join_from(TenantUser, User, JOIN.LEFT_OUTER)
     .join_from(TenantUser, Tenant, JOIN.LEFT_OUTER)
     .where(ApiToken.prefix == prefix).limit(1))
+
+
+def last_use_interval(token: ApiToken) -> dt.timedelta:
+    """How long a token's noted last use stands: one to two minutes, fixed per token.
+
+    Tokens first used together (a fleet's scripts started at once) would otherwise all be
+    written in the same second of every minute; the spread turns that burst into a trickle.
+    """
+    spread = zlib.crc32(token.prefix.encode()) % 60
+    return LAST_USED_GRANULARITY + dt.timedelta(seconds=spread)
 
 
 def _sha256(secret: str) -> str:
@@ -299,7 +310,7 @@ class AuthService:
             raise TokenInvalid()
         # At most one write a minute per token, not one per request, and not waiting for the
         # disk: the last use is worth no request's latency.
-        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+        if token.last_used_at is None or now - token.last_used_at >= last_use_interval(token):
             with without_waiting_for_disk(db):
                 ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
         held = effective_permissions(member.role, member.grants, member.revokes)

@@ -15,6 +15,7 @@ from anthias_edge.errors import (
     UserNotFound,
 )
 from anthias_edge.models import ApiToken, AuditLog, RefreshToken, TenantUser, User
+from anthias_edge.services.auth_tokens import LAST_USED_GRANULARITY, last_use_interval
 from anthias_edge.services.passwords import Passwords
 from tests.services.conftest import PASSWORD
 
@@ -166,6 +167,26 @@ def test_an_api_token_secret_is_shown_once_and_stored_hashed(tenancy):
     assert principal.permissions == {"assets.view", "assets.create"}
     assert principal.token_id == token.id and principal.actor == token.id
     assert ApiToken.get_by_id(token.id).last_used_at == tenancy.clock.now
+
+
+def test_an_api_tokens_last_use_is_noted_once_per_its_own_one_to_two_minutes(tenancy):
+    token, secret = tenancy.auth.create_api_token(tenancy.a, tenancy.owner_a, "deploy",
+                                                  ["assets.view"])
+    interval = last_use_interval(token)
+    first = tenancy.clock.now
+    tenancy.auth.authenticate_api_token(secret)
+
+    tenancy.clock.advance(seconds=interval.total_seconds() - 1)
+    tenancy.auth.authenticate_api_token(secret)
+    assert ApiToken.get_by_id(token.id).last_used_at == first  # still within its interval
+
+    tenancy.clock.advance(seconds=1)
+    tenancy.auth.authenticate_api_token(secret)
+    assert ApiToken.get_by_id(token.id).last_used_at == tenancy.clock.now
+    # Each token keeps its own interval, so tokens first used together write apart.
+    intervals = {last_use_interval(ApiToken(prefix=f"{n:012x}")) for n in range(200)}
+    assert min(intervals) >= LAST_USED_GRANULARITY and len(intervals) > 30
+    assert max(intervals) < 2 * LAST_USED_GRANULARITY
 
 
 def test_an_api_token_cannot_exceed_its_creators_permissions(tenancy):
