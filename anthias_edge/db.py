@@ -26,8 +26,8 @@ db = DatabaseProxy()
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 MIGRATIONS_TABLE = "anthias_edge_migrations"
-# Any fixed 64-bit number; every Anthias Edge process agrees on it.
 MIGRATION_LOCK_FILE = "migrations.lock"
+# Any fixed 64-bit number; every Anthias Edge process agrees on it.
 MIGRATION_LOCK_KEY = 0x616E746869617300  # "anthias\0"
 
 SQLITE_PRAGMAS = {

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,39 +24,22 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+# The tests' own request body and port picker, so that a benchmark seeds what the tests check.
+from tests.helpers import free_ports, v2_asset  # noqa: E402
+
 HOST = "127.0.0.1"
 READY_PATH = "/api/v2/assets"
-ACTIVE = {"start_date": "2019-08-24T14:15:22Z", "end_date": "2099-08-24T14:15:22Z"}
 INLINE_LAUNCHER = (
     "import sys, waitress; from anthias_edge.app import create_app; "
     "waitress.serve(create_app(), host=sys.argv[1], port=int(sys.argv[2]), threads=8)"
 )
 
 
-def v2_asset(**fields: Any) -> dict[str, Any]:
-    """A valid v2 create body for an active web page (as tests/helpers.py builds it)."""
-    body = {"name": "Anthias", "uri": "https://anthias.screenly.io", **ACTIVE, "duration": 20,
-            "mimetype": "webpage", "is_enabled": True, "nocache": False, "play_order": 0,
-            "skip_asset_check": True}
-    body.update(fields)
-    return body
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     return free_ports(1)[0]
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all held open until chosen, so none is handed out twice."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def server_command(port: int, python: str = sys.executable,

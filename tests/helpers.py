@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,22 @@ def v2_asset(**fields: Any) -> dict[str, Any]:
             "skip_asset_check": True}
     body.update(fields)
     return body
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback TCP ports nothing listens on right now.
+
+    The sockets stay open until all are chosen: the kernel may hand a just-closed
+    port out again, and the server's HTTP port must never be its ZeroMQ port.
+    """
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def v1_model(**fields: Any) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
 import sqlite3
+import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -71,9 +73,6 @@ def test_an_anthias_database_keeps_its_own_django_history(make_app, real_home):
 
 def test_processes_starting_together_migrate_one_after_the_other(tmp_path):
     """The server and the player both migrate at start; neither may fail on the other's lock."""
-    import subprocess
-    import sys
-
     script = (
         "import sys; from anthias_edge.db import open_database, run_migrations; "
         "run_migrations(open_database(sys.argv[1])); print('ok')"

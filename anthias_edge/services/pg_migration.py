@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 CONNECT_TIMEOUT_S = 5
-# Any constant works as long as every process uses the same one: "anthedge" in ASCII.
 
 LEGACY_PLAN = {"plan_type": "legacy", "max_assets": 9999, "max_devices": 9999,
                "storage_quota_gb": 1000}

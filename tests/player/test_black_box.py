@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,25 +23,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import reset_postgresql
-from tests.helpers import v2_asset
+from tests.helpers import free_ports, v2_asset
 
 HOST = "127.0.0.1"
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct loopback TCP ports nothing listens on right now.
-
-    The sockets stay open until all are chosen: the kernel may hand a just-closed
-    port out again, and the server's HTTP port must never be its ZeroMQ port.
-    """
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass

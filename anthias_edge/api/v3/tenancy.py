@@ -50,24 +50,37 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def _host_tenant(host: str, base: str) -> Tenant | bool | None:
-    """The tenant the host names; None when it names none; False when it names an unknown one."""
+def _host_name(host: str, base: str) -> tuple[str, str] | None:
+    """What the host says about the tenant: ("subdomain", label), ("domain", name) or None.
+
+    A label with a dot (``a.b.<base>``) is kept as a subdomain that no tenant has.
+    """
     if not host:
         return None
     if base and host.endswith("." + base):
-        label = host[: -len(base) - 1]
-        if "." in label:
-            return False
-        try:
-            return get_tenant_by_subdomain(label)
-        except TenantNotFound:
-            return False
+        return "subdomain", host[: -len(base) - 1].strip()
     if (base and host == base) or _is_address(host):
         return None  # an IP address or the bare base domain names no tenant
-    try:
-        return get_tenant_by_domain(host)
-    except TenantNotFound:
+    return "domain", host.strip()
+
+
+def _host_tenant(host: str, base: str) -> Tenant | bool | None:
+    """The tenant the host names; None when it names none; False when it names an unknown one."""
+    named = _host_name(host, base)
+    if named is None:
         return None
+    kind, name = named
+    if kind == "subdomain":
+        if "." in name:
+            return False
+        try:
+            return get_tenant_by_subdomain(name)
+        except TenantNotFound:
+            return False
+    try:
+        return get_tenant_by_domain(name)
+    except TenantNotFound:
+        return None  # a name of no tenant is ignored
 
 
 def named_tenants(request: Request) -> list[tuple[str, Tenant | None]]:
@@ -98,18 +111,16 @@ def _host_names_other(host: str, base: str, own: Tenant) -> bool:
     Answers as ``_host_tenant`` would, but only a custom domain other than ``own``'s costs a
     query (to tell another tenant's domain from a name of no tenant, which is ignored).
     """
-    if not host:
+    named = _host_name(host, base)
+    if named is None:
         return False
-    if base and host.endswith("." + base):
-        label = host[: -len(base) - 1]
-        return "." in label or label.strip() != own.subdomain
-    if (base and host == base) or _is_address(host):
-        return False
-    domain = host.strip()
-    if own.custom_domain and domain == own.custom_domain:
+    kind, name = named
+    if kind == "subdomain":
+        return name != own.subdomain
+    if own.custom_domain and name == own.custom_domain:
         return False
     try:
-        get_tenant_by_domain(domain)
+        get_tenant_by_domain(name)
     except TenantNotFound:
         return False
     return True

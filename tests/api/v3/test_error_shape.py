@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+from anthias_edge.errors import ValidationError
+from anthias_edge.services.audit import list_entries
 from anthias_edge.services.passwords import Passwords, legacy_sha256_hash
 from tests.api.v3.conftest import World
 
@@ -64,11 +68,6 @@ def test_nul_characters_are_refused_before_they_reach_the_database(world: World)
 
 def test_an_audit_cursor_too_large_for_the_database_is_a_400(make_app):
     """Found by schemathesis: a huge cursor reached SQLite and became a 500."""
-    import pytest
-
-    from anthias_edge.errors import ValidationError
-    from anthias_edge.services.audit import list_entries
-
     app = make_app()
     with app.extensions["anthias"].database.connection_context():
         for cursor in ("63840258253885069395", "\uff19", "-1"):
