@@ -38,6 +38,27 @@ def test_every_device_setting_has_a_labelled_control_with_help(page, live_server
         assert help_id and page.locator(f"#{help_id}").inner_text().strip()
 
 
+def test_the_form_is_disabled_until_the_settings_are_read(page, live_server):
+    # Typing into the form before its values arrive would be overwritten by them, so the page
+    # holds the fields disabled until the read answers.
+    assert live_server.api("PATCH", "/api/v2/device_settings", {"player_name": "Lobby"})[0] == 200
+    held = []
+    page.route("**/api/v2/device_settings", lambda route: held.append(route))
+    page.goto("/settings")
+    expect(page.locator("#settings-form")).to_have_attribute("aria-busy", "true")
+    expect(page.get_by_label("Player name")).to_be_disabled()
+    expect(page.get_by_role("button", name="Save settings")).to_be_disabled()
+    for _ in range(50):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_label("Player name")).to_be_enabled()
+    expect(page.get_by_label("Player name")).to_have_value("Lobby")
+    expect(page.locator("#settings-form")).not_to_have_attribute("aria-busy", "true")
+
+
 def test_mismatched_new_passwords_are_refused_with_anthias_message(page, live_server):
     page.goto("/settings")
     page.get_by_label("Authentication").select_option("auth_basic")

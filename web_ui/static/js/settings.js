@@ -30,6 +30,14 @@ async function load() {
   for (const key of BOOLEANS) form.elements[key].checked = Boolean(current[key]);
   for (const key of ["current_password", "password", "password_2"]) form.elements[key].value = "";
   showAuthFields();
+  setReady(true);
+}
+
+// Until the values are read the fields are disabled, so nothing typed is overwritten by load().
+function setReady(ready) {
+  for (const fieldset of form.querySelectorAll("fieldset")) fieldset.disabled = !ready;
+  form.querySelector("button[type=submit]").disabled = !ready;
+  if (ready) form.removeAttribute("aria-busy"); else form.setAttribute("aria-busy", "true");
 }
 
 form.elements.auth_backend.addEventListener("change", showAuthFields);
@@ -55,11 +63,10 @@ form.addEventListener("submit", async (event) => {
   const turningOn = body.auth_backend === "auth_basic" && current?.auth_backend !== "auth_basic";
   const credentialsChanged = body.auth_backend === "auth_basic" &&
     (turningOn || body.password || body.username !== current?.username);
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
+  setReady(false);
   const result = await request("PATCH", "/api/v2/device_settings", { json: body });
-  button.disabled = false;
   if (!result.ok) {
+    setReady(true);
     say(result.message.replace(/^An error occurred while saving settings: /, "Not saved: "),
         "error");
     return;
