@@ -81,6 +81,13 @@ def format_datetime(value: dt.datetime | None, zone: dt.tzinfo = UTC) -> str | N
         return None
     if zone is UTC:
         return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
+    return _format_in_zone(value, zone)
+
+
+# A list page renders hundreds of dates, most of them repeated (assets added together share
+# their dates), and a zone conversion costs ten times the formatting: remember recent ones.
+@lru_cache(maxsize=4096)
+def _format_in_zone(value: dt.datetime, zone: dt.tzinfo) -> str:
     local = value.replace(tzinfo=UTC).astimezone(zone)
     text = local.replace(tzinfo=None).isoformat(
         timespec="microseconds" if local.microsecond else "seconds")
@@ -93,11 +100,16 @@ def format_datetime(value: dt.datetime | None, zone: dt.tzinfo = UTC) -> str | N
     return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+# Zone names that are UTC under another name: rendering in them takes the fast path above.
+_UTC_NAMES = frozenset({"UTC", "UCT", "Universal", "Zulu", "Etc/UTC", "Etc/UCT",
+                        "Etc/Universal", "Etc/Zulu"})
+
+
 @lru_cache(maxsize=4)
 def device_timezone(timezone_file: str = "/etc/timezone") -> dt.tzinfo:
     """The device's zone, read from /etc/timezone like Anthias; UTC when unknown."""
     try:
         name = Path(timezone_file).read_text(encoding="utf-8").strip()
-        return ZoneInfo(name) if name else UTC
+        return ZoneInfo(name) if name and name not in _UTC_NAMES else UTC
     except (OSError, ValueError, ZoneInfoNotFoundError):
         return UTC

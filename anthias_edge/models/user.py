@@ -15,6 +15,11 @@ def _no_changes() -> dict[str, list[str]]:
     return {"grant": [], "revoke": []}
 
 
+def permission_changes(permissions: dict | None, kind: str) -> list[str]:
+    """A member's ``grant`` or ``revoke`` list out of its stored permissions object."""
+    return list((permissions or {}).get(kind, []))
+
+
 class User(BaseModel):
     """A person who can log in; usernames are unique and stored lower-cased."""
 
@@ -49,12 +54,12 @@ class TenantUser(BaseModel):
     @property
     def grants(self) -> list[str]:
         """Permissions added on top of the role."""
-        return list((self.permissions or {}).get("grant", []))
+        return permission_changes(self.permissions, "grant")
 
     @property
     def revokes(self) -> list[str]:
         """Permissions taken away from the role."""
-        return list((self.permissions or {}).get("revoke", []))
+        return permission_changes(self.permissions, "revoke")
 
     @classmethod
     def in_tenant(cls, tenant_id: str):

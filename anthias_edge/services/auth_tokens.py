@@ -14,10 +14,11 @@ import logging
 import secrets
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from peewee import JOIN
+from peewee import JOIN, Field
 
 from anthias_edge.db import db, without_waiting_for_disk
 from anthias_edge.errors import (
@@ -31,6 +32,7 @@ from anthias_edge.errors import (
 )
 from anthias_edge.models import ApiToken, RefreshToken, Tenant, TenantUser, User
 from anthias_edge.models.base import PreparedSelect
+from anthias_edge.models.user import permission_changes
 from anthias_edge.permissions import Principal, check_permissions, effective_permissions
 from anthias_edge.services import audit
 from anthias_edge.services.jwt_tokens import AccessTokens
@@ -58,38 +60,100 @@ class TokenPair:
     role: str
 
 
+class TenantRef(NamedTuple):
+    """What a request checks of its credentials' tenant: the names it may be called by."""
+
+    id: str
+    subdomain: str
+    custom_domain: str | None
+    is_active: bool
+
+
+class Membership(NamedTuple):
+    """A tenant member as every authenticated request reads it: no model, one row."""
+
+    user_id: str
+    tenant_id: str
+    role: str
+    grants: list[str]
+    revokes: list[str]
+    is_active: bool
+    user_is_active: bool
+    tenant: TenantRef
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who a token speaks for, and that principal's tenant as read with the credentials."""
 
     principal: Principal
-    tenant: Tenant
+    tenant: TenantRef
 
 
-# The member with its user and tenant in one query: every authenticated request runs it.
+def _member_fields() -> tuple[Field, ...]:
+    return (TenantUser.user, TenantUser.tenant, TenantUser.role, TenantUser.permissions,
+            TenantUser.is_active, User.is_active, Tenant.subdomain, Tenant.custom_domain,
+            Tenant.is_active)
+
+
+def _membership(values: Sequence[Any]) -> Membership | None:
+    """A Membership out of ``_member_fields()``'s values; None for an outer join's blanks."""
+    (user_id, tenant_id, role, permissions, is_active, user_is_active, subdomain,
+     custom_domain, tenant_is_active) = values
+    if user_id is None:
+        return None
+    return Membership(user_id, tenant_id, role, permission_changes(permissions, "grant"),
+                      permission_changes(permissions, "revoke"), is_active, user_is_active,
+                      TenantRef(tenant_id, subdomain, custom_domain, tenant_is_active))
+
+
+# The member with its user and tenant in one query: every request with an access token runs it.
 _LIVE_MEMBER = PreparedSelect(
-    lambda user_id, tenant_id: TenantUser.select(TenantUser, User, Tenant).join(User)
+    lambda user_id, tenant_id: TenantUser.select(*_member_fields()).join(User)
     .switch(TenantUser).join(Tenant)
     .where(TenantUser.user == user_id, TenantUser.tenant == tenant_id).limit(1))
+
+
+class _ApiTokenRow(NamedTuple):
+    id: str
+    prefix: str
+    secret_hash: str
+    permissions: list[str]
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    member: Membership | None
+
 
 # An API token, its creator's membership in the token's tenant, the user and the tenant in one
 # query (a script may call many times a minute); a missing membership leaves ``member`` None.
 _API_TOKEN_WITH_MEMBER = PreparedSelect(
-    lambda prefix: ApiToken.select(ApiToken, TenantUser, User, Tenant)
-    .join_from(ApiToken, TenantUser, JOIN.LEFT_OUTER, attr="member",
+    lambda prefix: ApiToken.select(
+        ApiToken.id, ApiToken.prefix, ApiToken.secret_hash, ApiToken.permissions,
+        ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, *_member_fields())
+    .join_from(ApiToken, TenantUser, JOIN.LEFT_OUTER,
                on=((TenantUser.user == ApiToken.user) & (TenantUser.tenant == ApiToken.tenant)))
     .join_from(TenantUser, User, JOIN.LEFT_OUTER)
     .join_from(TenantUser, Tenant, JOIN.LEFT_OUTER)
     .where(ApiToken.prefix == prefix).limit(1))
+_API_TOKEN_COLUMNS = len(_ApiTokenRow._fields) - 1
 
 
-def last_use_interval(token: ApiToken) -> dt.timedelta:
+def _api_token_row(prefix: str) -> _ApiTokenRow | None:
+    values = _API_TOKEN_WITH_MEMBER.first(prefix)
+    if values is None:
+        return None
+    return _ApiTokenRow(*values[:_API_TOKEN_COLUMNS],
+                        _membership(values[_API_TOKEN_COLUMNS:]))
+
+
+def last_use_interval(prefix: str) -> dt.timedelta:
     """How long a token's noted last use stands: one to two minutes, fixed per token.
 
     Tokens first used together (a fleet's scripts started at once) would otherwise all be
     written in the same second of every minute; the spread turns that burst into a trickle.
     """
-    spread = zlib.crc32(token.prefix.encode()) % 60
+    spread = zlib.crc32(prefix.encode()) % 60
     return LAST_USED_GRANULARITY + dt.timedelta(seconds=spread)
 
 
@@ -152,7 +216,7 @@ class AuthService:
         return (TenantUser.select(TenantUser, User).join(User)
                 .where(User.username == username, TenantUser.tenant == tenant.id).first())
 
-    def _issue(self, member: TenantUser, family_id: str) -> TokenPair:
+    def _issue(self, member: TenantUser | Membership, family_id: str) -> TokenPair:
         access, claims = self.access_tokens.issue(member.user_id, member.tenant_id, member.role)
         refresh = secrets.token_urlsafe(32)
         now = self.clock()
@@ -204,14 +268,14 @@ class AuthService:
                 .execute())
 
     @staticmethod
-    def _live_member(user_id: str, tenant_id: str) -> TenantUser | None:
-        # The member with its user and tenant in one query: every authenticated request runs it.
-        return AuthService._check_member(_LIVE_MEMBER.first(user_id, tenant_id))
+    def _live_member(user_id: str, tenant_id: str) -> Membership | None:
+        row = _LIVE_MEMBER.first(user_id, tenant_id)
+        return AuthService._check_member(None if row is None else _membership(row))
 
     @staticmethod
-    def _check_member(member: TenantUser | None) -> TenantUser | None:
+    def _check_member(member: Membership | None) -> Membership | None:
         """The member if it and its user are active; TenantInactive if its tenant is not."""
-        if member is None or not (member.is_active and member.user.is_active):
+        if member is None or not (member.is_active and member.user_is_active):
             return None
         if not member.tenant.is_active:
             raise TenantInactive()
@@ -299,7 +363,7 @@ class AuthService:
         parts = (secret or "").removeprefix(API_TOKEN_PREFIX).split("_", 1)
         if not (secret or "").startswith(API_TOKEN_PREFIX) or len(parts) != 2:
             raise TokenInvalid()
-        token = _API_TOKEN_WITH_MEMBER.first(parts[0])
+        token = _api_token_row(parts[0])
         if token is None or not hmac.compare_digest(token.secret_hash, _sha256(secret)):
             raise TokenInvalid()
         now = self.clock()
@@ -310,7 +374,8 @@ class AuthService:
             raise TokenInvalid()
         # At most one write a minute per token, not one per request, and not waiting for the
         # disk: the last use is worth no request's latency.
-        if token.last_used_at is None or now - token.last_used_at >= last_use_interval(token):
+        last_used = token.last_used_at
+        if last_used is None or now - last_used >= last_use_interval(token.prefix):
             with without_waiting_for_disk(db):
                 ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
         held = effective_permissions(member.role, member.grants, member.revokes)

@@ -17,21 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import (
-    SQL,
-    BigIntegerField,
-    IntegerField,
-    IntegrityError,
-    ModelSelect,
-    TextField,
-    fn,
-)
+from peewee import SQL, IntegrityError, ModelSelect, fn
 
 from anthias_edge.api.legacy.formats import v2_asset
 from anthias_edge.api.schema import asset_schema as v2_asset_schema
 from anthias_edge.db import db, is_sqlite
 from anthias_edge.errors import AnthiasError, ValidationError
 from anthias_edge.models import Asset, Tenant
+from anthias_edge.models.base import JSONTextField
 from anthias_edge.timeutil import format_datetime
 
 SHARE_CODE_BYTES = 9  # 72 random bits, 12 URL-safe characters
@@ -44,13 +37,12 @@ ListedAsset = namedtuple("ListedAsset", [*(f.name for f in _LIST_FIELDS), "posit
 # The select list as one SQL node: peewee renders 30 field nodes in a third of a millisecond,
 # on every request. The query reads one table, so bare column names are unambiguous.
 _LIST_COLUMNS = SQL(", ".join(f'"{f.column_name}"' for f in _LIST_FIELDS))
-# The field conversions a listed row needs. SQLite may hold any type in any column (an
-# imported Anthias database has text durations), so there every field converts as in a model;
-# PostgreSQL's typed columns already give text and integers as Python wants them.
+# SQLite may hold any type in any column (an imported Anthias database has text durations),
+# so there every field of a listed row converts as in a model. PostgreSQL's typed columns
+# already give text, integers, booleans and naive-UTC datetimes as Python wants them: only
+# the JSON kept as text needs decoding.
 _ALL_CONVERSIONS = tuple((i, f.python_value) for i, f in enumerate(_LIST_FIELDS))
-_PG_CONVERSIONS = tuple((i, f.python_value) for i, f in enumerate(_LIST_FIELDS)
-                        if type(f) not in (TextField, IntegerField, BigIntegerField))
-
+_JSON_COLUMNS = tuple(i for i, f in enumerate(_LIST_FIELDS) if isinstance(f, JSONTextField))
 
 class AssetLimitReached(AnthiasError):
     """The tenant already has as many assets as its plan allows."""
@@ -167,18 +159,42 @@ def list_page(tenant_id: str, *, limit: int, cursor: str | None = None,
     query = list_query(tenant_id, limit=limit + 1, cursor=cursor, enabled=enabled, tag=tag,
                        mimetype=mimetype, q=q)
     database = Asset._meta.database
-    conversions = _ALL_CONVERSIONS if is_sqlite(database) else _PG_CONVERSIONS
-    rows = [_listed(row, conversions) for row in database.execute(query).fetchall()]
+    raw = database.execute(query).fetchall()
+    rows = _listed_sqlite(raw) if is_sqlite(database) else _listed_postgresql(raw)
     more = len(rows) > limit
     rows = rows[:limit]
     return AssetPage(rows, encode_cursor(rows[-1].position) if more and rows else None)
 
 
-def _listed(row: Sequence[Any], conversions: Sequence[tuple[int, Any]]) -> ListedAsset:
-    values = list(row)
-    for i, convert in conversions:
-        values[i] = convert(values[i])
-    return ListedAsset._make(values)
+def _listed_sqlite(rows: Sequence[Sequence[Any]]) -> list[ListedAsset]:
+    listed = []
+    for row in rows:
+        values = list(row)
+        for i, convert in _ALL_CONVERSIONS:
+            values[i] = convert(values[i])
+        listed.append(ListedAsset._make(values))
+    return listed
+
+
+def _listed_postgresql(rows: Sequence[Sequence[Any]]) -> list[ListedAsset]:
+    # Most assets of a page hold the same few JSON texts ("[]", "{}", the whole week), so
+    # each distinct text is decoded once per page. Rows of one page then share those values,
+    # which is safe: a page is only rendered, never changed.
+    decoded: dict[str, Any] = {}
+    listed = []
+    for row in rows:
+        values = list(row)
+        for i in _JSON_COLUMNS:
+            text = values[i]
+            if text:
+                value = decoded.get(text)
+                if value is None:
+                    value = decoded[text] = json.loads(text)
+                values[i] = value
+            else:
+                values[i] = None
+        listed.append(ListedAsset._make(values))
+    return listed
 
 
 def check_asset_limit(tenant_id: str, extra: int = 1) -> None:

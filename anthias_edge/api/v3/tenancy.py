@@ -17,6 +17,7 @@ from flask import Request, current_app
 
 from anthias_edge.errors import TenantMismatch, TenantNotFound
 from anthias_edge.models import Tenant
+from anthias_edge.services.auth_tokens import TenantRef
 from anthias_edge.services.tenants import get_tenant, get_tenant_by_domain, get_tenant_by_subdomain
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def named_tenants(request: Request) -> list[tuple[str, Tenant | None]]:
     return named
 
 
-def _host_names_other(host: str, base: str, own: Tenant) -> bool:
+def _host_names_other(host: str, base: str, own: TenantRef) -> bool:
     """Whether the host names a tenant other than ``own``, or an unknown subdomain.
 
     Answers as ``_host_tenant`` would, but only a custom domain other than ``own``'s costs a
@@ -126,7 +127,7 @@ def _host_names_other(host: str, base: str, own: Tenant) -> bool:
     return True
 
 
-def check_tenant(request: Request, tenant: Tenant) -> None:
+def check_tenant(request: Request, tenant: TenantRef) -> None:
     """Raise TenantMismatch unless every tenant the request names is ``tenant``.
 
     The same answer as comparing ``named_tenants`` with ``tenant``, but a request that names
