@@ -352,3 +352,35 @@ class DatabaseUnreachable(AnthiasError):
     status = 503
     code = "database_unreachable"
     default_message = "The database cannot be reached."
+
+
+class UnsupportedMediaType(AnthiasError):
+    """A v3 body that is not JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+    default_message = "Send the body as application/json."
+
+
+class PathNotFound(AnthiasError):
+    """A path argument no object can have."""
+
+    status = 404
+    code = "not_found"
+    default_message = "Not found."
+
+
+class LegacyRouteNotFound(AnthiasError):
+    """No v2 endpoint is reachable through v3 at that path."""
+
+    status = 404
+    code = "not_found"
+    default_message = "No such legacy endpoint for this tenant."
+
+
+class AssetLimitReached(AnthiasError):
+    """The tenant already has as many assets as its plan allows."""
+
+    status = 409
+    code = "asset_limit_reached"
+    default_message = "This tenant has reached its asset limit."

@@ -22,7 +22,7 @@ from peewee import SQL, IntegrityError, ModelSelect, fn
 from anthias_edge.api.legacy.formats import v2_asset
 from anthias_edge.api.schema import asset_schema as v2_asset_schema
 from anthias_edge.db import db, is_sqlite
-from anthias_edge.errors import AnthiasError, ValidationError
+from anthias_edge.errors import AnthiasError, AssetLimitReached, ValidationError
 from anthias_edge.models import Asset, Tenant
 from anthias_edge.models.base import JSONTextField
 from anthias_edge.timeutil import format_datetime
@@ -44,13 +44,6 @@ _LIST_COLUMNS = SQL(", ".join(f'"{f.column_name}"' for f in _LIST_FIELDS))
 _ALL_CONVERSIONS = tuple((i, f.python_value) for i, f in enumerate(_LIST_FIELDS))
 _JSON_COLUMNS = tuple(i for i, f in enumerate(_LIST_FIELDS) if isinstance(f, JSONTextField))
 
-class AssetLimitReached(AnthiasError):
-    """The tenant already has as many assets as its plan allows."""
-
-    status = 409
-    code = "asset_limit_reached"
-    default_message = "This tenant has reached its asset limit."
-
 
 @dataclass(frozen=True)
 class AssetPage:
@@ -62,8 +55,8 @@ class AssetPage:
 
 def v3_asset(asset: Asset | ListedAsset, now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
     """The v2 asset plus the v3 fields."""
-    return {
-        **v2_asset(asset, now, zone),
+    fields = v2_asset(asset, now, zone)
+    fields.update({
         "tenant_id": asset.tenant,
         "created_by": asset.created_by,
         "is_shared": bool(asset.is_shared),
@@ -72,7 +65,8 @@ def v3_asset(asset: Asset | ListedAsset, now: dt.datetime, zone: dt.tzinfo) -> d
         "metadata": asset.metadata if isinstance(asset.metadata, dict) else {},
         "created_at": format_datetime(asset.created_at),
         "updated_at": format_datetime(asset.updated_at),
-    }
+    })
+    return fields
 
 
 def openapi_31(schema: Any) -> Any:

@@ -20,7 +20,7 @@ from werkzeug.routing import RequestRedirect
 from anthias_edge.api.legacy.http import read_data
 from anthias_edge.api.v3.asset_store import check_asset_limit
 from anthias_edge.api.v3.routing import Call, route
-from anthias_edge.errors import AnthiasError, InvalidFilePath
+from anthias_edge.errors import InvalidFilePath, LegacyRouteNotFound
 from anthias_edge.errors import MethodNotAllowed as MethodNotAllowedError
 from anthias_edge.services import audit
 from anthias_edge.services.uri_rules import is_local
@@ -57,14 +57,6 @@ AUDITED = {"v2.asset_create": "asset.create", "v2.asset_update": "asset.update",
            "v2.asset_delete": "asset.delete", "v2.playlist_order": "asset.order",
            "v2.update_device_settings": "device.settings", "v2.recover": "device.recover",
            "v2.reboot": "device.reboot", "v2.shutdown": "device.shutdown"}
-
-
-class LegacyRouteNotFound(AnthiasError):
-    """No v2 endpoint is reachable through v3 at that path."""
-
-    status = 404
-    code = "not_found"
-    default_message = "No such legacy endpoint for this tenant."
 
 
 def _permissions_for(endpoint: str, cloud: bool) -> dict[str, str] | None:

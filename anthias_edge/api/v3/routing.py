@@ -20,7 +20,7 @@ from anthias_edge.api.v3 import bp
 from anthias_edge.api.v3.auth import authenticate
 from anthias_edge.api.v3.fields import Spec, validate, validate_query
 from anthias_edge.api.v3.tenancy import check_tenant
-from anthias_edge.errors import AnthiasError, MalformedRequest
+from anthias_edge.errors import MalformedRequest, PathNotFound, UnsupportedMediaType
 from anthias_edge.permissions import Principal
 from anthias_edge.runtime import Runtime
 
@@ -28,22 +28,6 @@ logger = logging.getLogger(__name__)
 
 ATTRIBUTE = "v3_operation"
 JSON_TYPE = "application/json"
-
-
-class UnsupportedMediaType(AnthiasError):
-    """A v3 body that is not JSON."""
-
-    status = 415
-    code = "unsupported_media_type"
-    default_message = "Send the body as application/json."
-
-
-class PathNotFound(AnthiasError):
-    """A path argument no object can have."""
-
-    status = 404
-    code = "not_found"
-    default_message = "Not found."
 
 
 @dataclass(frozen=True)
