@@ -21,6 +21,13 @@ accepted it, and which one does is chance, so each count runs ``--repeat`` times
 connections each time), shows the connections each worker held, and the medians.
 ``--in-process N`` also times N requests through the Flask test client in this process (no
 HTTP, no queueing): the server's own cost per request.
+
+PostgreSQL runs on the same cores as the server and wrk, in its own session. With the
+kernel's session autogroups on (``kernel.sched_autogroup_enabled=1``, Debian's default), each
+session shares the CPU as one group, so at saturation PostgreSQL's backends queue behind
+their group's turn and single requests wait 100-900 ms on a plain indexed SELECT. The
+output names the setting; measure with it off (``sysctl kernel.sched_autogroup_enabled=0``,
+restored afterwards) unless that is the deployment being measured.
 """
 
 from __future__ import annotations
@@ -256,6 +263,22 @@ def worker_connections(server_pid: int, port: int) -> str:
     return "/".join(str(n) for n in sorted(counts.values(), reverse=True))
 
 
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+def autogroup_state() -> str:
+    """``on``, ``off`` or ``absent``: the kernel's per-session CPU sharing (see the docstring).
+
+    With it on, every session shares the CPU equally as one group: PostgreSQL's backends
+    (the postgres service's session) get half the cores against this benchmark's session
+    (server and wrk), and at saturation a backend waits its group's turn for 100-900 ms.
+    """
+    try:
+        return "on" if AUTOGROUP.read_text().strip() == "1" else "off"
+    except OSError:
+        return "absent"
+
+
 def run_wrk(port: int, path: str, credentials: list[tuple[str, str]], duration: int,
             connections: int, warm_up: int, server_pid: int) -> dict[str, Any]:
     """wrk with the rotating Lua script; requests/s, p50 and p99 in ms, connections/worker."""
@@ -306,6 +329,11 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     connection_counts = [int(count) for count in args.connections.split(",")]
     log(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    autogroup = autogroup_state()
+    if autogroup == "on":
+        log("note: kernel.sched_autogroup_enabled is 1: PostgreSQL on this machine gets half "
+            "the CPU as one group and its backends stall behind it at saturation. Set it to 0 "
+            "for the run (sysctl kernel.sched_autogroup_enabled=0) to measure the server.")
     results = []
     plans = {}
     for size in sizes:
@@ -335,7 +363,8 @@ def main() -> None:
             proc.wait(timeout=30)
     log(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{args.endpoint}, {args.workers} workers, wrk -t2 -d{args.duration}s; "
-          f"in process: {args.in_process} requests through the Flask test client\n")
+          f"in process: {args.in_process} requests through the Flask test client; "
+          f"kernel session autogroups {autogroup}\n")
     print("| tenants x assets | wrk -c | requests/s | p50 | p99 | connections/worker "
           "| in process |")
     print("|---|---:|---:|---:|---:|---|---:|")
