@@ -5,6 +5,7 @@ import sqlite3
 from types import SimpleNamespace
 
 from anthias_edge.data_version import DataGeneration, RenderCache
+from anthias_edge.db import is_postgresql
 from anthias_edge.scheduling import next_change
 from tests.helpers import v2_asset
 
@@ -24,7 +25,7 @@ def test_a_write_by_another_process_is_seen_by_the_next_list(app, client, home):
     client.post("/api/v2/assets", json=v2_asset(name="before"))
     assert client.get("/api/v2/assets").get_json()[0]["name"] == "before"
     runtime = app.extensions["anthias"]
-    if runtime.database.__class__.__name__.startswith("PooledPostgres"):
+    if is_postgresql(runtime.database):
         runtime.database.execute_sql("UPDATE assets SET name = 'outside'")
     else:
         other = sqlite3.connect(runtime.settings.database_path)
