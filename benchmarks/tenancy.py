@@ -267,12 +267,7 @@ AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
 
 
 def autogroup_state() -> str:
-    """``on``, ``off`` or ``absent``: the kernel's per-session CPU sharing (see the docstring).
-
-    With it on, every session shares the CPU equally as one group: PostgreSQL's backends
-    (the postgres service's session) get half the cores against this benchmark's session
-    (server and wrk), and at saturation a backend waits its group's turn for 100-900 ms.
-    """
+    """``on``, ``off`` or ``absent``: the kernel's per-session CPU sharing (module docstring)."""
     try:
         return "on" if AUTOGROUP.read_text().strip() == "1" else "off"
     except OSError:
