@@ -41,6 +41,7 @@ def create_app(
         configure_errors(app)
         register_blueprints(app)
         init_metrics(app)
+        init_origin_check(app)
         init_fast_paths(app, runtime)
         if start_jobs:
             init_jobs(app, runtime)
@@ -112,6 +113,13 @@ def init_metrics(app: Flask) -> None:
     from anthias_edge.ops import init_request_metrics
 
     init_request_metrics(app)
+
+
+def init_origin_check(app: Flask) -> None:
+    """Refuse state changes that a page of another site made a browser send."""
+    from anthias_edge.auth.origin_check import init_origin_check as install
+
+    install(app)
 
 
 def init_fast_paths(app: Flask, runtime: Runtime) -> None:

@@ -263,6 +263,15 @@ class PermissionDenied(AnthiasError):
     default_message = "You do not have permission to do that."
 
 
+class CrossSiteRequest(AnthiasError):
+    """A browser says a page of another site sent this state-changing request."""
+
+    status = 403
+    code = "cross_site_request"
+    default_message = ("Refused: this change was requested by a page of another site. "
+                       "Make it from this server's own pages, or from a script.")
+
+
 class AuthenticationFailed(AnthiasError):
     """Wrong password, unknown user or not a member: one answer, so users cannot be probed."""
 

@@ -3,9 +3,10 @@
 The newest unretired ``SigningKey`` signs; every unretired key verifies, so a
 rotation logs no one out. Verification pins HS256 (so ``alg: none`` and RS/HS
 confusion are refused), requires every claim, and checks ``iss``, ``aud``,
-``exp`` and ``nbf``. Every worker reads the same keys from the database; each keeps
-the keys it has decrypted for ``KEY_CACHE_TTL``, so verifying a token costs neither a query
-nor a decryption, and a key retired by another worker stops verifying here within that time.
+``exp`` and ``nbf``, and that ``exp - iat`` is within this service's lifetime (``ttl``).
+Every worker reads the same keys from the database; each keeps the keys it has decrypted
+for ``KEY_CACHE_TTL``, so verifying a token costs neither a query nor a decryption, and a
+key retired by another worker stops verifying here within that time.
 """
 
 from __future__ import annotations
@@ -208,6 +209,11 @@ class AccessTokens:
             now = _epoch(self.clock())
             leeway = self.leeway.total_seconds()
             if payload["exp"] <= now - leeway or payload["nbf"] > now + leeway:
+                raise TokenInvalid()
+            # Only this service's lifetime counts, whatever the token claims: a leaked key or
+            # a bug must not mint long-lived tokens, nor ones dated ahead to last longer.
+            if (payload["exp"] - payload["iat"] > self.ttl.total_seconds()
+                    or payload["iat"] > now + leeway):
                 raise TokenInvalid()
         except jwt.PyJWTError as exc:
             logger.debug("access token refused: %s", type(exc).__name__)

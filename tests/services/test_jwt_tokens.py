@@ -158,3 +158,37 @@ def test_a_key_retired_by_another_worker_stops_verifying_when_its_cache_expires(
     assert cached.verify(token).kid == claims.kid  # trusted for up to KEY_CACHE_TTL
     with pytest.raises(TokenInvalid):
         expired.verify(token)
+
+
+def _resigned(tenancy, token: str, **changes) -> str:
+    """``token``'s claims with ``changes``, signed with the real key that signed it."""
+    kid = jwt.get_unverified_header(token)["kid"]
+    secret = base64.urlsafe_b64decode(tenancy.box.decrypt(SigningKey.get_by_id(kid)
+                                                          .secret_encrypted))
+    return jwt.encode({**_payload(token), **changes}, secret, algorithm="HS256",
+                      headers={"kid": kid})
+
+
+def test_a_validly_signed_token_living_longer_than_the_configured_lifetime_is_refused(tenancy):
+    """A leaked signing key must not mint year-long tokens; nor may a config slip."""
+    token, _ = tenancy.access.issue("u", tenancy.a, "owner")
+    iat = _payload(token)["iat"]
+    year = _resigned(tenancy, token, exp=iat + 365 * 24 * 3600)
+    with pytest.raises(TokenInvalid):
+        tenancy.access.verify(year)
+    one_second_over = _resigned(tenancy, token, exp=iat + 15 * 60 + 1)
+    with pytest.raises(TokenInvalid):
+        tenancy.access.verify(one_second_over)
+    shorter = AccessTokens(tenancy.box, ttl=dt.timedelta(minutes=5), clock=tenancy.clock)
+    with pytest.raises(TokenInvalid):  # 15 minutes is over this service's 5
+        shorter.verify(token)
+    assert tenancy.access.verify(_resigned(tenancy, token, exp=iat + 60)).user_id == "u"
+
+
+def test_a_token_issued_in_the_future_is_refused(tenancy):
+    """Else iat/nbf/exp far ahead, with a short exp - iat, would pass the lifetime cap."""
+    token, _ = tenancy.access.issue("u", tenancy.a, "owner")
+    now = _payload(token)["iat"]
+    ahead = _resigned(tenancy, token, iat=now + 86400, exp=now + 86400 + 600)
+    with pytest.raises(TokenInvalid):
+        tenancy.access.verify(ahead)
