@@ -146,6 +146,20 @@ def create_tenant(
     return tenant, owner
 
 
+def check_custom_domain(domain: str, base_domain: str) -> None:
+    """Refuse the base domain and any name under it as a tenant's custom domain.
+
+    ``<sub>.<base>`` names a tenant by its subdomain (now or once someone registers it) and
+    the bare base is the cloud's own; as a custom domain either would let one tenant claim a
+    host that the cloud or another tenant answers on. Unique domains are the database's job.
+    """
+    base = (base_domain or "").strip().lower().strip(".")
+    if base and (domain == base or domain.endswith("." + base)):
+        raise ValidationError({"custom_domain": [
+            f"Must not be {base} or a name under it: those hosts belong to the cloud and to "
+            "its tenants' subdomains. Use a domain of your own."]})
+
+
 class TenantService:
     """One tenant's settings, usage and users; nothing outside this tenant is visible."""
 
@@ -187,10 +201,12 @@ class TenantService:
             raise TenantInactive()
         return tenant
 
-    def update(self, *, name: str | None = None, custom_domain: str | None = "") -> Tenant:
+    def update(self, *, name: str | None = None, custom_domain: str | None = "",
+               base_domain: str = "") -> Tenant:
         """Change what a tenant admin may change: its name and custom domain.
 
-        ``custom_domain=""`` (the default) leaves it; ``None`` removes it.
+        ``custom_domain=""`` (the default) leaves it; ``None`` removes it. A domain that is
+        ``base_domain`` or under it is refused: those hosts are the cloud's and its tenants'.
         """
         tenant = self.tenant()
         changes = []
@@ -201,6 +217,8 @@ class TenantService:
             changes.append("name")
         if custom_domain != "":
             tenant.custom_domain = (custom_domain or "").strip().lower() or None
+            if tenant.custom_domain:
+                check_custom_domain(tenant.custom_domain, base_domain)
             changes.append("custom_domain")
         return self._save_tenant(tenant, changes)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from anthias_edge.api.v3.fields import Str
 from anthias_edge.api.v3.routing import Call, route
+from anthias_edge.api.v3.tenancy import base_domain
 from anthias_edge.services.tenants import TenantService
 from anthias_edge.timeutil import format_datetime
 
@@ -60,8 +61,12 @@ def tenant_detail(call: Call) -> Any:
 @route("/tenant", "PATCH", permission="tenant.edit", body=PATCH, partial=True, returns=TENANT,
        errors=(400, 409), tag="tenant")
 def tenant_update(call: Call) -> Any:
-    """Rename the tenant or set its custom domain (plan and limits are not editable here)."""
+    """Rename the tenant or set its custom domain (plan and limits are not editable here).
+
+    The custom domain may not be the base domain or a name under it (400), nor another
+    tenant's custom domain (409).
+    """
     service = _service(call)
     service.update(name=call.data.get("name"),
-                   custom_domain=call.data.get("custom_domain", ""))
+                   custom_domain=call.data.get("custom_domain", ""), base_domain=base_domain())
     return _show(service)
