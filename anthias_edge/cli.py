@@ -118,6 +118,27 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+POSTGRES_HINT = ("PostgreSQL support is not installed: pip install 'anthias-edge[postgres]' "
+                 "(it brings the psycopg driver).")
+
+
+def require_postgresql_driver(url: str) -> None:
+    """For a ``postgresql://`` URL, a one-line error naming the extra when no driver imports.
+
+    peewee works with psycopg (3) or psycopg2, and names only psycopg2 when both are missing;
+    the ``postgres`` extra installs psycopg.
+    """
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    for driver in ("psycopg", "psycopg2"):
+        try:
+            importlib.import_module(driver)
+        except ImportError:
+            continue
+        return
+    raise click.ClickException(POSTGRES_HINT)
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -277,7 +298,9 @@ def migrate() -> None:
     from anthias_edge.errors import AnthiasError
 
     settings = load_settings()
-    database = open_database(os.environ.get("DATABASE_URL") or settings.database_path)
+    url = os.environ.get("DATABASE_URL") or str(settings.database_path)
+    require_postgresql_driver(url)
+    database = open_database(url)
     try:
         with database.connection_context():
             applied = run_migrations(database)
