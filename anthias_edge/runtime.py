@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peewee import Database
@@ -20,6 +21,7 @@ from anthias_edge.data_version import DataGeneration, RenderCache
 from anthias_edge.db import checkpoint, db, run_migrations
 from anthias_edge.messaging import Messenger
 from anthias_edge.services.assets import AssetService, relocate_asset_uris
+from anthias_edge.services.media import tenant_media_dir
 from anthias_edge.services.reachability import ReachabilityChecker
 from anthias_edge.settings import Settings
 from anthias_edge.timeutil import device_timezone, utcnow
@@ -100,11 +102,19 @@ class Runtime:
             cached = self.extras["local_tenant_id"] = local_tenant_id()
         return cached
 
+    def media_dir(self, tenant_id: str | None = None) -> Path:
+        """The folder one tenant's files live in (``None``: the device's own library)."""
+        own_library = not self.is_cloud and (tenant_id is None
+                                             or tenant_id == self.local_tenant_id)
+        return tenant_media_dir(self.settings.asset_dir, tenant_id, own_library=own_library)
+
     def assets(self, tenant_id: str | None = None) -> AssetService:
         """The asset service for one tenant (``None``: the device's own library)."""
+        tenant_id = tenant_id or self.local_tenant_id
         return AssetService(
             asset_dir=self.settings.asset_dir,
-            tenant_id=tenant_id or self.local_tenant_id,
+            tenant_id=tenant_id,
+            media_dir=self.media_dir(tenant_id),
             checker=self.checker(),
             on_change=self.tell_player_data_changed,
             run_in_background=self.run_in_background,

@@ -32,7 +32,12 @@ from anthias_edge.errors import (
 from anthias_edge.models import Asset
 from anthias_edge.services import media, youtube
 from anthias_edge.services.reachability import ReachabilityChecker
-from anthias_edge.services.uri_rules import is_local, is_stream, validate_uri
+from anthias_edge.services.uri_rules import (
+    is_local,
+    is_stream,
+    local_file_inside,
+    validate_uri,
+)
 from anthias_edge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -63,6 +68,9 @@ class AssetService:
 
     asset_dir: Path
     tenant_id: str | None = None
+    # This tenant's own folder (media.tenant_media_dir); None: the asset folder itself, as
+    # for the device's own library. A local path is accepted only inside it.
+    media_dir: Path | None = None
     checker: ReachabilityChecker = field(default_factory=ReachabilityChecker)
     # Anthias accepted any file on the device and /content then sent it back, so anyone on
     # the LAN could read the host's files; only the asset folder is accepted unless asked.
@@ -90,8 +98,9 @@ class AssetService:
         """The file itself (base64) for local assets, else the URL (legacy-api.md 3.9)."""
         asset = self.get(asset_id)
         uri = asset.uri or ""
-        if uri and Path(uri).is_file() and self._owns(Path(uri)):
-            data = base64.b64encode(Path(uri).read_bytes()).decode("ascii")
+        path = self._own_file(uri)
+        if path is not None and path.is_file():
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
             guessed, _ = mimetypes.guess_type(asset.name or "")
             return {"type": "file", "filename": asset.name, "content": data,
                     "mimetype": guessed or "application/octet-stream"}
@@ -130,7 +139,7 @@ class AssetService:
         target = None
         if source is not None:
             stem = asset_id if name_file_after_id else new_asset_id()
-            target = self.asset_dir / f"{stem}{ext or ''}"
+            target = self._file_in_own_dir(f"{stem}{ext or ''}")
             data["uri"] = str(target)
         with db.atomic():
             asset = self._insert(asset_id, data)
@@ -201,17 +210,34 @@ class AssetService:
         return Asset.create(asset_id=asset_id, tenant=self.tenant_id, created_at=now,
                             updated_at=now, **row)
 
+    @property
+    def own_dir(self) -> Path:
+        """The folder this tenant's files live in."""
+        return self.media_dir or self.asset_dir
+
     def _local_source(self, uri: str) -> Path | None:
-        """The file to move into the asset folder, or None when it stays where it is."""
+        """The file to move into this tenant's folder, or None when it stays where it is.
+
+        Only a file already in the tenant's own folder (an upload of its own) is taken, by
+        its resolved path: another tenant's file, or a link or ``..`` leading to one, is
+        refused exactly like a path that does not exist, so nobody can probe for files.
+        """
         if not is_local(uri):
             return None
-        path = Path(uri).resolve()
-        inside = path.is_relative_to(self.asset_dir.resolve())
-        if inside:
-            return path
-        if not self.allow_files_outside_asset_dir:
+        own = local_file_inside(uri, self.own_dir)
+        if own is not None:
+            return own
+        if (not self.allow_files_outside_asset_dir
+                or local_file_inside(uri, self.asset_dir) is not None):
             raise InvalidFilePath()
         return None  # a file elsewhere on the device (a USB stick) is played in place
+
+    def _file_in_own_dir(self, name: str) -> Path:
+        """``own_dir / name``, made sure to be a plain file name in that folder."""
+        if Path(name).name != name or name in (".", "..") or "\0" in name or len(name) > 255:
+            raise InvalidFilePath()
+        self.own_dir.mkdir(parents=True, exist_ok=True)
+        return self.own_dir / name
 
     def _create_duration(self, raw: Any, is_video: bool, uri: str) -> int:
         duration = to_duration(raw)
@@ -223,7 +249,7 @@ class AssetService:
 
     def _create_youtube(self, asset_id: str, data: dict[str, Any], renumber: bool) -> Asset:
         details = youtube.describe(data["uri"])
-        target = self.asset_dir / asset_id
+        target = self._file_in_own_dir(asset_id)
         source_url = data["uri"]
         data.update(name=self.unique_name(details.title), duration=details.duration,
                     mimetype="video", is_processing=True, uri=str(target))
@@ -277,20 +303,30 @@ class AssetService:
             (Asset.update(play_order=Case(Asset.asset_id, batch))
              .where(Asset.asset_id.in_([asset_id for asset_id, _ in batch])).execute())
 
-    def _owns(self, path: Path) -> bool:
-        """Whether a file lies in this library's asset folder (links resolved)."""
-        return path.resolve().is_relative_to(self.asset_dir.resolve())
+    def _own_file(self, uri: str | None) -> Path | None:
+        """The resolved file of one of this tenant's rows, if this tenant may read or delete it.
+
+        That is a file in its own folder; for a tenant with a folder of its own, also a file
+        at the top of the asset folder, where its rows stored files before tenants had
+        folders (no tenant may create a new asset from one). A row naming anything else
+        (another tenant's folder, a host file) gets neither read nor deleted.
+        """
+        own = local_file_inside(uri, self.own_dir)
+        if own is not None or self.own_dir == self.asset_dir:
+            return own
+        path = local_file_inside(uri, self.asset_dir)
+        if path is not None and path.parent == self.asset_dir.resolve():
+            return path
+        return None
 
     def _remove_owned_file(self, uri: str | None) -> None:
-        if not uri or not is_local(uri):
+        path = self._own_file(uri)
+        if path is None:
             return
-        path = Path(uri)
-        if path.resolve().is_relative_to(self.asset_dir.resolve()):
-            try:
-                path.unlink()
-            except OSError as exc:
-                logger.info("could not remove %s: %s", path, exc)
-
+        try:
+            path.unlink()
+        except OSError as exc:
+            logger.info("could not remove %s: %s", path, exc)
 
 def relocate_asset_uris(asset_dir: Path) -> int:
     """Point URIs into another device's ``screenly_assets`` at our asset folder (3.19)."""

@@ -1,4 +1,4 @@
-"""What kind of file an upload is, and how long a video runs (ffprobe)."""
+"""Where a tenant's files live, what kind of file an upload is, how long a video runs."""
 
 from __future__ import annotations
 
@@ -7,12 +7,30 @@ import logging
 import mimetypes
 import shutil
 import subprocess
+from pathlib import Path
 
 from anthias_edge.errors import BadVideoFormat, InvalidFileType
 
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 30
+
+
+def tenant_media_dir(asset_dir: Path, tenant_id: str | None, *, own_library: bool) -> Path:
+    """The folder one tenant's uploads and asset files live in.
+
+    The device's own library keeps Anthias's flat asset folder, so its paths, backups and
+    scripts stay as they were. Every other tenant (each tenant in the cloud) gets
+    ``<asset_dir>/<tenant_id>``: a tenant may use only files in its own folder, so no
+    tenant can take, read or delete another's.
+    """
+    if own_library or tenant_id is None:
+        return asset_dir
+    tenant_id = str(tenant_id)
+    if Path(tenant_id).name != tenant_id or tenant_id in (".", "..") or "\0" in tenant_id:
+        # Tenant ids are UUIDs; anything else must never become a path.
+        raise ValueError(f"tenant id {tenant_id!r} cannot name a folder")
+    return asset_dir / tenant_id
 
 
 def upload_type(filename: str) -> tuple[str, str]:

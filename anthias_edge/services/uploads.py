@@ -76,7 +76,11 @@ def receive_upload(
     content_range: str | None = None,
     upload_key: str = "",
 ) -> UploadResult:
-    """Store an uploaded file (or one chunk of it) as ``<asset_dir>/<hex>.tmp``."""
+    """Store an uploaded file (or one chunk of it) as ``<asset_dir>/<hex>.tmp``.
+
+    ``asset_dir`` is the uploader's own folder (media.tenant_media_dir): only there may
+    it create an asset from the file.
+    """
     if stream is None or filename is None:
         raise MissingUpload()
     _kind, ext = upload_type(filename)
@@ -134,11 +138,13 @@ def remove_stale_uploads(asset_dir: Path, older_than_s: float = 3600.0) -> int:
     """Delete ``*.tmp`` uploads untouched for ``older_than_s`` (the clean-up of section 10).
 
     Anthias deletes every ``*.tmp`` at once, which can cut an upload in progress;
-    files still being written are younger than the limit and are kept.
+    files still being written are younger than the limit and are kept. Tenants with a
+    folder of their own (media.tenant_media_dir) upload one level down.
     """
     removed = 0
     deadline = time.time() - older_than_s
-    for path in [*asset_dir.glob("*.tmp"), *asset_dir.glob("*.tmp.part")]:
+    patterns = ("*.tmp", "*.tmp.part", "*/*.tmp", "*/*.tmp.part")
+    for path in [found for pattern in patterns for found in asset_dir.glob(pattern)]:
         try:
             if path.stat().st_mtime <= deadline:
                 path.unlink()

@@ -27,6 +27,22 @@ def is_local(uri: str) -> bool:
     return uri.startswith("/")
 
 
+def local_file_inside(uri: str | None, folder: Path) -> Path | None:
+    """The path a local URI names, links and ``..`` resolved, if it lies inside ``folder``.
+
+    The resolved path is what callers must open, move or delete: the name as given may be
+    a link out of the folder, or go up out of it with ``..``.
+    """
+    if not uri or not is_local(uri) or "\0" in uri:
+        return None
+    try:
+        path = Path(uri).resolve()
+        inside = path.is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop, an unreadable folder
+        return None
+    return path if inside else None
+
+
 def validate_uri(uri: str) -> None:
     """Raise unless the URI is an existing regular file or an http(s)/rtsp/rtmp URL with a host."""
     if is_local(uri):

@@ -86,3 +86,17 @@ def test_only_stale_tmp_files_are_cleaned_up(tmp_path):
     os.utime(kept, (past, past))
     assert remove_stale_uploads(tmp_path) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["asset.png", "fresh.tmp"]
+
+
+def test_stale_uploads_in_tenant_folders_are_cleaned_up_too(tmp_path):
+    tenant = tmp_path / "2f1c0a4e-5b7d-4d8e-9f00-0123456789ab"
+    tenant.mkdir()
+    stale, fresh, media = tenant / "old.tmp", tenant / "new.tmp", tenant / "kept.png"
+    for path in (stale, fresh, media):
+        path.write_bytes(b"x")
+    for path in (stale, media):
+        old = time.time() - 7200
+        os.utime(path, (old, old))
+
+    assert remove_stale_uploads(tmp_path) == 1
+    assert sorted(p.name for p in tenant.iterdir()) == ["kept.png", "new.tmp"]

@@ -45,7 +45,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         upload = request.files.get("file_upload")
         upload_key = request.headers.get("X-Upload-Id") or request.remote_addr or ""
         result = uploads.receive_upload(
-            runtime().settings.asset_dir,
+            runtime().media_dir(legacy_tenant_id()),  # the uploader's own folder
             upload.filename if upload else None,
             upload.stream if upload else None,
             content_range=request.headers.get("Content-Range"),
