@@ -220,6 +220,14 @@ class InvalidSetting(AnthiasError):
     default_message = "Invalid setting."
 
 
+class HostLevelSetting(InvalidSetting):
+    """Something other than the administrator's screenly.conf or environment tried to set a
+    host-level setting (a command, a path, an address)."""
+
+    code = "host_level_setting"
+    default_message = "Host-level settings can only be set on the device itself."
+
+
 class HostCommandFailed(AnthiasError):
     """The configured reboot or shutdown command failed to start."""
 

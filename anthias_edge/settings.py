@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from anthias_edge.errors import InvalidSetting
+from anthias_edge.errors import HostLevelSetting, InvalidSetting
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ class Setting:
     default: bool | int | str
     help: str
     choices: tuple[str, ...] = ()
+    # Host-level: names a program, a file, a folder or a socket, or picks the deployment. Only the
+    # machine's administrator sets these (screenly.conf on the device, or the environment): never
+    # an archive, an import or any API, since whoever controls them runs code on the device.
+    host: bool = False
 
     @property
     def env_var(self) -> str:
@@ -56,9 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("main", "analytics_opt_out", bool, False,
             "Turn on to stop sending anonymous analytics with update checks."),
     Setting("main", "assetdir", PATH, "screenly_assets",
-            "Folder for uploaded assets, relative to HOME unless absolute."),
+            "Folder for uploaded assets, relative to HOME unless absolute.", host=True),
     Setting("main", "database", PATH, ".screenly/screenly.db",
-            "SQLite database file, relative to HOME unless absolute."),
+            "SQLite database file, relative to HOME unless absolute.", host=True),
     Setting("main", "date_format", str, "mm/dd/yyyy",
             "How the web UI shows dates, for example dd/mm/yyyy or yyyy-mm-dd."),
     Setting("main", "use_24_hour_clock", bool, False,
@@ -98,21 +102,21 @@ SETTINGS: tuple[Setting, ...] = (
             "SHA-256 hash of the password; a plain password put here is hashed on load."),
     # Anthias Edge only: written to the file only when they differ from the default.
     Setting(EDGE_SECTION, "listen", str, "127.0.0.1:8080",
-            "Address and port the web server listens on."),
+            "Address and port the web server listens on.", host=True),
     Setting(EDGE_SECTION, "zmq_publisher", str, "tcp://127.0.0.1:10001",
-            "ZeroMQ address where the server publishes commands to the player."),
+            "ZeroMQ address where the server publishes commands to the player.", host=True),
     Setting(EDGE_SECTION, "zmq_collector", str, "tcp://127.0.0.1:5558",
-            "ZeroMQ address where the server collects replies from the player."),
+            "ZeroMQ address where the server collects replies from the player.", host=True),
     Setting(EDGE_SECTION, "reboot_command", str, "systemctl reboot",
-            "Command run to restart the device when a reboot is requested."),
+            "Command run to restart the device when a reboot is requested.", host=True),
     Setting(EDGE_SECTION, "shutdown_command", str, "systemctl poweroff",
-            "Command run to power the device off when a shutdown is requested."),
+            "Command run to power the device off when a shutdown is requested.", host=True),
     Setting(EDGE_SECTION, "log_format", str, "text",
             "Log output format: text for people, json for log collectors.",
             choices=("text", "json")),
     Setting(EDGE_SECTION, "mode", str, "device",
             "device for a single screen with SQLite, cloud for the multi-tenant server.",
-            choices=("device", "cloud")),
+            choices=("device", "cloud"), host=True),
     Setting(EDGE_SECTION, "play_log_retention_days", int, 30,
             "Days to keep the record of what was played."),
     Setting(EDGE_SECTION, "reachability_interval_minutes", int, 15,
@@ -136,6 +140,7 @@ def _index(settings: tuple[Setting, ...]) -> Mapping[str, Setting]:
 
 
 _BY_KEY = _index(SETTINGS)
+HOST_LEVEL: frozenset[str] = frozenset(setting.key for setting in SETTINGS if setting.host)
 
 
 def hash_password(password: str) -> str:
@@ -309,16 +314,24 @@ class Settings(Mapping[str, Any]):
         self.config_dir.mkdir(parents=True, exist_ok=True)
         _write_atomically(self.conf_path, buffer.getvalue())
 
-    def update(self, values: Mapping[str, Any]) -> None:
+    def update(self, values: Mapping[str, Any], *, host_level: bool = False) -> None:
         """Set only the given keys in memory, after checking every type; call ``save()`` to keep.
 
         A ``password`` that is not a 64-hex-digit hash is taken as plain text and hashed.
+
+        :param host_level: allow host-level settings (``HOST_LEVEL``); only code acting for the
+            machine's administrator passes it, never a request handler or a restore.
         """
         staged = {}
         for key, value in values.items():
             setting = _BY_KEY.get(key)
             if setting is None:
                 raise InvalidSetting(f"Unknown setting {key!r}.")
+            if setting.host and not host_level:
+                raise HostLevelSetting(
+                    f"{key} is a host-level setting: set it in {self.conf_path} or "
+                    f"{setting.env_var} on the device."
+                )
             staged[key] = _coerce(setting, value, self._home)
         if "password" in staged:
             staged["password"] = _hash_if_plain(staged["password"])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from anthias_edge.errors import InvalidSetting
-from anthias_edge.settings import SETTINGS, Settings, hash_password
+from anthias_edge.errors import HostLevelSetting, InvalidSetting
+from anthias_edge.settings import HOST_LEVEL, SETTINGS, Settings, hash_password
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
@@ -242,6 +242,27 @@ def test_update_rejects_bad_types_and_unknown_keys_and_changes_nothing(tmp_path,
     assert settings["player_name"] == ""
 
 
+HOST_KEYS = ("assetdir", "database", "listen", "zmq_publisher", "zmq_collector",
+             "reboot_command", "shutdown_command", "mode")
+
+
+def test_the_table_marks_every_command_path_address_and_the_mode_as_host_level():
+    assert set(HOST_KEYS) == HOST_LEVEL
+
+
+@pytest.mark.parametrize("key", HOST_KEYS)
+def test_update_refuses_host_level_settings_unless_the_administrator_sets_them(tmp_path, key):
+    settings = Settings.load(tmp_path, environ={})
+    value = str(tmp_path / "x") if key in ("assetdir", "database") else "device"
+
+    with pytest.raises(HostLevelSetting, match=f"{key} is a host-level setting"):
+        settings.update({"player_name": "Changed", key: value})
+
+    assert settings["player_name"] == ""
+    settings.update({key: value}, host_level=True)
+    assert settings[key] == value
+
+
 def test_unknown_keys_and_comments_are_dropped_on_save(tmp_path):
     conf = write_conf(
         tmp_path, "[main]\n; a remark\nconfigdir = .screenly\n\n[extra]\nfoo = bar\n"
@@ -341,7 +362,8 @@ def test_the_real_anthias_file_round_trips_byte_for_byte(tmp_path):
 def test_edge_settings_are_written_only_when_they_differ_from_the_default(tmp_path):
     settings = Settings.load(tmp_path, environ={})
 
-    settings.update({"listen": "0.0.0.0:80", "log_format": "text", "cleanup_interval_minutes": 5})
+    settings.update({"listen": "0.0.0.0:80", "log_format": "text", "cleanup_interval_minutes": 5},
+                    host_level=True)
     settings.save()
 
     text = settings.conf_path.read_text(encoding="utf-8")
@@ -408,3 +430,5 @@ def test_every_setting_has_help_and_is_documented():
         row = f"| {setting.section} | `{setting.key}` |"
         assert row in docs, f"{setting.key} is missing from docs/settings.md"
         assert f"`{setting.env_var}`" in docs, f"{setting.env_var} is missing from docs"
+        host_row = f"| {setting.section} | `{setting.key}` | {'yes' if setting.host else 'no'} |"
+        assert host_row in docs, f"docs/settings.md: is {setting.key} host-level?"

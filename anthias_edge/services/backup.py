@@ -4,10 +4,15 @@ An archive is a gzip tar holding the folders ``.screenly`` (settings, database) 
 ``screenly_assets`` (media), exactly as Anthias writes and reads it (legacy-api.md 3.16). Restoring
 extracts into a temp folder first, then moves file by file into place, keeping every replaced
 file so that any failure puts the device back exactly as it was.
+
+An incoming ``screenly.conf`` never brings host-level settings (``settings.HOST_LEVEL``: commands,
+paths, addresses): this device's own values are written into it before it is installed.
 """
 
 from __future__ import annotations
 
+import configparser
+import io
 import logging
 import mimetypes
 import os
@@ -16,12 +21,27 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
-from anthias_edge.errors import ImportFailed, IncorrectArchiveExtension, WrongArchive
+from anthias_edge.errors import (
+    ImportFailed,
+    IncorrectArchiveExtension,
+    InvalidSetting,
+    WrongArchive,
+)
 from anthias_edge.services.archive_safety import safe_extract
-from anthias_edge.services.file_swap import FileSwap, fsync_path
+from anthias_edge.services.file_swap import (
+    ROLLBACK_PREFIX,
+    SCRATCH_PREFIX,
+    FileSwap,
+    fsync_path,
+    restore_lock,
+    scratch_dir,
+)
+from anthias_edge.settings import SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +49,23 @@ CONFIG_TREE = ".screenly"
 ASSET_TREE = "screenly_assets"
 DEFAULT_BACKUP_NAME = "anthias-backup"
 DATABASE_NAME = "screenly.db"
+CONF_NAME = "screenly.conf"
 # What `import-anthias` takes from `.screenly/`; a WAL, if the source has one, holds committed data.
-IMPORTED_CONFIG_FILES = ("screenly.conf", DATABASE_NAME, "default_assets.yml", "screenly.db-wal")
+IMPORTED_CONFIG_FILES = (CONF_NAME, DATABASE_NAME, "default_assets.yml", "screenly.db-wal")
 _SQLITE_SIDE_SUFFIXES = ("-wal", "-shm")
-_OWN_TEMP_PREFIXES = (".anthias-recover-", ".anthias-rollback-")
+_OWN_TEMP_PREFIXES = (SCRATCH_PREFIX, ROLLBACK_PREFIX)
 
 Progress = Callable[[int, int], None]
 _Step = tuple[Path, Path, bool]  # (source, target, is_folder)
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore or an import installed."""
+
+    files: int
+    # Host-level settings the incoming screenly.conf set and this device kept its own value for.
+    kept_host_settings: tuple[str, ...] = ()
 
 
 def backup_name(player_name: str, now: datetime) -> str:
@@ -183,7 +213,7 @@ def _swap_in(
 
 
 def recover_backup(
-    archive_path: Path,
+    archive: Path | BinaryIO,
     filename: str,
     home: Path,
     asset_dir: Path,
@@ -192,12 +222,14 @@ def recover_backup(
     before_swap: Callable[[], None] | None = None,
     after_swap: Callable[[], None] | None = None,
     progress: Progress | None = None,
-) -> None:
+) -> Restored:
     """Restore an Anthias backup over HOME; on any failure the device is left as it was.
 
-    Files of the device that the archive does not hold are kept, as with Anthias. The caller owns
-    ``archive_path`` and deletes it.
+    Files of the device that the archive does not hold are kept, as with Anthias, and so are its
+    host-level settings. Runs under ``restore_lock``: a restore elsewhere is waited for.
 
+    :param archive: the archive's path (the caller owns and deletes it) or an open binary
+        stream, such as an upload, copied into the restore's scratch folder first.
     :param filename: the uploaded name; it must look like a tar archive.
     :param before_swap: called once the archive is checked, just before files move (close the DB).
     :param after_swap: called after all files moved (reopen the DB, migrate); if it raises, the
@@ -206,29 +238,107 @@ def recover_backup(
     """
     if not is_tar_name(filename):
         raise IncorrectArchiveExtension()
-    home.mkdir(parents=True, exist_ok=True)
-    # Inside HOME, hence on its filesystem, so that installing a file is an atomic rename.
-    workdir = Path(tempfile.mkdtemp(prefix=".anthias-recover-", dir=home))
+    with restore_lock(home):
+        # Inside HOME, hence on its filesystem, so that installing a file is an atomic rename.
+        workdir = scratch_dir(home)
+        try:
+            if not isinstance(archive, Path):
+                archive = _save_stream(archive, workdir / "upload")
+            extracted = workdir / "tree"
+            extracted.mkdir()
+            names = safe_extract(archive, extracted)
+            trees = {CONFIG_TREE: home / config_dir_name, ASSET_TREE: asset_dir}
+            plan: list[_Step] = []
+            for tree, target in trees.items():
+                source = extracted / tree
+                if tree not in names or source.is_symlink() or not source.is_dir():
+                    raise WrongArchive()
+                plan.append((source, target, True))
+                plan.extend(_tree_entries(source, target))
+            ignored = [name for name in names if name not in trees]
+            if ignored:
+                logger.warning("Ignoring top-level archive entries %s", ignored)
+            kept = keep_host_settings(
+                extracted / CONFIG_TREE / CONF_NAME, trees[CONFIG_TREE] / CONF_NAME
+            )
+            if before_swap is not None:
+                before_swap()
+            database = trees[CONFIG_TREE] / DATABASE_NAME
+            count = _swap_in(home, plan, database, copy=False, progress=progress, after=after_swap)
+            logger.info("Recovered %d files from %s", count, filename)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return Restored(count, kept)
+
+
+def _save_stream(stream: BinaryIO, path: Path) -> Path:
+    with path.open("xb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
+    return path
+
+
+def _read_conf(path: Path, shown: str) -> configparser.ConfigParser:
+    """Parse a ``screenly.conf`` the way ``Settings`` does; ``shown`` names it in errors."""
+    parser = configparser.ConfigParser(interpolation=None)
     try:
-        names = safe_extract(archive_path, workdir)
-        trees = {CONFIG_TREE: home / config_dir_name, ASSET_TREE: asset_dir}
-        plan: list[_Step] = []
-        for tree, target in trees.items():
-            source = workdir / tree
-            if tree not in names or source.is_symlink() or not source.is_dir():
-                raise WrongArchive()
-            plan.append((source, target, True))
-            plan.extend(_tree_entries(source, target))
-        ignored = [name for name in names if name not in trees]
-        if ignored:
-            logger.warning("Ignoring top-level archive entries %s", ignored)
-        if before_swap is not None:
-            before_swap()
-        database = trees[CONFIG_TREE] / DATABASE_NAME
-        count = _swap_in(home, plan, database, copy=False, progress=progress, after=after_swap)
-        logger.info("Recovered %d files from %s", count, filename)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise InvalidSetting(f"{shown} could not be read: {exc}") from exc
+    return parser
+
+
+def _option(parser: configparser.ConfigParser, section: str, key: str) -> str | None:
+    return parser.get(section, key) if parser.has_option(section, key) else None
+
+
+def keep_host_settings(incoming: Path, local: Path) -> tuple[str, ...]:
+    """Rewrite the ``screenly.conf`` about to be installed with this device's host-level values.
+
+    Host-level settings (commands, paths, addresses) come only from the administrator: the
+    device's own ``local`` file, where a key it does not set takes the default. Every other line
+    of ``incoming`` is kept. Returns, in table order, the host-level keys ``incoming`` tried to
+    change, and logs a warning naming them. ``incoming`` (a file of the restore's scratch folder)
+    is replaced by a regular file, never left a link into the archive.
+    """
+    if not os.path.lexists(incoming):
+        return ()
+    if not incoming.is_file():
+        raise InvalidSetting(f"The incoming {CONF_NAME} is not a file.")
+    theirs = _read_conf(incoming, f"The incoming {CONF_NAME}")
+    ours = _read_conf(local, str(local)) if local.is_file() else None
+    changed = incoming.is_symlink()
+    kept: list[str] = []
+    for setting in SETTINGS:
+        if not setting.host:
+            continue
+        section, key = setting.section, setting.key
+        wanted = _option(ours, section, key) if ours else None
+        given = _option(theirs, section, key)  # as Settings would read it, [DEFAULT] included
+        if given is not None and given != wanted:
+            kept.append(key)
+        # [DEFAULT] reaches into every section, including one added below: only ours count.
+        changed |= theirs.remove_option(theirs.default_section, key)
+        if _option(theirs, section, key) == wanted:
+            continue
+        changed = True
+        if wanted is None:
+            theirs.remove_option(section, key)
+        else:
+            if not theirs.has_section(section):
+                theirs.add_section(section)
+            theirs.set(section, key, wanted)
+    if changed:
+        text = io.StringIO()
+        theirs.write(text)
+        incoming.unlink()
+        incoming.write_text(text.getvalue(), encoding="utf-8")
+    if kept:
+        logger.warning(
+            "The incoming %s set the host-level settings %s; this device keeps its own values "
+            "(set them in %s or in the environment)", CONF_NAME, ", ".join(kept), local,
+        )
+    return tuple(kept)
 
 
 def _checked_source(path: Path, source_root: Path, source_home: Path) -> Path:
@@ -266,17 +376,29 @@ def install_anthias_home(
     progress: Progress | None = None,
     *,
     config_dir_name: str = CONFIG_TREE,
-) -> int:
-    """Copy an Anthias HOME's settings, database and media into ours; return the file count.
+) -> Restored:
+    """Copy an Anthias HOME's settings, database and media into ours.
 
     Takes ``.screenly/{screenly.conf,screenly.db,default_assets.yml}`` (and ``screenly.db-wal``
-    when present) and every file of ``screenly_assets``. ``source_home`` is only read. Links that
-    lead out of ``source_home`` are refused before anything is copied; on any failure the files
-    already copied are removed and the replaced ones put back.
+    when present) and every file of ``screenly_assets``, keeping this device's host-level
+    settings. ``source_home`` is only read. Links that lead out of ``source_home`` are refused
+    before anything is copied; on any failure the files already copied are removed and the
+    replaced ones put back.
     """
     config_dir = home / config_dir_name
     plan = _import_plan(source_home, config_dir, asset_dir)
-    home.mkdir(parents=True, exist_ok=True)
-    count = _swap_in(home, plan, config_dir / DATABASE_NAME, copy=True, progress=progress)
+    with restore_lock(home):
+        workdir = scratch_dir(home)
+        try:
+            kept: tuple[str, ...] = ()
+            for index, (source, target, _) in enumerate(plan):
+                if target == config_dir / CONF_NAME:
+                    edited = workdir / CONF_NAME
+                    shutil.copyfile(source, edited)
+                    kept = keep_host_settings(edited, target)
+                    plan[index] = (edited, target, False)
+            count = _swap_in(home, plan, config_dir / DATABASE_NAME, copy=True, progress=progress)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     logger.info("Imported %d files from %s", count, source_home)
-    return count
+    return Restored(count, kept)

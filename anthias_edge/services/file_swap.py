@@ -5,22 +5,63 @@ aside into ``HOME/.anthias-rollback-<token>/`` and every step is written to a
 journal there *before* it happens. A failure rolls back at once; a crash or
 power cut leaves the journal behind, and ``undo_interrupted_swaps`` (run at
 start-up) puts the device back exactly as it was before the swap began.
+
+A restore holds an ``flock`` on the HOME folder itself (``restore_lock``) from
+its first temp folder to its last rename. The kernel drops that lock when the process
+dies, even by ``kill -9``, so whoever gets it knows that every leftover swap and
+scratch folder in HOME is abandoned, and one held elsewhere is never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import secrets
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 ROLLBACK_PREFIX = ".anthias-rollback-"
+# Scratch folders of a restore (the uploaded archive, its extracted tree, edited files).
+SCRATCH_PREFIX = ".anthias-recover-"
 JOURNAL = "journal.jsonl"
 COMMITTED = "commit"
+
+
+def _open_lock(home: Path) -> int:
+    # The folder itself is locked: no lock file to leave behind, back up or snapshot.
+    return os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+@contextlib.contextmanager
+def restore_lock(home: Path) -> Iterator[None]:
+    """Hold HOME's restore lock, waiting for a restore running elsewhere to finish first.
+
+    One restore or import at a time, in any thread or process; ``flock`` locks belong to the
+    open file, so two threads of one process exclude each other too.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    fd = _open_lock(home)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def scratch_dir(home: Path) -> Path:
+    """A fresh scratch folder in HOME (same filesystem, so its files can be renamed into place).
+
+    Create it only while holding ``restore_lock``: ``undo_interrupted_swaps`` removes any it
+    finds when the lock is free.
+    """
+    return Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=home))
 
 
 def fsync_path(path: Path) -> None:
@@ -32,9 +73,17 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def copy_beside(source: Path, target: Path) -> Path:
-    """Copy ``source`` to a durable temp file in ``target``'s folder, ready to be renamed."""
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+def temp_beside(target: Path) -> Path:
+    """A fresh temp file name in ``target``'s folder."""
+    return target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+
+
+def copy_beside(source: Path, target: Path, tmp: Path | None = None) -> Path:
+    """Copy ``source`` to a durable temp file in ``target``'s folder, ready to be renamed.
+
+    :param tmp: the temp file's name (default: a fresh ``temp_beside(target)``).
+    """
+    tmp = tmp or temp_beside(target)
     try:
         if source.is_symlink():
             os.symlink(os.readlink(source), tmp)
@@ -91,9 +140,9 @@ class FileSwap:
         folder = self._stash_dirs.get(device)
         if folder is None:
             folder = path.parent / f"{ROLLBACK_PREFIX}{self._token}"
+            self._journal.write("stash_dir", path=folder)
             folder.mkdir()
             self._stash_dirs[device] = folder
-            self._journal.write("stash_dir", path=folder)
         spare = folder / str(len(self._stashed))
         self._journal.write("stash", path=path, spare=spare)
         os.rename(path, spare)
@@ -117,7 +166,9 @@ class FileSwap:
         self.ensure_dir(target.parent)
         copied = copy or os.lstat(source).st_dev != os.stat(target.parent).st_dev
         if copied:
-            source = copy_beside(source, target)
+            tmp = temp_beside(target)
+            self._journal.write("temp", path=tmp)  # so a crash mid-copy leaves nothing behind
+            source = copy_beside(source, target, tmp)
         elif not source.is_symlink():
             fsync_path(source)
         try:
@@ -171,11 +222,53 @@ def undo_interrupted_swaps(home: Path) -> int:
 
     Steps are undone newest first, each only if it had happened: a journal
     entry is written before its step, so the last one may never have run.
+    Scratch folders of interrupted restores go too. Nothing is touched while a
+    restore holds ``restore_lock`` (it is running, not interrupted).
     """
+    if not home.is_dir():
+        return 0
+    fd = _open_lock(home)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("A restore is running in %s; leaving its files alone", home)
+            return 0
+        undone = _undo_swaps(home)
+        _remove_scratch_dirs(home)
+        return undone
+    finally:
+        os.close(fd)
+
+
+def _remove_scratch_dirs(home: Path) -> None:
+    for folder in [*home.glob(f"{SCRATCH_PREFIX}*"), *_old_upload_dirs(home)]:
+        logger.warning("Removing %s, left by a restore that was interrupted", folder.name)
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.unlink(missing_ok=True)
+
+
+def _old_upload_dirs(home: Path) -> list[Path]:
+    """``HOME/tmpXXXXXXXX/upload``: where earlier versions put an uploaded archive.
+
+    Only folders shaped exactly so (``tempfile``'s name, nothing in it but ``upload``) are taken.
+    """
+    found = []
+    for folder in home.glob("tmp????????"):
+        if folder.is_dir() and not folder.is_symlink() and os.listdir(folder) in ([], ["upload"]):
+            found.append(folder)
+    return found
+
+
+def _undo_swaps(home: Path) -> int:
     undone = 0
     for folder in sorted(home.glob(f"{ROLLBACK_PREFIX}*")):
         journal = folder / JOURNAL
         if not journal.is_file():
+            # Killed before the journal existed: nothing was stashed into it yet.
+            shutil.rmtree(folder, ignore_errors=True)
             continue
         entries = []
         for line in journal.read_text(encoding="utf-8").splitlines():
@@ -197,7 +290,7 @@ def undo_interrupted_swaps(home: Path) -> int:
 def _undo(entry: dict[str, str]) -> None:
     op, path = entry["op"], Path(entry.get("path", ""))
     try:
-        if op == "install" and os.path.lexists(path):
+        if op in ("install", "temp") and os.path.lexists(path):
             os.unlink(path)
         elif op == "mkdir" and path.is_dir():
             path.rmdir()

@@ -23,10 +23,12 @@ from anthias_edge.services.backup import (
     CONFIG_TREE,
     DATABASE_NAME,
     Progress,
+    Restored,
     install_anthias_home,
     is_tar_name,
     recover_backup,
 )
+from anthias_edge.services.file_swap import undo_interrupted_swaps
 from anthias_edge.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ class ImportSummary:
     assets: int
     migrations: tuple[str, ...]
     relocated: int
+    # Host-level settings the source set; this device kept its own values (logged as well).
+    kept_host_settings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,21 +122,24 @@ def import_anthias(
     source = Path(source)
     kind = check_source(source, settings)
     counter = _Counter(progress)
+    # Like the server's start: put back what an interrupted restore or import left half done.
+    if undo_interrupted_swaps(settings.home):
+        settings.reload()
     if kind == "folder":
-        files = install_anthias_home(source, settings.home, settings.asset_dir, counter)
+        installed = install_anthias_home(source, settings.home, settings.asset_dir, counter)
         settings.reload()
         upgrade = _upgrade(settings)
     else:
-        upgrade = _recover(source, settings, counter)
-        files = counter.done
-    logger.info("Imported %d assets and %d files from %s", upgrade.assets, files, source)
+        upgrade, installed = _recover(source, settings, counter)
+    logger.info("Imported %d assets and %d files from %s", upgrade.assets, installed.files, source)
     return ImportSummary(
-        source=source, kind=kind, files=files, assets=upgrade.assets,
+        source=source, kind=kind, files=installed.files, assets=upgrade.assets,
         migrations=upgrade.migrations, relocated=upgrade.relocated,
+        kept_host_settings=installed.kept_host_settings,
     )
 
 
-def _recover(source: Path, settings: Settings, counter: _Counter) -> _Upgrade:
+def _recover(source: Path, settings: Settings, counter: _Counter) -> tuple[_Upgrade, Restored]:
     """Restore an archive; migrating inside ``after_swap`` rolls the files back if it fails."""
     done: list[_Upgrade] = []
 
@@ -141,7 +148,7 @@ def _recover(source: Path, settings: Settings, counter: _Counter) -> _Upgrade:
         done.append(_upgrade(settings))
 
     try:
-        recover_backup(
+        installed = recover_backup(
             source, source.name, settings.home, settings.asset_dir,
             after_swap=after_swap, progress=counter,
         )
@@ -153,7 +160,7 @@ def _recover(source: Path, settings: Settings, counter: _Counter) -> _Upgrade:
     except BaseException:
         settings.reload()  # the previous screenly.conf is back in place
         raise
-    return done[0]
+    return done[0], installed
 
 
 def _upgrade(settings: Settings) -> _Upgrade:

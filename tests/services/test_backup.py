@@ -26,6 +26,7 @@ from anthias_edge.services.backup import (
     install_anthias_home,
     recover_backup,
 )
+from anthias_edge.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthias-real"
 FIXTURE_BACKUP = FIXTURES / "anthias-backup.tar.gz"
@@ -278,8 +279,10 @@ def test_the_real_anthias_backup_restores_into_an_empty_home(tmp_path):
     )
 
     assert (home / ".screenly/screenly.db").read_bytes() == fixture_member(".screenly/screenly.db")
-    assert (home / ".screenly/screenly.conf").read_bytes() == fixture_member(
-        ".screenly/screenly.conf"
+    # Anthias's own keys as archived; its paths are this device's business (here: the defaults).
+    archived = fixture_member(".screenly/screenly.conf").decode().splitlines(keepends=True)
+    assert (home / ".screenly/screenly.conf").read_text() == "".join(
+        line for line in archived if not line.startswith(("assetdir =", "database ="))
     )
     assert sorted(os.listdir(home / "screenly_assets")) == [
         "6969bcec6629439a9f33dcc8b1b0289e.mp4",
@@ -530,18 +533,23 @@ def test_an_anthias_home_is_copied_in_with_progress(anthias_home, device):
     source_before = snapshot(anthias_home)
     calls = []
 
-    count = install_anthias_home(
+    installed = install_anthias_home(
         anthias_home,
         device,
         device / "screenly_assets",
         progress=lambda done, total: calls.append((done, total)),
     )
 
-    assert count == 5
+    assert installed.files == 5
+    assert installed.kept_host_settings == ("assetdir", "database")
     assert calls == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     for name in ("screenly.conf", "screenly.db", "default_assets.yml"):
         copied = device / ".screenly" / name
-        assert copied.read_bytes() == (anthias_home / ".screenly" / name).read_bytes()
+        source = (anthias_home / ".screenly" / name).read_bytes()
+        if name == "screenly.conf":  # this device's file sets no paths: the defaults stay
+            source = b"".join(line for line in source.splitlines(keepends=True)
+                              if not line.startswith((b"assetdir =", b"database =")))
+        assert copied.read_bytes() == source
         assert stat.S_IMODE(copied.stat().st_mode) == 0o644
     assert not (device / ".screenly/screenly.db-wal").exists()
     assert not (device / ".screenly/backups").exists()
@@ -569,3 +577,48 @@ def test_a_folder_without_screenly_is_not_an_anthias_home(tmp_path, device):
         install_anthias_home(tmp_path / "empty", device, device / "screenly_assets")
 
     assert (device / ".screenly/screenly.db").read_bytes() == b"old database"
+
+
+# -- host-level settings never come from an archive -----------------------------------------------
+
+_EVIL = b"[edge]\nreboot_command = touch /tmp/owned\nlisten = 0.0.0.0:80\n"
+
+
+@pytest.mark.parametrize("members", [
+    [(".screenly/screenly.conf", tarfile.REGTYPE,
+      b"[DEFAULT]\nreboot_command = touch /tmp/owned\n\n[viewer]\nplayer_name = New\n\n"
+      b"[edge]\nlog_format = json\n", "")],
+    [("screenly_assets/notes.txt", tarfile.REGTYPE, _EVIL, ""),
+     (".screenly/screenly.conf", tarfile.SYMTYPE, b"", "../screenly_assets/notes.txt")],
+], ids=["through [DEFAULT]", "through a link to an asset"])
+def test_an_archive_cannot_slip_host_level_settings_in_sideways(device, tmp_path, members):
+    archive = _tgz(tmp_path / "a.tar.gz", [
+        (".screenly", tarfile.DIRTYPE, b"", ""), ("screenly_assets", tarfile.DIRTYPE, b"", ""),
+        *members])
+
+    restored = recover_backup(archive, "a.tar.gz", device, device / "screenly_assets")
+
+    conf = device / ".screenly" / "screenly.conf"
+    assert not conf.is_symlink()
+    settings = Settings.load(device, {})
+    assert settings["reboot_command"] == "systemctl reboot"
+    assert settings["listen"] == "127.0.0.1:8080"
+    assert "reboot_command" in restored.kept_host_settings
+    # Editing the asset the link pointed at later changes nothing either.
+    (device / "screenly_assets" / "notes.txt").write_bytes(_EVIL)
+    assert Settings.load(device, {})["reboot_command"] == "systemctl reboot"
+
+
+def test_an_archive_keeps_the_device_s_own_host_settings_and_restores_the_rest(device, tmp_path):
+    (device / ".screenly" / "screenly.conf").write_text(
+        "[main]\nassetdir = /srv/media\n\n[viewer]\nplayer_name = Old\n\n"
+        "[edge]\nshutdown_command = /usr/local/bin/off\n")
+    archive = _tgz(tmp_path / "a.tar.gz", _trees(("screenly_assets/x.png", tarfile.REGTYPE,
+                                                   b"png", "")))
+
+    restored = recover_backup(archive, "a.tar.gz", device, device / "screenly_assets")
+
+    assert restored == backup.Restored(files=2, kept_host_settings=())
+    assert (device / ".screenly" / "screenly.conf").read_text() == (
+        "[viewer]\nplayer_name = New\n\n[main]\nassetdir = /srv/media\n\n"
+        "[edge]\nshutdown_command = /usr/local/bin/off\n\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from anthias_edge.services.file_swap import FileSwap, undo_interrupted_swaps
+from anthias_edge.services.file_swap import FileSwap, temp_beside, undo_interrupted_swaps
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -85,6 +85,27 @@ def test_a_torn_last_journal_line_is_treated_as_a_step_that_never_ran(tmp_path):
 
     assert undo_interrupted_swaps(home) == 1
     assert snapshot(home) == before
+
+
+def test_a_copy_and_a_swap_folder_cut_short_by_a_kill_leave_nothing_behind(tmp_path):
+    home = tmp_path / "home"
+    make_device(home)
+    before = snapshot(home)
+    new = incoming(tmp_path)
+    swap = FileSwap(home)
+    swap.install(new["b.png"], home / "screenly_assets" / "b.png", copy=True)
+    # Killed inside the next copy, as install() left it: journaled, half written, not renamed.
+    temp = temp_beside(home / ".screenly" / "screenly.db")
+    swap._journal.write("temp", path=temp)
+    temp.write_bytes(b"half a copy")
+    power_cut(swap)
+    # And a second swap killed between creating its folder and its journal.
+    (home / ".anthias-rollback-0123456789ab").mkdir()
+
+    assert undo_interrupted_swaps(home) == 1
+
+    assert snapshot(home) == before
+    assert sorted(p.name for p in home.rglob(".*")) == [".screenly"]
 
 
 @pytest.mark.sqlite_only  # the database file is what a restore swaps

@@ -166,3 +166,47 @@ def test_a_database_override_elsewhere_is_refused(tmp_path, home, source):
 
     with pytest.raises(ImportFailed, match="ANTHIAS_DATABASE"):
         import_anthias(source, settings)
+
+
+HOSTILE_CONF = (b"[main]\nassetdir = /etc\ndatabase = /tmp/elsewhere.db\n\n"
+                b"[viewer]\nplayer_name = Imported\n\n"
+                b"[edge]\nreboot_command = touch /tmp/owned\nshutdown_command = rm -rf /\n"
+                b"zmq_publisher = tcp://0.0.0.0:10001\n")
+
+
+def _device_with_own_commands(home: Path) -> Settings:
+    """A device whose administrator set its own reboot command in screenly.conf."""
+    (home / ".screenly").mkdir()
+    (home / ".screenly" / "screenly.conf").write_text(
+        "[viewer]\nplayer_name = Mine\n\n[edge]\nreboot_command = /usr/local/bin/safe-reboot\n")
+    return Settings.load(home, {})
+
+
+@pytest.mark.parametrize("kind", ["folder", "archive"])
+def test_an_import_never_takes_host_level_settings_from_the_source(
+    kind, source, tmp_path, home, caplog
+):
+    settings = _device_with_own_commands(home)
+    asset_dir = settings.asset_dir
+    (source / ".screenly" / "screenly.conf").write_bytes(HOSTILE_CONF)
+    if kind == "archive":
+        with tarfile.open(tmp_path / "hostile.tar.gz", "w:gz") as tar:
+            tar.add(source / ".screenly", ".screenly")
+            tar.add(source / "screenly_assets", "screenly_assets")
+        source = tmp_path / "hostile.tar.gz"
+
+    summary = import_anthias(source, settings)
+
+    assert settings["player_name"] == "Imported"  # Anthias's own keys come across
+    assert settings["reboot_command"] == "/usr/local/bin/safe-reboot"
+    assert settings["shutdown_command"] == "systemctl poweroff"
+    assert settings["zmq_publisher"] == "tcp://127.0.0.1:10001"
+    assert settings.asset_dir == asset_dir
+    assert settings.database_path == home / ".screenly" / "screenly.db"
+    assert summary.kept_host_settings == (
+        "assetdir", "database", "zmq_publisher", "reboot_command", "shutdown_command")
+    assert _uris(home)["Storefront.png"] == f"{home}/screenly_assets/{IMAGE}"
+    assert "host-level settings assetdir, database" in caplog.text
+    on_disk = Settings.load(home, {})
+    assert (on_disk["reboot_command"], on_disk["player_name"]) == (
+        "/usr/local/bin/safe-reboot", "Imported")

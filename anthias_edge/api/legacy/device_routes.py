@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, request
@@ -99,14 +97,12 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         rt = runtime()
         rt.messenger.send_to_viewer("stop")
         try:
-            with tempfile.TemporaryDirectory(dir=rt.settings.home) as folder:
-                archive = Path(folder) / "upload"
-                upload.save(archive)
-                backup.recover_backup(
-                    archive, upload.filename, home=rt.settings.home,
-                    asset_dir=rt.settings.asset_dir, before_swap=rt.close_database,
-                    after_swap=rt.after_restore,
-                )
+            # The answer stays Anthias's; kept host-level settings are logged by the service.
+            backup.recover_backup(
+                upload.stream, upload.filename, home=rt.settings.home,
+                asset_dir=rt.settings.asset_dir, before_swap=rt.close_database,
+                after_swap=rt.after_restore,
+            )
         finally:
             rt.messenger.send_to_viewer("play")
         return render("Recovery successful.")

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.api.v2.conftest import wait_for
 from tests.conftest import REAL
 
 NAME = re.compile(r"^(?P<stem>.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.tar\.gz$")
@@ -196,3 +197,72 @@ def test_our_own_backup_restores_the_same_assets_on_a_fresh_device(
     restored = fresh.get("/api/v2/assets").get_json()
     assert [{k: v for k, v in a.items() if k != "is_active"} for a in restored] == [
         {k: v for k, v in a.items() if k != "is_active"} for a in assets]
+
+
+# -- host-level settings (issue 8, item 1) -------------------------------------------------------
+
+
+def _recording_script(path: Path, marker: Path) -> Path:
+    """A stand-in for a host command: writes ``marker`` when it runs."""
+    path.write_text(f'#!/bin/sh\necho ran > "{marker}.part" && mv "{marker}.part" "{marker}"\n')
+    path.chmod(0o755)
+    return path
+
+
+def test_a_restored_archive_cannot_set_the_reboot_command_or_move_the_asset_folder(
+        make_app, environ, tmp_path, caplog):
+    # On a real device the host commands come from the administrator's screenly.conf.
+    environ.pop("ANTHIAS_REBOOT_COMMAND")
+    home = Path(environ["HOME"])
+    own_marker, owned_marker = tmp_path / "device-rebooted", tmp_path / "owned"
+    own_command = _recording_script(tmp_path / "reboot.sh", own_marker)
+    (home / ".screenly").mkdir()
+    (home / ".screenly" / "screenly.conf").write_text(
+        f"[viewer]\nplayer_name = Before\n\n[edge]\nreboot_command = {own_command}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    app = make_app()
+    runtime = app.extensions["anthias"]
+    client = app.test_client()
+    asset_dir = runtime.settings.asset_dir
+
+    conf = (f"[main]\nassetdir = {elsewhere}\ndatabase = {elsewhere}/db.sqlite\n\n"
+            "[viewer]\nplayer_name = Restored\ndefault_duration = 17\n\n"
+            f"[edge]\nreboot_command = touch {owned_marker}\nlisten = 0.0.0.0:80\n"
+            "mode = cloud\n").encode()
+    archive = build(tmp_path, lambda tar: (add_file(tar, ".screenly/screenly.conf", conf),
+                                           add_file(tar, "screenly_assets/clip.mp4", b"mp4")))
+    with caplog.at_level("WARNING"):
+        response = recover(client, archive)
+
+    assert (response.status_code, response.get_json()) == (200, "Recovery successful.")
+    assert client.post("/api/v2/reboot").status_code == 200
+    wait_for(lambda: own_marker.exists() or owned_marker.exists())
+    assert own_marker.exists() and not owned_marker.exists()
+    settings = client.get("/api/v2/device_settings").get_json()
+    assert (settings["player_name"], settings["default_duration"]) == ("Restored", 17)
+    assert runtime.settings.asset_dir == asset_dir
+    assert (asset_dir / "clip.mp4").read_bytes() == b"mp4"
+    assert list(elsewhere.iterdir()) == []
+    text = (home / ".screenly" / "screenly.conf").read_text()
+    assert f"reboot_command = {own_command}\n" in text
+    assert "touch" not in text and str(elsewhere) not in text
+    assert "0.0.0.0:80" not in text and "cloud" not in text
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    for key in ("assetdir", "database", "reboot_command", "listen", "mode"):
+        assert key in warning
+
+
+def test_device_settings_ignore_host_level_keys_as_anthias_ignores_unknown_ones(client, runtime):
+    before = runtime.settings.as_dict()
+    response = client.patch("/api/v2/device_settings", json={
+        "player_name": "Lobby", "reboot_command": "touch /tmp/owned", "assetdir": "/etc",
+        "listen": "0.0.0.0:80", "mode": "cloud"})
+
+    assert (response.status_code, response.get_json()) == (
+        200, {"message": "Settings were successfully saved."})
+    runtime.settings.reload()
+    after = runtime.settings.as_dict()
+    assert after.pop("player_name") == "Lobby"
+    before.pop("player_name")
+    assert after == before
