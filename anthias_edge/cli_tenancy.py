@@ -181,28 +181,47 @@ def keys_retire(kid: str) -> None:
 @click.option("--database-url", required=True, envvar="DATABASE_URL",
               help="postgresql:// URL of the cloud database (default: DATABASE_URL).")
 @click.option("--dry-run", is_flag=True, help="Write nothing; print what would be done.")
+@click.option("--source-assets", type=click.Path(path_type=Path), default=None,
+              help="The device's asset folder (default: screenly_assets beside the "
+                   "database's .screenly folder, as on an Anthias device).")
+@click.option("--asset-dir", type=click.Path(path_type=Path), default=None,
+              help="The cloud's asset folder (default: this HOME's assetdir); the files "
+                   "go to its <tenant id>/ folder.")
 def migrate_to_postgresql_command(sqlite_db: Path, tenant_name: str, tenant_subdomain: str,
-                                  database_url: str, dry_run: bool) -> None:
+                                  database_url: str, dry_run: bool, source_assets: Path | None,
+                                  asset_dir: Path | None) -> None:
     """Copy every asset of an Anthias or Anthias Edge SQLite database into a cloud tenant.
 
     One transaction: all assets or none. Running it again updates what it copied before.
+    The local assets' files are copied into the tenant's own folder of the asset folder.
     """
     from anthias_edge.errors import AnthiasError
+    from anthias_edge.services.media_copy import MediaCopy
     from anthias_edge.services.pg_migration import migrate_to_postgresql
 
+    media = MediaCopy(
+        source_dir=source_assets or sqlite_db.absolute().parent.parent / "screenly_assets",
+        asset_dir=asset_dir or load_settings().asset_dir)
     try:
         with _progress_bar("Copying assets") as progress:
             result = migrate_to_postgresql(sqlite_db, tenant_name, tenant_subdomain,
-                                           database_url, dry_run=dry_run, progress=progress)
+                                           database_url, dry_run=dry_run, progress=progress,
+                                           media=media)
     except AnthiasError as exc:
         raise click.ClickException(error_message(exc)) from exc
     tenant = ("a new tenant" if result.tenant_created
               else f"tenant {result.tenant_id}") + f" '{tenant_subdomain}'"
+    missing = (f"; {result.files_missing} not found in {media.source_dir}"
+               if result.files_missing else "")
     if result.dry_run:
         click.echo(f"Dry run: would copy {result.total} assets from {result.era} database "
                    f"{sqlite_db} into {tenant}: {result.creates} to create, "
                    f"{result.updates} to update. Nothing was written.")
+        click.echo(f"{result.files_copied} files would be copied into "
+                   f"{media.asset_dir}/<tenant id>/{missing}.")
         return
     click.echo(f"Copied {result.total} assets from {result.era} database {sqlite_db} into "
                f"{tenant}: {result.creates} created, {result.updates} updated.")
+    click.echo(f"{result.files_copied} files copied into "
+               f"{media.asset_dir / result.tenant_id}{missing}.")
     click.echo(f"Tenant id: {result.tenant_id}")

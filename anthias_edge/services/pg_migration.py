@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -31,6 +31,7 @@ from anthias_edge.errors import (
     ImportFailed,
     ValidationError,
 )
+from anthias_edge.services.media_copy import MediaCopy, PlacedMedia, place_media
 from anthias_edge.services.tenants import SUBDOMAIN
 from anthias_edge.timeutil import parse_stored, utcnow
 
@@ -89,6 +90,8 @@ class MigrationResult:
     creates: int
     updates: int
     dry_run: bool
+    files_copied: int = 0  # into <assetdir>/<tenant_id>/ (or that would be)
+    files_missing: int = 0  # local assets whose file is not in the source asset folder
 
     @property
     def total(self) -> int:
@@ -219,11 +222,15 @@ def migrate_to_postgresql(
     dry_run: bool = False,
     progress: Progress | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    media: MediaCopy | None = None,
 ) -> MigrationResult:
     """Copy every asset of ``sqlite_path`` into the tenant ``tenant_subdomain`` (made if new).
 
     All or nothing; a re-run updates the rows it copied before. ``dry_run`` writes nothing,
-    not even migrations, and reports the creates and updates it would make.
+    not even migrations, and reports the creates and updates it would make. With ``media``
+    the local assets' files are copied into the tenant's own folder and their URIs point
+    there (the only place a cloud tenant may use files from); files a failed run copied
+    are removed again.
     """
     subdomain = (tenant_subdomain or "").strip().lower()
     errors: dict[str, list[str]] = {}
@@ -237,10 +244,17 @@ def migrate_to_postgresql(
     database = open_target(database_url)
     try:
         if dry_run:
-            return _plan(database, source, subdomain)
+            return _plan(database, source, subdomain, media)
         migrate_locked(database)
-        with database.connection_context(), database.atomic():
-            return _copy(database, source, tenant_name.strip(), subdomain, progress, clock)
+        placed: list[PlacedMedia] = []
+        try:
+            with database.connection_context(), database.atomic():
+                return _copy(database, source, tenant_name.strip(), subdomain, progress, clock,
+                             media, placed)
+        except BaseException:
+            for files in placed:  # the rows naming them were not written
+                files.undo()
+            raise
     except IntegrityError as exc:
         raise Conflict(f"The copy was refused by PostgreSQL and nothing was written: {exc}"
                        ) from exc
@@ -277,18 +291,24 @@ def _classify(owners: dict[str, str | None], source: SourceLibrary,
     return len(source.rows) - updates, updates
 
 
-def _plan(database: Database, source: SourceLibrary, subdomain: str) -> MigrationResult:
+def _plan(database: Database, source: SourceLibrary, subdomain: str,
+          media: MediaCopy | None) -> MigrationResult:
     with database.connection_context():
         migrated = database.table_exists("tenants") and database.table_exists("assets")
         tenant_id = _existing_tenant(database, subdomain) if migrated else None
         owners = _owners(database, [r["asset_id"] for r in source.rows]) if migrated else {}
     creates, updates = _classify(owners, source, tenant_id)
+    files = place_media(source.rows, media, tenant_id, dry_run=True) if media else None
     return MigrationResult(era=source.era, tenant_id=tenant_id, tenant_created=tenant_id is None,
-                           creates=creates, updates=updates, dry_run=True)
+                           creates=creates, updates=updates, dry_run=True,
+                           files_copied=files.copied if files else 0,
+                           files_missing=files.missing if files else 0)
 
 
 def _copy(database: Database, source: SourceLibrary, name: str, subdomain: str,
-          progress: Progress | None, clock: Callable[[], dt.datetime]) -> MigrationResult:
+          progress: Progress | None, clock: Callable[[], dt.datetime],
+          media: MediaCopy | None = None, placed: list[PlacedMedia] | None = None,
+          ) -> MigrationResult:
     now = clock()
     tenant_id = _existing_tenant(database, subdomain)
     created = tenant_id is None
@@ -302,6 +322,12 @@ def _copy(database: Database, source: SourceLibrary, name: str, subdomain: str,
              LEGACY_PLAN["max_devices"], LEGACY_PLAN["storage_quota_gb"], now, now))
     owners = _owners(database, [r["asset_id"] for r in source.rows])
     creates, updates = _classify(owners, source, tenant_id)
+    files = None
+    if media is not None:
+        files = place_media(source.rows, media, tenant_id)
+        if placed is not None:
+            placed.append(files)
+        source = replace(source, rows=files.rows)
     statement = _upsert_statement(source.columns)
     total = len(source.rows)
     for done, row in enumerate(_with_progress(source.rows, progress), start=1):
@@ -317,7 +343,9 @@ def _copy(database: Database, source: SourceLibrary, name: str, subdomain: str,
     logger.info("copied %d assets from %s into tenant %s (%d new, %d updated)",
                 total, source.path, subdomain, creates, updates)
     return MigrationResult(era=source.era, tenant_id=tenant_id, tenant_created=created,
-                           creates=creates, updates=updates, dry_run=False)
+                           creates=creates, updates=updates, dry_run=False,
+                           files_copied=files.copied if files else 0,
+                           files_missing=files.missing if files else 0)
 
 
 def _with_progress(rows: list[dict[str, Any]], progress: Progress | None
