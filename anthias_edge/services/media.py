@@ -27,7 +27,8 @@ def tenant_media_dir(asset_dir: Path, tenant_id: str | None, *, own_library: boo
     if own_library or tenant_id is None:
         return asset_dir
     tenant_id = str(tenant_id)
-    if Path(tenant_id).name != tenant_id or tenant_id in (".", "..") or "\0" in tenant_id:
+    if (not tenant_id or Path(tenant_id).name != tenant_id or tenant_id in (".", "..")
+            or "\0" in tenant_id):
         # Tenant ids are UUIDs; anything else must never become a path.
         raise ValueError(f"tenant id {tenant_id!r} cannot name a folder")
     return asset_dir / tenant_id
