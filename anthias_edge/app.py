@@ -87,6 +87,10 @@ def init_database(app: Flask, runtime: Runtime) -> None:
         if not database.is_closed():
             database.close()
 
+    from anthias_edge.tenant_context import init_app as init_tenant_context
+
+    init_tenant_context(app, runtime)  # its teardown runs before the one above
+
 
 def configure_errors(app: Flask) -> None:
     """One handler picks each API version's error body by URL prefix."""

@@ -95,11 +95,14 @@ def user_group() -> None:
 @click.option("--email", default="", help="E-mail address (optional).")
 def user_create(tenant_ref: str, username: str, password: str, role: str, email: str) -> None:
     """Add a user with a role to a tenant; print the new user's id."""
+    from anthias_edge.services.row_security import tenant_scope
     from anthias_edge.services.tenants import TenantService, get_tenant
 
-    with _tenancy_database():
+    with _tenancy_database() as database:
         tenant = get_tenant(tenant_ref)
-        member = TenantService(tenant.id).create_user(username, password, role, email)
+        # Not a request: the owner's connection names the tenant, as row-level security asks.
+        with tenant_scope(database, tenant.id):
+            member = TenantService(tenant.id).create_user(username, password, role, email)
     click.echo(member.user_id)
 
 

@@ -97,6 +97,10 @@ class Runtime:
         """The device's own tenant, which legacy v1-v2 act on; looked up once per database."""
         cached = self.extras.get("local_tenant_id")
         if cached is None:
+            if self.is_cloud:  # a cloud database has no device tenant, nor may it get one
+                from anthias_edge.errors import TenantNotFound
+
+                raise TenantNotFound()
             from anthias_edge.services.tenants import local_tenant_id
 
             cached = self.extras["local_tenant_id"] = local_tenant_id()

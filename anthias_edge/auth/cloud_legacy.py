@@ -33,13 +33,15 @@ from collections import OrderedDict
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import NotFound
 
-from anthias_edge.api.v3.tenancy import base_domain, request_host
+from anthias_edge.api.v3.tenancy import base_domain, is_device_tenant, request_host
 from anthias_edge.auth.basic import CONTENT_TYPE, _header_value
+from anthias_edge.db import db
 from anthias_edge.errors import TenantNotFound, TooManyAttempts
 from anthias_edge.models import Tenant, TenantUser, User
 from anthias_edge.permissions import effective_permissions
 from anthias_edge.services.login_throttle import LoginThrottle
 from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.row_security import set_tenant
 from anthias_edge.services.tenants import (
     get_tenant_by_domain,
     get_tenant_by_subdomain,
@@ -105,16 +107,19 @@ def _verified() -> VerifiedPasswords:
 
 
 def host_tenant(host: str, base: str) -> Tenant | None:
-    """The tenant ``<sub>.<base>`` or a custom domain names, or None."""
+    """The tenant ``<sub>.<base>`` or a custom domain names, or None (always for ``local``)."""
     if not host:
         return None
     try:
         if base and host.endswith("." + base):
             label = host[: -len(base) - 1]
-            return None if "." in label else get_tenant_by_subdomain(label)
-        return get_tenant_by_domain(host)
+            tenant = None if "." in label else get_tenant_by_subdomain(label)
+        else:
+            tenant = get_tenant_by_domain(host)
     except TenantNotFound:
         return None
+    # Only the cloud reaches here: the device's tenant is nobody's there (0009).
+    return None if tenant is None or is_device_tenant(tenant) else tenant
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -137,26 +142,33 @@ def denied(tenant: Tenant | None) -> Response:
                     headers={"WWW-Authenticate": _header_value(f'Basic realm="{realm}"')})
 
 
-def _member(tenant: Tenant, username: str) -> TenantUser | None:
+def _user(username: str) -> User | None:
+    """The active user of this name, from the global directory: no tenant is entered yet."""
+    return User.get_or_none(User.username == username,
+                            User.is_active == True)  # noqa: E712 (peewee expression)
+
+
+def _member(tenant: Tenant, user: User) -> TenantUser | None:
+    """The user's active membership of ``tenant``, read inside it (its password matched)."""
+    set_tenant(db, tenant.id)
     return (TenantUser.select(TenantUser, User).join(User)
-            .where(TenantUser.tenant == tenant.id, User.username == username,
-                   TenantUser.is_active == True,  # noqa: E712 (peewee expression)
-                   User.is_active == True)  # noqa: E712
+            .where(TenantUser.tenant == tenant.id, TenantUser.user == user.id,
+                   TenantUser.is_active == True)  # noqa: E712 (peewee expression)
             .first())
 
 
-def _password_ok(member: TenantUser | None, username: str, password: str) -> bool:
+def _password_ok(user: User | None, username: str, password: str) -> bool:
     """Check the password; throttle only real argon2id checks (5 per user, 20 per address)."""
     verified = _verified()
-    if member is not None and verified.remembered(member.user.password_hash, password):
+    if user is not None and verified.remembered(user.password_hash, password):
         return True
     throttle = LoginThrottle()
     throttle.check(username, request.remote_addr)
-    if member is None:
+    if user is None:
         verified.passwords.dummy_verify(password)
         ok = False
     else:
-        ok = verified.verify(member.user.password_hash, password)
+        ok = verified.verify(user.password_hash, password)
     if ok:
         throttle.record_success(username)
     else:
@@ -177,14 +189,16 @@ def authenticate_cloud_legacy() -> Response | None:
     if tenant is None or credentials is None:
         return denied(tenant)
     username = normalise_username(credentials[0])
-    member = _member(tenant, username)
+    user = _user(username)
     try:
-        ok = _password_ok(member, username, credentials[1])
+        ok = _password_ok(user, username, credentials[1])
     except TooManyAttempts as exc:
         return Response("Too many failed attempts. Try again later.", status=429,
                         content_type=CONTENT_TYPE,
                         headers={"Retry-After": str(exc.retry_after)})
-    if not ok or member is None:
+    # The tenant is entered only now, for a caller whose password matched (row_security.py).
+    member = _member(tenant, user) if ok and user is not None else None
+    if member is None:
         return denied(tenant)
     if not tenant.is_active:
         return Response("This tenant is not active.", status=403, content_type=CONTENT_TYPE)

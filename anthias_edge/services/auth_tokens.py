@@ -38,6 +38,11 @@ from anthias_edge.services import audit
 from anthias_edge.services.jwt_tokens import AccessTokens
 from anthias_edge.services.login_throttle import LoginThrottle
 from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.row_security import (
+    enter_api_token_tenant,
+    enter_refresh_token_tenant,
+    set_tenant,
+)
 from anthias_edge.services.tenants import TenantService, get_tenant, normalise_username
 from anthias_edge.timeutil import utcnow
 
@@ -187,13 +192,15 @@ class AuthService:
         """Log in to one tenant; the same AuthenticationFailed for every kind of wrong."""
         username = normalise_username(username)
         self.throttle.check(username, ip)
-        member = self._member_by_username(username, tenant_ref)
-        if member is None:
+        user, tenant_id = self._login_user(username, tenant_ref)
+        if user is None:
             self.passwords.dummy_verify(password or "")
             ok = False
         else:
-            ok = self.passwords.verify(member.user.password_hash, password or "")
-        if not ok or not (member.is_active and member.user.is_active):
+            ok = self.passwords.verify(user.password_hash, password or "")
+        # The tenant's rows are entered only once the password matched (row_security.py).
+        member = self._member_in(user, tenant_id) if ok else None
+        if member is None or not (member.is_active and member.user.is_active):
             self.throttle.record_failure(username, ip)
             raise AuthenticationFailed()
         if not member.tenant.is_active:
@@ -208,13 +215,20 @@ class AuthService:
         return pair
 
     @staticmethod
-    def _member_by_username(username: str, tenant_ref: str) -> TenantUser | None:
+    def _login_user(username: str, tenant_ref: str) -> tuple[User | None, str | None]:
+        """The user of that name and the id of the tenant named, from the global directory."""
         try:
             tenant = get_tenant(tenant_ref)
         except TenantNotFound:
-            return None
+            return None, None
+        return User.get_or_none(User.username == username), tenant.id
+
+    @staticmethod
+    def _member_in(user: User, tenant_id: str) -> TenantUser | None:
+        """The user's membership of the tenant, read inside that tenant."""
+        set_tenant(db, tenant_id)
         return (TenantUser.select(TenantUser, User).join(User)
-                .where(User.username == username, TenantUser.tenant == tenant.id).first())
+                .where(TenantUser.user == user.id, TenantUser.tenant == tenant_id).first())
 
     def _issue(self, member: TenantUser | Membership, family_id: str) -> TokenPair:
         access, claims = self.access_tokens.issue(member.user_id, member.tenant_id, member.role)
@@ -230,6 +244,7 @@ class AuthService:
 
     def refresh(self, refresh_token: str, ip: str | None = None) -> TokenPair:
         """Trade a refresh token for a new pair; reuse of a rotated one revokes its family."""
+        enter_refresh_token_tenant(db, _sha256(refresh_token or ""))
         token = RefreshToken.get_or_none(RefreshToken.token_hash == _sha256(refresh_token or ""))
         if token is None or token.revoked_at is not None:
             raise TokenInvalid()
@@ -255,6 +270,7 @@ class AuthService:
 
     def logout(self, refresh_token: str, ip: str | None = None) -> None:
         """Revoke the session (refresh-token family) this token belongs to."""
+        enter_refresh_token_tenant(db, _sha256(refresh_token or ""))
         token = RefreshToken.get_or_none(RefreshToken.token_hash == _sha256(refresh_token or ""))
         if token is None:
             raise TokenInvalid()
@@ -288,6 +304,7 @@ class AuthService:
     def access_token_caller(self, token: str) -> Caller:
         """``principal_for_access_token`` with the principal's tenant."""
         claims = self.access_tokens.verify(token)
+        set_tenant(db, claims.tenant_id)  # a signed claim; the membership is read inside it
         member = self._live_member(claims.user_id, claims.tenant_id)
         if member is None:
             raise TokenInvalid()
@@ -363,6 +380,7 @@ class AuthService:
         parts = (secret or "").removeprefix(API_TOKEN_PREFIX).split("_", 1)
         if not (secret or "").startswith(API_TOKEN_PREFIX) or len(parts) != 2:
             raise TokenInvalid()
+        enter_api_token_tenant(db, parts[0], _sha256(secret))
         token = _api_token_row(parts[0])
         if token is None or not hmac.compare_digest(token.secret_hash, _sha256(secret)):
             raise TokenInvalid()

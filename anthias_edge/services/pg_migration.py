@@ -31,7 +31,9 @@ from anthias_edge.errors import (
     ImportFailed,
     ValidationError,
 )
+from anthias_edge.models.tenant import LOCAL_SUBDOMAIN
 from anthias_edge.services.media_copy import MediaCopy, PlacedMedia, place_media
+from anthias_edge.services.row_security import asset_owners, set_tenant
 from anthias_edge.services.tenants import SUBDOMAIN
 from anthias_edge.timeutil import parse_stored, utcnow
 
@@ -238,6 +240,8 @@ def migrate_to_postgresql(
         errors["tenant_name"] = ["Must not be empty."]
     if not SUBDOMAIN.match(subdomain):
         errors["tenant_subdomain"] = ["Use 1-63 lower-case letters, digits and inner hyphens."]
+    elif subdomain == LOCAL_SUBDOMAIN:
+        errors["tenant_subdomain"] = ["'local' is reserved for a device's own tenant."]
     if errors:
         raise ValidationError(errors)
     source = read_source(sqlite_path)
@@ -269,10 +273,19 @@ def _existing_tenant(database: Database, subdomain: str) -> str | None:
 
 
 def _owners(database: Database, asset_ids: list[str]) -> dict[str, str | None]:
-    """asset_id -> tenant_id of the source's ids that already exist in PostgreSQL."""
+    """asset_id -> tenant_id of the source's ids that already exist in PostgreSQL.
+
+    Every tenant's ids count, which row-level security hides from a plain query: once
+    migration 0009 is in, this asks its operator-only function instead.
+    """
+    secured = database.execute_sql(
+        "SELECT to_regprocedure('anthias_asset_owners(text[])') IS NOT NULL").fetchone()[0]
     owners: dict[str, str | None] = {}
     for start in range(0, len(asset_ids), 1000):
         chunk = asset_ids[start:start + 1000]
+        if secured:
+            owners.update(asset_owners(database, chunk))
+            continue
         cursor = database.execute_sql(
             'SELECT "asset_id", "tenant_id" FROM "assets" WHERE "asset_id" = ANY(%s)', (chunk,))
         owners.update(dict(cursor.fetchall()))
@@ -320,6 +333,7 @@ def _copy(database: Database, source: SourceLibrary, name: str, subdomain: str,
             "VALUES (%s, %s, %s, true, %s, %s, %s, %s, %s, %s)",
             (tenant_id, name, subdomain, LEGACY_PLAN["plan_type"], LEGACY_PLAN["max_assets"],
              LEGACY_PLAN["max_devices"], LEGACY_PLAN["storage_quota_gb"], now, now))
+    set_tenant(database, tenant_id)  # the copied rows and the audit entries are this tenant's
     owners = _owners(database, [r["asset_id"] for r in source.rows])
     creates, updates = _classify(owners, source, tenant_id)
     files = None

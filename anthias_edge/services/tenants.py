@@ -34,6 +34,7 @@ from anthias_edge.permissions import (
 )
 from anthias_edge.services import audit
 from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.row_security import set_tenant, tenant_scope, user_memberships
 from anthias_edge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,149}$")
 MIN_PASSWORD = 8
+DEVICE_PLAN = "device"
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,46 @@ def _check_new_credentials(username: str, password: str,
 
 
 def local_tenant_id() -> str:
-    """The id of the device's own tenant (subdomain ``local``), made by migration 0003."""
-    return get_tenant_by_subdomain(LOCAL_SUBDOMAIN).id
+    """The id of the device's own tenant (subdomain ``local``); made here if it is missing.
+
+    Migration 0003 makes it on every database and 0009 takes it off PostgreSQL again (a cloud
+    database has no device), so a device running on PostgreSQL makes it when first asked.
+    Only device code asks: in the cloud ``Runtime.local_tenant_id`` refuses first.
+    """
+    tenant = Tenant.get_or_none(Tenant.subdomain == LOCAL_SUBDOMAIN)
+    if tenant is not None:
+        return tenant.id
+    now = utcnow()
+    try:
+        with db.atomic():
+            tenant = Tenant.create(name="This device", subdomain=LOCAL_SUBDOMAIN,
+                                   plan_type=DEVICE_PLAN, max_assets=9999, max_devices=1,
+                                   storage_quota_gb=1000, created_at=now, updated_at=now)
+    except IntegrityError:  # another process made it first
+        return get_tenant_by_subdomain(LOCAL_SUBDOMAIN).id
+    return tenant.id
+
+
+def retire_device_tenant() -> str | None:
+    """Cloud start: remove the device's tenant, or deactivate it if something refers to it.
+
+    Answers ``"removed"``, ``"deactivated"`` or None (there was none). Its rows are looked
+    for inside its own tenant, as row-level security requires of this (owner) connection.
+    """
+    tenant = Tenant.get_or_none(Tenant.subdomain == LOCAL_SUBDOMAIN,
+                                Tenant.plan_type == DEVICE_PLAN)
+    if tenant is None:
+        return None
+    with tenant_scope(db, tenant.id):
+        used = any(model.select().where(model.tenant == tenant.id).exists()
+                   for model in (Asset, TenantUser, ApiToken, RefreshToken))
+        if not used:
+            tenant.delete_instance()  # its audit entries go with it (ON DELETE CASCADE)
+            return "removed"
+        Tenant.update(is_active=False).where(Tenant.id == tenant.id).execute()
+    logger.warning("the device tenant 'local' holds data in this cloud database; it stays "
+                   "deactivated and no login, token or host name reaches it")
+    return "deactivated"
 
 
 def get_tenant_by_id(tenant_id: str) -> Tenant:
@@ -125,6 +165,8 @@ def create_tenant(
         errors["name"] = ["Must not be empty."]
     if not SUBDOMAIN.match(subdomain):
         errors["subdomain"] = ["Use 1-63 lower-case letters, digits and inner hyphens."]
+    elif subdomain == LOCAL_SUBDOMAIN:
+        errors["subdomain"] = ["'local' is reserved for a device's own tenant."]
     username = _check_new_credentials(owner_username, owner_password, errors)
     password_hash = (passwords or Passwords()).hash(owner_password)
     now = clock()
@@ -136,6 +178,7 @@ def create_tenant(
                 raise Conflict("That username is taken.", details={"field": "username"})
             tenant = Tenant.create(name=name.strip(), subdomain=subdomain, plan_type=plan_type,
                                    created_at=now, updated_at=now)
+            set_tenant(db, tenant.id)  # its owner and audit entry are rows of the new tenant
             owner = User.create(username=username, password_hash=password_hash, created_at=now)
             TenantUser.create(user=owner, tenant=tenant, role="owner", created_at=now)
             audit.record(tenant.id, "system", "tenant.create", "tenant", tenant.id,
@@ -354,7 +397,12 @@ class TenantService:
             ApiToken.delete().where(ApiToken.tenant == self.tenant_id,
                                     ApiToken.user == member.user_id).execute()
             member.delete_instance()
-            if not TenantUser.select().where(TenantUser.user == member.user_id).exists():
+            # Counted across tenants: deleting a user another tenant still has would cascade
+            # into that tenant's rows, which this tenant's transaction cannot see.
+            elsewhere = user_memberships(db, member.user_id)
+            if elsewhere is None:
+                elsewhere = TenantUser.select().where(TenantUser.user == member.user_id).count()
+            if not elsewhere:
                 User.delete().where(User.id == member.user_id).execute()
             self._audit("user.delete", "user", member.user_id, member.user.username)
 

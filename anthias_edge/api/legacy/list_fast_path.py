@@ -41,7 +41,8 @@ class ListFastPath:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         started = time.perf_counter()
         route = LIST_PATHS.get(environ.get("PATH_INFO", ""))
-        if route is None or not self._plain_request(environ):
+        # The cloud has no device tenant to serve: its lists go through tenant auth in Flask.
+        if route is None or self._runtime.is_cloud or not self._plain_request(environ):
             return self._app(environ, start_response)
         runtime = self._runtime
         settings = runtime.settings

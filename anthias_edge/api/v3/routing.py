@@ -19,8 +19,13 @@ from flask import Response, current_app, g, request
 from anthias_edge.api.v3 import bp
 from anthias_edge.api.v3.auth import authenticate
 from anthias_edge.api.v3.fields import Spec, validate, validate_query
-from anthias_edge.api.v3.tenancy import check_tenant
-from anthias_edge.errors import MalformedRequest, PathNotFound, UnsupportedMediaType
+from anthias_edge.api.v3.tenancy import check_tenant, is_device_tenant
+from anthias_edge.errors import (
+    MalformedRequest,
+    PathNotFound,
+    TokenInvalid,
+    UnsupportedMediaType,
+)
 from anthias_edge.permissions import Principal
 from anthias_edge.runtime import Runtime
 
@@ -102,6 +107,8 @@ def runtime() -> Runtime:
 def current_principal() -> Principal:
     """Authenticate the request and check the tenant it names; keep the tenant on ``g``."""
     caller = authenticate(request, runtime().auth)
+    if runtime().is_cloud and is_device_tenant(caller.tenant):
+        raise TokenInvalid()  # the device's tenant is nobody's in the cloud (0009)
     check_tenant(request, caller.tenant)
     g.tenant_id = caller.principal.tenant_id
     return caller.principal

@@ -17,6 +17,7 @@ from flask import Request, current_app
 
 from anthias_edge.errors import TenantMismatch, TenantNotFound
 from anthias_edge.models import Tenant
+from anthias_edge.models.tenant import LOCAL_SUBDOMAIN
 from anthias_edge.services.auth_tokens import TenantRef
 from anthias_edge.services.tenants import get_tenant, get_tenant_by_domain, get_tenant_by_subdomain
 
@@ -65,6 +66,18 @@ def _host_name(host: str, base: str) -> tuple[str, str] | None:
     return "domain", host.strip()
 
 
+def is_device_tenant(tenant: Tenant | TenantRef) -> bool:
+    """The device's own tenant, which nothing in the cloud may reach (it is removed there)."""
+    return tenant.subdomain == LOCAL_SUBDOMAIN
+
+
+def _cloud_usable(tenant: Tenant) -> Tenant:
+    """``tenant``, or TenantNotFound for the device's tenant in the cloud."""
+    if is_device_tenant(tenant) and current_app.extensions["anthias"].is_cloud:
+        raise TenantNotFound()
+    return tenant
+
+
 def _host_tenant(host: str, base: str) -> Tenant | bool | None:
     """The tenant the host names; None when it names none; False when it names an unknown one."""
     named = _host_name(host, base)
@@ -75,11 +88,11 @@ def _host_tenant(host: str, base: str) -> Tenant | bool | None:
         if "." in name:
             return False
         try:
-            return get_tenant_by_subdomain(name)
+            return _cloud_usable(get_tenant_by_subdomain(name))
         except TenantNotFound:
             return False
     try:
-        return get_tenant_by_domain(name)
+        return _cloud_usable(get_tenant_by_domain(name))
     except TenantNotFound:
         return None  # a name of no tenant is ignored
 
@@ -100,7 +113,7 @@ def named_tenants(request: Request) -> list[tuple[str, Tenant | None]]:
         named.append(("header", None))
     elif header:
         try:
-            named.append(("header", get_tenant(header)))
+            named.append(("header", _cloud_usable(get_tenant(header))))
         except TenantNotFound:
             named.append(("header", None))
     return named
@@ -153,9 +166,9 @@ def login_tenant(request: Request, given: str | None, default: str | None) -> st
     named = named_tenants(request)
     if given:
         try:
-            wanted = get_tenant(given).id
+            wanted = _cloud_usable(get_tenant(given)).id
         except TenantNotFound:
-            return given  # the login fails with the usual 401
+            return ""  # names no tenant: the login fails with the usual 401
         for source, tenant in named:
             if tenant is None or tenant.id != wanted:
                 raise TenantMismatch(details={"source": source})

@@ -1,0 +1,124 @@
+"""Row-level security on PostgreSQL: each tenant-owned table shows and takes one tenant's rows.
+
+PostgreSQL only (a device's SQLite has one tenant and no roles); frozen SQL, never the models.
+
+- The device's own tenant (subdomain ``local``, plan ``device``) that 0003 made is removed
+  when nothing refers to it: a cloud database has no device, and nobody there may use it.
+- Role ``anthias_app`` (no login, no superuser, no BYPASSRLS, owns nothing) gets DML on the
+  tables; cloud requests act as it (``SET LOCAL ROLE``). It is granted to the migrating role
+  so that role may switch to it.
+- Every table with a ``tenant_id`` (assets, tenant_users, api_tokens, refresh_tokens,
+  audit_log) gets ENABLE and FORCE ROW LEVEL SECURITY and one policy for every command:
+  ``tenant_id = current_setting('anthias.tenant_id', true)``, a setting made per transaction.
+  FORCE holds the tables' owner to it too; only a superuser passes by.
+- Lookups that must cross tenants before the tenant is known are SECURITY DEFINER functions
+  owned by role ``anthias_lookup``, whose only way past the policies is a SELECT policy
+  matching ``current_user = 'anthias_lookup'``: true inside these functions, not for roles
+  that merely inherit from it. Each answers one narrow question (see ``FUNCTIONS``).
+  ``anthias_asset_owners`` is for operator commands only: ``anthias_app`` may not run it.
+"""
+
+from peewee import PostgresqlDatabase
+
+APP_ROLE = "anthias_app"
+LOOKUP_ROLE = "anthias_lookup"
+SETTING = "anthias.tenant_id"
+TENANT_TABLES = ("assets", "tenant_users", "api_tokens", "refresh_tokens", "audit_log")
+LOOKUP_TABLES = ("assets", "tenant_users", "api_tokens", "refresh_tokens")
+
+# Roles belong to the whole server; another database may have made them (even right now).
+ROLE = """
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+    BEGIN
+      CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}' AND (rolsuper OR rolbypassrls))
+  THEN
+    RAISE EXCEPTION 'role {role} exists and bypasses row-level security: refusing to use it';
+  END IF;
+  IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
+    EXECUTE 'GRANT {role} TO ' || quote_ident(current_user);
+  END IF;
+END $$
+"""
+
+# name(arguments), returns, body (tables schema-qualified: search_path is pinned), for app
+FUNCTIONS = (
+    # An API token's tenant, only when its secret's hash matches: the caller is authenticated.
+    ("anthias_api_token_tenant(p_prefix text, p_secret_hash text)", "text",
+     "SELECT tenant_id::text FROM {s}.api_tokens "
+     "WHERE prefix = p_prefix AND secret_hash = p_secret_hash", True),
+    # A refresh token's tenant by the hash of its secret (holding the secret authenticates).
+    ("anthias_refresh_token_tenant(p_token_hash text)", "text",
+     "SELECT tenant_id::text FROM {s}.refresh_tokens WHERE token_hash = p_token_hash", True),
+    # How many tenants a user belongs to, so removing a member never deletes (and, by the
+    # foreign keys, cascades through) a user another tenant still has.
+    ("anthias_user_memberships(p_user_id text)", "bigint",
+     "SELECT count(*) FROM {s}.tenant_users WHERE user_id = p_user_id", True),
+    # Operators' migrate-to-postgresql: which of these asset ids exist, and whose they are.
+    ("anthias_asset_owners(p_ids text[])", "TABLE(asset_id text, tenant_id text)",
+     "SELECT a.asset_id, a.tenant_id FROM {s}.assets a WHERE a.asset_id = ANY(p_ids)", False),
+)
+
+# The device tenant goes when nothing refers to it (audit entries go with it, by cascade).
+DROP_LOCAL_TENANT = """
+DELETE FROM tenants t WHERE t.subdomain = 'local' AND t.plan_type = 'device'
+  AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.tenant_id = t.id)
+  AND NOT EXISTS (SELECT 1 FROM tenant_users m WHERE m.tenant_id = t.id)
+  AND NOT EXISTS (SELECT 1 FROM api_tokens k WHERE k.tenant_id = t.id)
+  AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.tenant_id = t.id)
+"""
+
+
+def _ident(db, name):
+    return db.execute_sql("SELECT quote_ident(%s)", (name,)).fetchone()[0]
+
+
+def up(migrator, db):
+    if not isinstance(db, PostgresqlDatabase):
+        return
+    db.execute_sql(DROP_LOCAL_TENANT)
+    schema = _ident(db, db.execute_sql("SELECT current_schema()").fetchone()[0])
+    for role in (APP_ROLE, LOOKUP_ROLE):
+        db.execute_sql(ROLE.format(role=role))
+    db.execute_sql(f"GRANT USAGE ON SCHEMA {schema} TO {APP_ROLE}, {LOOKUP_ROLE}")
+    # Owning the functions needs CREATE on their schema; the role has no login to use it.
+    db.execute_sql(f"GRANT CREATE ON SCHEMA {schema} TO {LOOKUP_ROLE}")
+    dml = "SELECT, INSERT, UPDATE, DELETE"
+    db.execute_sql(f"GRANT {dml} ON ALL TABLES IN SCHEMA {schema} TO {APP_ROLE}")
+    db.execute_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {APP_ROLE}")
+    # Tables and sequences that later migrations create (as this role) are granted alike.
+    db.execute_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
+                   f"GRANT {dml} ON TABLES TO {APP_ROLE}")
+    db.execute_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
+                   f"GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}")
+    for table in LOOKUP_TABLES:
+        db.execute_sql(f'GRANT SELECT ON {schema}."{table}" TO {LOOKUP_ROLE}')
+        db.execute_sql(f'DROP POLICY IF EXISTS anthias_lookup_read ON {schema}."{table}"')
+        db.execute_sql(f'CREATE POLICY anthias_lookup_read ON {schema}."{table}" FOR SELECT '
+                       f"USING (current_user = '{LOOKUP_ROLE}')")
+    for table in TENANT_TABLES:
+        qualified = f'{schema}."{table}"'
+        db.execute_sql(f"DROP POLICY IF EXISTS anthias_tenant_isolation ON {qualified}")
+        db.execute_sql(
+            f"CREATE POLICY anthias_tenant_isolation ON {qualified} FOR ALL "
+            f"USING (tenant_id = current_setting('{SETTING}', true)) "
+            f"WITH CHECK (tenant_id = current_setting('{SETTING}', true))")
+        db.execute_sql(f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY")
+        db.execute_sql(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
+    for signature, returns, body, for_app in FUNCTIONS:
+        name = f"{schema}.{signature}"
+        db.execute_sql(
+            f"CREATE OR REPLACE FUNCTION {name} RETURNS {returns} LANGUAGE sql STABLE "
+            f"SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+            f"AS $fn$ {body.format(s=schema)} $fn$")
+        bare = name.split("(")[0] + "(" + ", ".join(
+            arg.split()[-1] for arg in signature.split("(")[1].rstrip(")").split(", ")) + ")"
+        db.execute_sql(f"ALTER FUNCTION {bare} OWNER TO {LOOKUP_ROLE}")
+        db.execute_sql(f"REVOKE ALL ON FUNCTION {bare} FROM PUBLIC")
+        if for_app:
+            db.execute_sql(f"GRANT EXECUTE ON FUNCTION {bare} TO {APP_ROLE}")
