@@ -5,6 +5,8 @@ PostgreSQL advisory lock (several hosts may start together), binds the socket, a
 ``gthread`` workers. Nothing is preloaded: each worker builds its own app and its own
 connection pool after the fork, and keeps no state another worker would need.
 Background jobs do not run in cloud workers (they would run once per worker).
+Without a secret key that opens the stored signing keys every login would fail, so the
+arbiter refuses to start instead (``check_secret_key``, ``check_stored_keys``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ import logging
 import os
 import socket
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from anthias_edge.settings import Settings
+
+if TYPE_CHECKING:
+    from peewee import Database
+
+    from anthias_edge.services.crypto_box import CryptoBox
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +50,31 @@ def cloud_database_url(environ: Mapping[str, str]) -> str:
     return url
 
 
-def migrate_before_fork(url: str) -> list[str]:
-    """Apply pending migrations once, under the advisory lock, then close every connection."""
+def check_secret_key(environ: Mapping[str, str], home: Path) -> CryptoBox:
+    """The configured secret key; a one-line ClickException when it is missing or malformed."""
+    from anthias_edge.errors import AnthiasError
+    from anthias_edge.services.crypto_box import load_crypto_box
+
+    try:
+        return load_crypto_box(environ, home, cloud=True)
+    except AnthiasError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def check_stored_keys(database: Database, box: CryptoBox) -> None:
+    """SecretKeyUnusable unless ``box`` opens every signing key stored in ``database``."""
+    from anthias_edge.models import SigningKey
+    from anthias_edge.services.jwt_tokens import AccessTokens
+
+    with database.connection_context(), database.bind_ctx([SigningKey]):
+        AccessTokens(box).check_keys()
+
+
+def migrate_before_fork(url: str, box: CryptoBox | None = None) -> list[str]:
+    """Apply pending migrations once, under the advisory lock, then close every connection.
+
+    With ``box``, also check that it opens the stored signing keys.
+    """
     from anthias_edge.errors import AnthiasError
     from anthias_edge.services.pg_migration import migrate_locked, open_target
 
@@ -53,6 +84,8 @@ def migrate_before_fork(url: str) -> list[str]:
         raise click.ClickException(exc.message) from exc
     try:
         applied = migrate_locked(database)
+        if box is not None:
+            check_stored_keys(database, box)
     except AnthiasError as exc:
         raise click.ClickException(exc.message) from exc
     finally:
@@ -99,14 +132,17 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
 def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None,
                 threads: int) -> None:
     """Run the cloud server until SIGTERM or Ctrl-C (gunicorn handles both gracefully)."""
+    from anthias_edge.cli import require_postgresql_driver
+
     url = cloud_database_url(os.environ)
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError as exc:
         raise click.ClickException(
             "Cloud mode needs gunicorn: pip install 'anthias-edge[cloud]'.") from exc
-
-    migrate_before_fork(url)
+    require_postgresql_driver(url)
+    box = check_secret_key(os.environ, settings.home)
+    migrate_before_fork(url, box)
     sock = listen_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host

@@ -229,10 +229,16 @@ def healthz() -> Response:
 
 @bp.route("/readyz", methods=["GET"])
 def readyz() -> tuple[Response, int]:
-    """Ready when the database answers and the asset folder's disk has room."""
+    """Ready when the database answers and the asset folder's disk has room.
+
+    In the cloud also when the secret key opens the stored signing keys: without it every
+    login and token check fails, so a load balancer must not send traffic here.
+    """
     runtime = _runtime()
     body: dict[str, Any] = {"status": "ready"}
     checks: list[Callable[[Runtime, dict[str, Any]], bool]] = [_check_database, _check_disk]
+    if runtime.is_cloud:
+        checks.append(_check_secret_key)
     failed = [check.__name__.removeprefix("_check_") for check in checks
               if not check(runtime, body)]
     if failed:
@@ -252,6 +258,23 @@ def _check_database(runtime: Runtime, body: dict[str, Any]) -> bool:
         body["database"] = f"error: {exc}"
         return False
     body["database"] = "ok"
+    return True
+
+
+def _check_secret_key(runtime: Runtime, body: dict[str, Any]) -> bool:
+    from anthias_edge.errors import SecretKeyUnusable
+
+    try:
+        runtime.auth.access_tokens.check_keys()
+    except SecretKeyUnusable as exc:
+        logger.warning("readiness: secret key check failed: %s", exc.message)
+        body["secret_key"] = f"error: {exc.message}"
+        return False
+    except Exception as exc:  # the database check reports the cause
+        logger.warning("readiness: secret key could not be checked: %s", exc)
+        body["secret_key"] = "error: could not be checked"
+        return False
+    body["secret_key"] = "ok"
     return True
 
 

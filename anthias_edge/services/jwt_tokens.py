@@ -167,6 +167,18 @@ class AccessTokens:
     def _forget_key(self, kid: str) -> None:
         self._keys.pop(kid, None)
 
+    def check_keys(self) -> int:
+        """Decrypt every unretired signing key afresh; SecretKeyUnusable if one does not open.
+
+        For start-up and readiness: a secret key that cannot open the stored keys would make
+        every login and every token check fail. Answers how many keys were checked.
+        """
+        keys = list(SigningKey.select(SigningKey.secret_encrypted)
+                    .where(SigningKey.retired_at.is_null()))
+        for key in keys:
+            self.box.decrypt(key.secret_encrypted)
+        return len(keys)
+
     # -- tokens -----------------------------------------------------------------------
 
     def issue(self, user_id: str, tenant_id: str, role: str) -> tuple[str, AccessClaims]:

@@ -17,12 +17,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography.fernet import Fernet
 
 from anthias_edge.cli import main
 from tests.cloud.conftest import BASE_DOMAIN
 from tests.cloud.pg import query
 
 PASSWORD = "correct horse battery"
+# Cloud serve refuses to start without one (tests/cloud/test_cloud_secret_key.py).
+SECRET_KEY = Fernet.generate_key().decode()
 START_TIMEOUT_S = 60
 RUNNING = re.compile(r"running at http://127\.0\.0\.1:(\d+)/ with (\d+) workers")
 
@@ -31,7 +34,8 @@ def server_env(home: Path, url: str) -> dict[str, str]:
     """The environment of a cloud server subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHIAS_")}
     env.update({"HOME": str(home), "ANTHIAS_MODE": "cloud", "DATABASE_URL": url,
-                "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN, "PYTHONUNBUFFERED": "1"})
+                "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN, "PYTHONUNBUFFERED": "1",
+                "ANTHIAS_SECRET_KEY": SECRET_KEY})
     return env
 
 
