@@ -401,3 +401,11 @@ class AssetLimitReached(AnthiasError):
     status = 409
     code = "asset_limit_reached"
     default_message = "This tenant has reached its asset limit."
+
+
+class WriteContention(AnthiasError):
+    """Concurrent writes to one tenant's asset library still clashed after every retry."""
+
+    status = 503
+    code = "write_contention"
+    default_message = "The asset library is busy with other changes. Try again."

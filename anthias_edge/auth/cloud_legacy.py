@@ -208,4 +208,5 @@ def authenticate_cloud_legacy() -> Response | None:
         return Response("You do not have permission to perform this action.", status=403,
                         content_type=CONTENT_TYPE)
     g.tenant_id = tenant.id
+    g.user_id = member.user_id  # a create records its creator (created_by)
     return None

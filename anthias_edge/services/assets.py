@@ -32,6 +32,8 @@ from anthias_edge.errors import (
 from anthias_edge.models import Asset
 from anthias_edge.services import media, youtube
 from anthias_edge.services.reachability import ReachabilityChecker
+from anthias_edge.services.tenant_writes import in_tenant_write
+from anthias_edge.services.tenants import check_asset_limit
 from anthias_edge.services.uri_rules import (
     is_local,
     is_stream,
@@ -115,13 +117,20 @@ class AssetService:
         unique_name: bool = True,
         renumber: bool = True,
         name_file_after_id: bool = True,
+        created_by: str | None = None,
     ) -> Asset:
         """Validate, place the file, measure, check and insert one asset.
 
         ``values`` are already typed by the caller; ``duration`` may still be
-        raw text, converted here with Anthias's messages.
+        raw text, converted here with Anthias's messages. ``created_by`` is the
+        authenticated user's id, when there is one. Every create counts against the
+        tenant's plan limit (``max_assets``), whichever API it came through.
         """
         data = dict(values)
+        if created_by is not None:
+            data["created_by"] = created_by
+        # Early, so a full library is told before any probing; exact again under the lock.
+        self._check_limit()
         asset_id = new_asset_id()
         if unique_name:
             data["name"] = self.unique_name(data["name"])
@@ -141,12 +150,17 @@ class AssetService:
             stem = asset_id if name_file_after_id else new_asset_id()
             target = self._file_in_own_dir(f"{stem}{ext or ''}")
             data["uri"] = str(target)
-        with db.atomic():
+
+        def write() -> None:
+            self._check_limit()
             asset = self._insert(asset_id, data)
-            if target is not None:
-                os.replace(source, target)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+            if target is not None:
+                # Last, so that a retried transaction still finds the file to move.
+                os.replace(source, target)
+
+        in_tenant_write(self.tenant_id, write)
         self.on_change()
         return self.get(asset_id)
 
@@ -159,13 +173,21 @@ class AssetService:
                 data.pop("duration")  # measured, not chosen (3.6)
             elif data["duration"] is not None:
                 data["duration"] = to_duration(data["duration"])
-        with db.atomic():
+
+        def write() -> None:
             for key, value in data.items():
                 setattr(asset, key, value)
             asset.updated_at = self.clock()
             asset.save()
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+
+        # Only a renumbering update waits for the tenant's other playlist writes.
+        if renumber:
+            in_tenant_write(self.tenant_id, write)
+        else:
+            with db.atomic():
+                write()
         self.on_change()
         return self.get(asset_id)
 
@@ -178,10 +200,14 @@ class AssetService:
 
     def set_order(self, ids: Iterable[str]) -> None:
         """``play_order = position``; unknown ids are skipped but use their index (3.11)."""
-        with db.atomic():
+
+        def write() -> None:
             for position, asset_id in enumerate(ids):
                 (Asset.update(play_order=position)
                  .where(Asset.asset_id == asset_id, self._scope()).execute())
+
+        ids = list(ids)  # a retried transaction iterates them again
+        in_tenant_write(self.tenant_id, write)
         self.on_change()
 
     def unique_name(self, name: str) -> str:
@@ -201,6 +227,10 @@ class AssetService:
     def _scope(self):
         return Asset.tenant.is_null() if self.tenant_id is None else (
             Asset.tenant == self.tenant_id)
+
+    def _check_limit(self) -> None:
+        if self.tenant_id is not None:  # rows of no tenant count against no plan
+            check_asset_limit(self.tenant_id)
 
     def _insert(self, asset_id: str, data: Mapping[str, Any]) -> Asset:
         now = self.clock()
@@ -253,10 +283,14 @@ class AssetService:
         source_url = data["uri"]
         data.update(name=self.unique_name(details.title), duration=details.duration,
                     mimetype="video", is_processing=True, uri=str(target))
-        with db.atomic():
+
+        def write() -> None:
+            self._check_limit()
             asset = self._insert(asset_id, data)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+
+        in_tenant_write(self.tenant_id, write)
         self._start_download(asset_id, source_url, target)
         self.on_change()
         return self.get(asset_id)
@@ -327,6 +361,7 @@ class AssetService:
             path.unlink()
         except OSError as exc:
             logger.info("could not remove %s: %s", path, exc)
+
 
 def relocate_asset_uris(asset_dir: Path) -> int:
     """Point URIs into another device's ``screenly_assets`` at our asset folder (3.19)."""

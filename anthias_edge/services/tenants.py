@@ -17,6 +17,7 @@ from peewee import IntegrityError, fn
 
 from anthias_edge.db import db
 from anthias_edge.errors import (
+    AssetLimitReached,
     Conflict,
     PermissionDenied,
     TenantInactive,
@@ -137,6 +138,18 @@ def get_tenant_by_domain(domain: str) -> Tenant:
     if tenant is None:
         raise TenantNotFound()
     return tenant
+
+
+def check_asset_limit(tenant_id: str, extra: int = 1) -> None:
+    """Raise AssetLimitReached when ``extra`` more assets would pass the tenant's plan limit.
+
+    Every create path calls this through AssetService, inside the tenant's write lock
+    (services/tenant_writes.py), so concurrent creates cannot pass the limit together.
+    """
+    limit = get_tenant_by_id(tenant_id).max_assets
+    count = Asset.select().where(Asset.tenant == str(tenant_id)).count()
+    if count + extra > limit:
+        raise AssetLimitReached(details={"max_assets": limit, "assets": count})
 
 
 def get_tenant(ref: str) -> Tenant:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
@@ -74,8 +74,11 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
     def asset_create() -> Any:
         """Create an asset."""
         values, ext = rules.read_create()
+        # The cloud's authenticated user (subdomain Basic auth or v3's legacy proxy); a
+        # device's Basic credentials name no user.
         asset = runtime().assets(legacy_tenant_id()).create(
-            values, ext=ext, unique_name=rules.unique_name, renumber=rules.renumber)
+            values, ext=ext, unique_name=rules.unique_name, renumber=rules.renumber,
+            created_by=g.get("user_id"))
         return render(show(asset), 201)
 
     @named(f"AssetView{rules.suffix}")

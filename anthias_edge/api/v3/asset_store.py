@@ -1,5 +1,5 @@
 """v3's asset reads and rules on top of AssetService: filters with keyset pagination,
-share codes, the tenant's asset limit, and the v3 representation.
+share codes and the v3 representation (the asset limit is AssetService's).
 
 The cursor is the row's insertion position (SQLite ``rowid``, PostgreSQL ``seq``),
 so pages stay correct while assets are added or removed between requests.
@@ -22,8 +22,8 @@ from peewee import SQL, IntegrityError, ModelSelect, fn
 from anthias_edge.api.legacy.formats import v2_asset
 from anthias_edge.api.schema import asset_schema as v2_asset_schema
 from anthias_edge.db import db, is_sqlite
-from anthias_edge.errors import AnthiasError, AssetLimitReached, ValidationError
-from anthias_edge.models import Asset, Tenant
+from anthias_edge.errors import AnthiasError, ValidationError
+from anthias_edge.models import Asset
 from anthias_edge.models.base import JSONTextField
 from anthias_edge.timeutil import format_datetime
 
@@ -189,17 +189,6 @@ def _listed_postgresql(rows: Sequence[Sequence[Any]]) -> list[ListedAsset]:
                 values[i] = None
         listed.append(ListedAsset._make(values))
     return listed
-
-
-def check_asset_limit(tenant_id: str, extra: int = 1) -> None:
-    """Raise AssetLimitReached when ``extra`` more assets would pass the tenant's limit.
-
-    Two workers creating at once may both pass; the limit is a plan boundary, not a lock.
-    """
-    limit = Tenant.get_by_id(tenant_id).max_assets
-    count = Asset.select().where(Asset.tenant == tenant_id).count()
-    if count + extra > limit:
-        raise AssetLimitReached(details={"max_assets": limit, "assets": count})
 
 
 def set_sharing(asset: Asset, shared: bool) -> None:

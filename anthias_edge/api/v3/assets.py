@@ -12,7 +12,6 @@ from anthias_edge.api.legacy.extensions import CONVERTERS, MAX_HEADERS, MAX_REFR
 from anthias_edge.api.legacy.extensions import read_extensions as check_extensions
 from anthias_edge.api.v3.asset_store import (
     asset_schema,
-    check_asset_limit,
     list_page,
     set_sharing,
     v3_asset,
@@ -133,7 +132,6 @@ def asset_create(call: Call) -> Any:
     """Create an asset (no renumbering, no renaming); counts against the asset limit."""
     values = dict(call.data)
     _check_window(values, None)
-    check_asset_limit(call.tenant_id)
     settings = call.runtime.settings
     if "duration" not in values:
         values["duration"] = (0 if values["mimetype"] == "video" else

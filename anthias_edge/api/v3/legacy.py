@@ -13,12 +13,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from anthias_edge.api.legacy.http import read_data
-from anthias_edge.api.v3.asset_store import check_asset_limit
 from anthias_edge.api.v3.routing import Call, route
 from anthias_edge.errors import InvalidFilePath, LegacyRouteNotFound
 from anthias_edge.errors import MethodNotAllowed as MethodNotAllowedError
@@ -112,8 +111,8 @@ def dispatch(call: Call, rest: str) -> Response:
         raise MethodNotAllowedError(request.method)
     call.principal.require(needed)
     if endpoint == "v2.asset_create":
-        check_asset_limit(call.tenant_id)
-        _refuse_host_files(call)
+        _refuse_host_files(call)  # the asset limit is AssetService.create's own check
+    g.user_id = call.principal.user_id  # a v2 create records its creator (created_by)
     response = current_app.make_response(current_app.view_functions[endpoint](**args))
     if endpoint in AUDITED and response.status_code < 400:
         audit.record(call.tenant_id, call.actor, AUDITED[endpoint], "asset",
