@@ -48,6 +48,9 @@ class Setting:
     # machine's administrator sets these (screenly.conf on the device, or the environment): never
     # an archive, an import or any API, since whoever controls them runs code on the device.
     host: bool = False
+    # Bounds of an int setting that the API and web UI may change.
+    minimum: int | None = None
+    maximum: int | None = None
 
     @property
     def env_var(self) -> str:
@@ -80,7 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("viewer", "debug_logging", bool, False,
             "Write detailed player logs for troubleshooting."),
     Setting("viewer", "default_duration", int, 10,
-            "Seconds a new image or web page is shown when no duration is given."),
+            "Seconds a new image or web page is shown when no duration is given.",
+            minimum=0, maximum=2**31 - 1),
     # Anthias keeps this one a string in memory (legacy-api.md 5.1, observed).
     Setting("viewer", "default_streaming_duration", str, "300",
             "Seconds a new stream is shown when no duration is given."),
@@ -196,7 +200,29 @@ def _coerce(setting: Setting, value: Any, home: Path) -> bool | int | str:
         raise InvalidSetting(
             f"Setting {setting.key} must be of type {expected}, not {type(value).__name__}."
         )
+    if isinstance(value, str) and not storable_text(value):
+        raise InvalidSetting(f"Setting {setting.key} holds a NUL or a lone surrogate character.")
+    if setting.type is int and not (
+            (setting.minimum is None or value >= setting.minimum)
+            and (setting.maximum is None or value <= setting.maximum)):
+        raise InvalidSetting(
+            f"Setting {setting.key} must be between {setting.minimum} and {setting.maximum}.")
     return _checked(setting, value, f"Setting {setting.key}", home)
+
+
+def storable_text(text: str) -> bool:
+    """Whether ``text`` can be written to ``screenly.conf`` and read back: no NUL, valid UTF-8."""
+    return "\x00" not in text and printable_text(text) == text
+
+
+def printable_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so that UTF-8 can encode it.
+
+    ``os.environ`` turns undecodable bytes into lone surrogates (surrogateescape).
+    """
+    if text.isascii():
+        return text
+    return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
 
 
 def _format(value: bool | int | str) -> str:
@@ -215,7 +241,10 @@ def _read_environment(environ: Mapping[str, str], home: Path) -> dict[str, Any]:
     for setting in SETTINGS:
         if setting.env_var in environ:
             where = f"environment variable {setting.env_var}"
-            values[setting.key] = _parse(setting, environ[setting.env_var], where, home)
+            raw = environ[setting.env_var]
+            if setting.type is str:  # a path may hold any bytes; text goes into pages and files
+                raw = printable_text(raw)
+            values[setting.key] = _parse(setting, raw, where, home)
     if "password" in values:
         values["password"] = _hash_if_plain(values["password"])
     return values

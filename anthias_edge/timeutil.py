@@ -88,7 +88,11 @@ def format_datetime(value: dt.datetime | None, zone: dt.tzinfo = UTC) -> str | N
 # their dates), and a zone conversion costs ten times the formatting: remember recent ones.
 @lru_cache(maxsize=4096)
 def _format_in_zone(value: dt.datetime, zone: dt.tzinfo) -> str:
-    local = value.replace(tzinfo=UTC).astimezone(zone)
+    try:
+        local = value.replace(tzinfo=UTC).astimezone(zone)
+    except OverflowError:
+        # Within hours of year 1 or 9999 the local time has no datetime: the same instant in UTC.
+        return format_datetime(value, UTC)
     text = local.replace(tzinfo=None).isoformat(
         timespec="microseconds" if local.microsecond else "seconds")
     offset = local.utcoffset()

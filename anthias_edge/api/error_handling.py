@@ -70,12 +70,13 @@ def _handle_http_error(exc: HTTPException) -> Response:
 
 
 def _handle_unexpected(exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.path)
+    # The traceback goes to the log only: an exception's text can name server paths, SQL or
+    # database messages. Anthias put it in the body; clients only need the status and shape.
+    logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     if v3_errors.is_v3_path(request.path):
         return v3_errors.unexpected_error()
     if is_legacy_path(request.path):
-        # Anthias reports the exception text; scripts log it.
-        return legacy_error(AnthiasError(str(exc)))
+        return legacy_error(AnthiasError())
     return generic_error(AnthiasError())
 
 

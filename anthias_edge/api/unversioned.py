@@ -20,6 +20,7 @@ from werkzeug.security import safe_join
 from anthias_edge.auth.guard import basic_auth_challenge
 from anthias_edge.runtime import Runtime
 from anthias_edge.services import device_info
+from anthias_edge.settings import printable_text
 
 bp = Blueprint("unversioned", __name__)
 
@@ -40,7 +41,7 @@ def splash_page() -> Any:
 
     addresses = device_info.info_v2(os.environ)["ip_addresses"]
     return render_template("splash_page.html", addresses=addresses,
-                           player_name=_runtime().settings["player_name"])
+                           player_name=printable_text(_runtime().settings["player_name"]))
 
 
 @bp.route("/hotspot", methods=["GET"])

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import basic_auth_challenge, has_session
 from anthias_edge.runtime import Runtime
-from anthias_edge.settings import SETTINGS
+from anthias_edge.settings import SETTINGS, printable_text
 from anthias_edge.web import bp
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def _require_sign_in() -> Any:
 def _page(template: str, active: str, **context: Any) -> Any:
     settings = _runtime().settings
     response = current_app.make_response(render_template(
-        template, active=active, player_name=settings["player_name"],
+        template, active=active, player_name=printable_text(settings["player_name"]),
         signed_in=auth_enabled(settings) and has_session(settings), **context))
     response.headers["Cache-Control"] = "no-store"
     return response

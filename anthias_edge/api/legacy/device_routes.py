@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
-from anthias_edge.api.legacy.fields import CharField
+from anthias_edge.api.legacy.fields import CharField, validate
 from anthias_edge.api.legacy.http import empty, read_data, render
 from anthias_edge.api.schema import Body, openapi
 from anthias_edge.errors import IncorrectArchiveExtension, MethodNotAllowed, MissingUpload
@@ -23,7 +23,9 @@ CONTENT = {"type": "object", "required": ["type"], "properties": {
     "mimetype": {"type": "string"}}}
 UPLOADED = {"type": "object", "required": ["uri", "ext"],
             "properties": {"uri": {"type": "string"}, "ext": {"type": "string"}}}
-ORDER = Body({"ids": CharField(allow_blank=True)},
+# Anthias split whatever came; only a string of ids can be split (a number 500'd there).
+ORDER = Body({"ids": CharField(allow_blank=True, allow_null=True, text_only=True,
+                              max_length=None)},
              descriptions={"ids": "Asset ids, comma-separated, in the new order."})
 
 
@@ -55,7 +57,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
     @openapi(request=ORDER, status=204)
     def playlist_order() -> Any:
         """Set the playlist order."""
-        ids = read_data().get("ids") or ""
+        ids = validate(ORDER.fields, read_data()).get("ids") or ""
         if ids:
             runtime().assets(legacy_tenant_id()).set_order(ids.split(","))
         return empty(204)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from anthias_edge.api.json_input import has_surrogate, surrogate_code
 from anthias_edge.errors import ValidationError
 from anthias_edge.timeutil import DATETIME_FORMAT_ERROR, parse_datetime
 
@@ -17,12 +19,29 @@ NOT_STRING = "Not a valid string."
 NOT_INTEGER = "A valid integer is required."
 NOT_BOOLEAN = "Must be a valid boolean."
 NULL_CHARACTER = "Null characters are not allowed."
+DATETIME_OVERFLOW = "Datetime value out of range."
+STRING_TOO_LARGE = "String value too large."
+NOT_EXTENSION = "Must be a file extension such as .png."
+
+# Anthias set no limits; these keep every value storable (PostgreSQL's integer column,
+# SQLite's LIKE) while staying far above anything a client sends. Django's IntegerField
+# range, which DRF enforced for Anthias's integer columns.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+MAX_DURATION = INT32_MAX  # seconds: 68 years
+# A name is often the URL itself (the web UI's default), and URLs of signed links run long.
+MAX_TEXT_LENGTH = 10_000
+# DRF refuses longer integer strings before parsing them (IntegerField.MAX_STRING_LENGTH).
+MAX_INTEGER_TEXT = 1000
+# What file_asset answers as ``ext`` (".png", ".mp4", ".tar.gz"): no folder, no traversal.
+EXTENSION = re.compile(r"^\.?[A-Za-z0-9][A-Za-z0-9_+-]*(?:\.[A-Za-z0-9][A-Za-z0-9_+-]*)*$")
+MAX_EXTENSION_LENGTH = 32
 
 TRUE_VALUES = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
                "1", 1}
 FALSE_VALUES = {"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off",
                 "OFF", "0", 0}
 _DECIMAL_TAIL = re.compile(r"\.0*\s*$")
+_INTEGER_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
 
 _MISSING = object()
 
@@ -49,15 +68,38 @@ class CharField(Field):
     """DRF CharField: strings (numbers are stringified), trimmed, blank optional."""
 
     allow_blank: bool = False
+    max_length: int | None = MAX_TEXT_LENGTH
+    # Only JSON strings (DRF's CharField also takes numbers): for lists of ids.
+    text_only: bool = False
 
     def convert(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise FieldError(NOT_STRING)
+        if self.text_only and not isinstance(value, str):
+            raise FieldError(NOT_STRING)
         text = str(value).strip()
-        if "\x00" in text:  # DRF refuses them; PostgreSQL cannot store them
-            raise FieldError(NULL_CHARACTER)
         if text == "" and not self.allow_blank:
             raise FieldError(NOT_BLANK)
+        if "\x00" in text:  # DRF refuses them; PostgreSQL cannot store them
+            raise FieldError(NULL_CHARACTER)
+        if has_surrogate(text):  # DRF refuses them; UTF-8 cannot encode them
+            raise FieldError(f"Surrogate characters are not allowed: {surrogate_code(text)}.")
+        if self.max_length is not None and len(text) > self.max_length:
+            raise FieldError(f"Ensure this field has no more than {self.max_length} characters.")
+        return text
+
+
+@dataclass(frozen=True)
+class ExtensionField(CharField):
+    """A file name extension to append to an uploaded file's name (4.7), or blank."""
+
+    allow_blank: bool = True
+    max_length: int | None = MAX_EXTENSION_LENGTH
+
+    def convert(self, value: Any) -> Any:
+        text = super().convert(value)
+        if text and not EXTENSION.match(text):
+            raise FieldError(NOT_EXTENSION)
         return text
 
 
@@ -65,21 +107,27 @@ class CharField(Field):
 class IntegerField(Field):
     """DRF IntegerField: ints and integral strings; booleans are refused."""
 
-    min_value: int | None = None
-    max_value: int | None = None
+    min_value: int | None = INT32_MIN
+    max_value: int | None = INT32_MAX
 
     def convert(self, value: Any) -> Any:
         if isinstance(value, bool):
             raise FieldError(NOT_INTEGER)
+        if isinstance(value, str) and len(value) > MAX_INTEGER_TEXT:
+            raise FieldError(STRING_TOO_LARGE)
         try:
             number = int(_DECIMAL_TAIL.sub("", str(value)))
         except (TypeError, ValueError) as exc:
             raise FieldError(NOT_INTEGER) from exc
-        if self.max_value is not None and number > self.max_value:
-            raise FieldError(f"Ensure this value is less than or equal to {self.max_value}.")
-        if self.min_value is not None and number < self.min_value:
-            raise FieldError(f"Ensure this value is greater than or equal to {self.min_value}.")
-        return number
+        return _in_range(number, self.min_value, self.max_value)
+
+
+def _in_range(number: int, min_value: int | None, max_value: int | None) -> int:
+    if max_value is not None and number > max_value:
+        raise FieldError(f"Ensure this value is less than or equal to {max_value}.")
+    if min_value is not None and number < min_value:
+        raise FieldError(f"Ensure this value is greater than or equal to {min_value}.")
+    return number
 
 
 @dataclass(frozen=True)
@@ -108,6 +156,8 @@ class DateTimeField(Field):
             return parse_datetime(value)
         except ValueError as exc:
             raise FieldError(DATETIME_FORMAT_ERROR) from exc
+        except OverflowError as exc:  # an offset past year 1 or 9999, as DRF words it
+            raise FieldError(DATETIME_OVERFLOW) from exc
 
 
 @dataclass(frozen=True)
@@ -125,6 +175,32 @@ class ChoiceField(Field):
 @dataclass(frozen=True)
 class RawField(Field):
     """Accepted as sent; a later rule converts it (Anthias's ``duration`` text)."""
+
+
+@dataclass(frozen=True)
+class DurationField(RawField):
+    """Anthias's ``duration`` text: a number out of range is refused here, as a field error.
+
+    Anything else stays raw, for the asset rules to convert with the messages Anthias
+    clients have seen (a 500 for ``"abc"``, legacy-api.md 3.3).
+    """
+
+    min_value: int = 0
+    max_value: int = MAX_DURATION
+
+    def convert(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FieldError(NOT_INTEGER)
+        if isinstance(value, str):
+            if len(value) > MAX_INTEGER_TEXT:
+                raise FieldError(STRING_TOO_LARGE)
+            if not _INTEGER_TEXT.match(value):
+                return value
+        if isinstance(value, int | float | str):
+            _in_range(int(value), self.min_value, self.max_value)
+        return value
 
 
 def validate(

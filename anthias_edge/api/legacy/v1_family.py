@@ -8,8 +8,9 @@ from anthias_edge.api.legacy.fields import (
     BooleanField,
     CharField,
     DateTimeField,
+    DurationField,
+    ExtensionField,
     IntegerField,
-    RawField,
     validate,
 )
 from anthias_edge.api.legacy.http import read_model
@@ -23,7 +24,7 @@ CREATE = {
     "mimetype": CharField(required=True),
     "start_date": DateTimeField(allow_null=True, default=None),
     "end_date": DateTimeField(allow_null=True, default=None),
-    "duration": RawField(allow_null=True, default=None),
+    "duration": DurationField(allow_null=True, default=None),
     "is_enabled": FLAG,
     "is_processing": FLAG,
     "nocache": BooleanField(default=False),
@@ -34,7 +35,7 @@ UPDATE = {
     "name": CharField(required=True),
     "start_date": DateTimeField(required=True, allow_null=True),
     "end_date": DateTimeField(required=True, allow_null=True),
-    "duration": RawField(required=True),
+    "duration": DurationField(required=True),
     "is_enabled": IntegerField(required=True, min_value=0, max_value=1),
     "is_processing": IntegerField(min_value=0, max_value=1),
     "nocache": BooleanField(),
@@ -54,7 +55,10 @@ def read_create() -> tuple[dict[str, Any], str | None]:
     """The create model: dates optional, play_order ignored (always 0), uri verbatim."""
     model = _blank_dates_are_null(read_model())
     values = validate(CREATE, model)
+    # Anthias ignored ext here (Q2); a string is used for the file's name, so it is checked.
     ext = model.get("ext") if isinstance(model.get("ext"), str) else None
+    if ext is not None:
+        ext = validate({"ext": ExtensionField()}, {"ext": ext})["ext"]
     return values, ext
 
 

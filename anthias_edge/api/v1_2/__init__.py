@@ -11,8 +11,9 @@ from anthias_edge.api.legacy.blueprint import make_blueprint
 from anthias_edge.api.legacy.fields import (
     CharField,
     DateTimeField,
+    DurationField,
+    ExtensionField,
     IntegerField,
-    RawField,
     validate,
 )
 from anthias_edge.api.legacy.formats import v1_asset
@@ -27,21 +28,21 @@ CREATE = {
     "uri": CharField(required=True),
     "start_date": DateTimeField(required=True),
     "end_date": DateTimeField(required=True),
-    "duration": RawField(required=True),
+    "duration": DurationField(required=True),
     "mimetype": CharField(required=True),
     "is_enabled": IntegerField(required=True, min_value=0, max_value=1),
     "nocache": IntegerField(min_value=0, max_value=1, default=0),
     "play_order": IntegerField(default=0),
     # Anthias 500s when this is missing (Q8); it defaults to "check the URL".
     "skip_asset_check": IntegerField(min_value=0, max_value=1, default=0),
-    "ext": CharField(allow_blank=True),
+    "ext": ExtensionField(),
 }
 
 UPDATE = {
     "name": CharField(required=True),
     "start_date": DateTimeField(required=True),
     "end_date": DateTimeField(required=True),
-    "duration": RawField(required=True),
+    "duration": DurationField(required=True),
     "is_enabled": IntegerField(required=True, min_value=0, max_value=1),
     "is_processing": FLAG,
     "nocache": FLAG,

@@ -5,21 +5,21 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import request
-
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
 from anthias_edge.api.legacy.blueprint import make_blueprint, named
 from anthias_edge.api.legacy.device_routes import register_device_routes
 from anthias_edge.api.legacy.extensions import BOOLEAN_EXTENSIONS, CONVERTERS, read_extensions
 from anthias_edge.api.legacy.fields import (
+    MAX_DURATION,
     BooleanField,
     CharField,
     DateTimeField,
+    ExtensionField,
     IntegerField,
     validate,
 )
 from anthias_edge.api.legacy.formats import v2_asset
-from anthias_edge.api.legacy.http import JSON_TYPE, read_data, render
+from anthias_edge.api.legacy.http import body_kind, read_data, render
 from anthias_edge.api.schema import Body, openapi
 from anthias_edge.models import Asset
 from anthias_edge.services import device_info
@@ -30,7 +30,7 @@ CREATE = {
     "uri": CharField(required=True),
     "start_date": DateTimeField(required=True),
     "end_date": DateTimeField(required=True),
-    "duration": IntegerField(required=True),
+    "duration": IntegerField(required=True, min_value=0, max_value=MAX_DURATION),
     "mimetype": CharField(required=True),
     "is_enabled": BooleanField(required=True),
     "nocache": BooleanField(default=False),
@@ -38,14 +38,14 @@ CREATE = {
     # Anthias 500s when this is missing from JSON (Q8); it defaults to "check the URL".
     "skip_asset_check": BooleanField(default=False),
     "skip_ssl_verify": BooleanField(default=False),
-    "ext": CharField(allow_blank=True),
+    "ext": ExtensionField(),
 }
 
 UPDATE = {
     "name": CharField(required=True),
     "start_date": DateTimeField(required=True),
     "end_date": DateTimeField(required=True),
-    "duration": IntegerField(required=True),
+    "duration": IntegerField(required=True, min_value=0, max_value=MAX_DURATION),
     "is_enabled": BooleanField(required=True),
     "is_processing": BooleanField(),
     "nocache": BooleanField(),
@@ -56,7 +56,8 @@ UPDATE = {
 
 
 def _is_form() -> bool:
-    return request.mimetype != JSON_TYPE
+    # A request with no body at all reads as JSON: every required field is reported (3.4).
+    return body_kind() == "form"
 
 
 def read_create() -> tuple[dict[str, Any], str | None]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from anthias_edge.api.legacy.blueprint import named, runtime
 from anthias_edge.api.legacy.fields import (
+    MAX_DURATION,
     BooleanField,
     CharField,
     ChoiceField,
@@ -33,8 +34,8 @@ PATCH_SCHEMA = {
     "current_password": TEXT,
     "audio_output": CharField(),
     "date_format": CharField(),
-    "default_duration": IntegerField(),
-    "default_streaming_duration": IntegerField(),
+    "default_duration": IntegerField(min_value=0, max_value=MAX_DURATION),
+    "default_streaming_duration": IntegerField(min_value=0, max_value=MAX_DURATION),
     **{name: BooleanField() for name in BOOLEANS},
     "auth_backend": ChoiceField(choices=("", "auth_basic"), allow_null=False),
 }
@@ -107,7 +108,11 @@ def update_device_settings() -> Any:
         return error_body(400, f"An error occurred while saving settings: {exc.message}")
     except OSError as exc:
         settings.reload()
-        return error_body(400, f"An error occurred while saving settings: {exc}")
+        # strerror only: the exception's text names the settings file's path.
+        return error_body(400, f"An error occurred while saving settings: {exc.strerror}")
+    except BaseException:
+        settings.reload()  # nothing half-applied may stay in memory
+        raise
     rt.messenger.send_to_viewer("reload")
     rt.tell_player_data_changed()
     return render({"message": "Settings were successfully saved."})

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from anthias_edge.api.json_input import has_surrogate
 from anthias_edge.errors import ValidationError
 from anthias_edge.timeutil import parse_datetime
 
@@ -75,6 +76,8 @@ class Str(Spec):
             raise FieldError("Must be a string.")
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise FieldError("May not contain NUL characters.")
+        if has_surrogate(value):  # nor can any UTF-8 text hold a lone surrogate
+            raise FieldError("May not contain lone surrogate characters.")
         if self.choices and value not in self.choices:
             raise FieldError(f"Must be one of: {', '.join(self.choices)}.")
         if not self.min_length <= len(value) <= self.max_length:
@@ -177,7 +180,7 @@ class StrList(Spec):
         items: list[str] = []
         for item in value:
             if (not isinstance(item, str) or not 1 <= len(item) <= self.max_length
-                    or "\x00" in item):
+                    or "\x00" in item or has_surrogate(item)):
                 raise FieldError(f"Items must be strings of 1 to {self.max_length} characters"
                                  " without NUL.")
             if self.choices and item not in self.choices:

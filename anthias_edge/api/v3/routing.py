@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
+from anthias_edge.api import json_input
 from anthias_edge.api.v3 import bp
 from anthias_edge.api.v3.auth import authenticate
 from anthias_edge.api.v3.fields import Spec, validate, validate_query
@@ -94,9 +95,15 @@ def read_json() -> Any:
     if request.mimetype != JSON_TYPE and not request.mimetype.endswith("+json"):
         raise UnsupportedMediaType()
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json_input.loads(raw)
+    except json_input.TooDeep as exc:
+        raise MalformedRequest(str(exc)) from None
+    except ValueError as exc:  # UnicodeDecodeError and NaN included
         raise MalformedRequest("The body is not valid JSON.") from exc
+    if json_input.first_surrogate(data) is not None:
+        raise MalformedRequest("The body holds a lone surrogate (\\ud800-\\udfff), which is "
+                               "not text.")
+    return data
 
 
 def runtime() -> Runtime:
