@@ -12,6 +12,7 @@ from flask import Flask
 from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.errors import AnthiasError, StartupError
 from anthias_edge.messaging import Messenger, NullMessenger, ServerMessenger
+from anthias_edge.proxies import Network, TrustedProxies, parse_trusted_proxies
 from anthias_edge.runtime import Runtime
 from anthias_edge.services.assets import relocate_asset_uris
 from anthias_edge.services.file_swap import undo_interrupted_swaps
@@ -33,6 +34,7 @@ def create_app(
     environ = os.environ if environ is None else environ
     try:
         settings = settings or Settings.load(Path(environ.get("HOME") or Path.home()), environ)
+        proxies = trusted_proxies(settings)  # a typo stops the start before anything opens
         app = Flask("anthias_edge", static_folder=None,
                     template_folder=str(WEB_UI / "templates"))
         app.config["MAX_CONTENT_LENGTH"] = 4 * 1024**3  # Anthias's nginx limit
@@ -43,6 +45,7 @@ def create_app(
         init_metrics(app)
         init_origin_check(app)
         init_fast_paths(app, runtime)
+        configure_proxies(app, proxies)
         if start_jobs:
             init_jobs(app, runtime)
     except StartupError:
@@ -131,6 +134,20 @@ def init_fast_paths(app: Flask, runtime: Runtime) -> None:
     from anthias_edge.api.legacy.list_fast_path import ListFastPath
 
     app.wsgi_app = ListFastPath(app.wsgi_app, runtime, app.config["SESSION_COOKIE_NAME"])
+
+
+def trusted_proxies(settings: Settings) -> tuple[Network, ...]:
+    """The reverse proxies whose forwarded headers are believed (none by default)."""
+    return parse_trusted_proxies(settings["trusted_proxies"])
+
+
+def configure_proxies(app: Flask, proxies: tuple[Network, ...]) -> None:
+    """Take the client's address and scheme from trusted proxies' headers (ProxyFix).
+
+    Outermost, so the asset-list fast path and the login throttle see the client too.
+    """
+    if proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)
 
 
 def init_jobs(app: Flask, runtime: Runtime) -> None:

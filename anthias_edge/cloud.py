@@ -111,9 +111,16 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
-    """The gunicorn settings of a cloud server (hooks added by ``serve_cloud``)."""
+def gunicorn_options(bind: str, workers: int, threads: int,
+                     trusted_proxies: str = "") -> dict[str, Any]:
+    """The gunicorn settings of a cloud server (hooks added by ``serve_cloud``).
+
+    gunicorn believes ``X-Forwarded-Proto`` from ``forwarded_allow_ips`` (by default
+    127.0.0.1): give it the ``trusted_proxies`` setting instead, so one setting decides
+    which peers' forwarded headers count (the app applies the same list, ``proxies.py``).
+    """
     return {
+        "forwarded_allow_ips": trusted_proxies,  # a comma-separated string, "" trusts none
         "bind": [bind],
         "workers": workers,
         "worker_class": "gthread",
@@ -146,7 +153,8 @@ def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None
     sock = listen_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    options = gunicorn_options(f"fd://{sock.fileno()}", workers or default_workers(), threads)
+    options = gunicorn_options(f"fd://{sock.fileno()}", workers or default_workers(), threads,
+                               settings["trusted_proxies"])
 
     def when_ready(_server: Any) -> None:
         click.echo(f"Anthias Edge (cloud) is running at http://{shown}:{bound_port}/ "

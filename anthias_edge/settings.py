@@ -127,6 +127,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes between checks that web page and stream assets are reachable."),
     Setting(EDGE_SECTION, "cleanup_interval_minutes", int, 60,
             "Minutes between clean-ups of leftover temporary and orphaned files."),
+    Setting(EDGE_SECTION, "trusted_proxies", str, "",
+            "Comma-separated addresses or networks of your reverse proxies; only their "
+            "X-Forwarded-For and X-Forwarded-Proto are believed. Empty trusts none.", host=True),
 )
 
 

@@ -1,7 +1,8 @@
 """HTTP Basic authentication exactly as Anthias does it (legacy-api.md 6.2).
 
 Pure functions over the ``Authorization`` header and the settings; the app turns an ``AuthResult``
-into a response with its ``status``, ``body`` and ``headers``.
+into a response with its ``status``, ``body`` and ``headers``. Throttling password guesses needs
+the database, so it lives in ``auth/throttling.py``, which also makes the ``THROTTLED`` result.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 AUTH_BASIC = "auth_basic"
 CONTENT_TYPE = "text/html; charset=utf-8"
+TOO_MANY_ATTEMPTS = "Too many failed attempts. Try again later."
 
 
 class AuthOutcome(enum.Enum):
@@ -27,6 +29,7 @@ class AuthOutcome(enum.Enum):
     OK = "ok"
     DENIED = "denied"
     BACKEND_ERROR = "backend_error"
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class AuthResult:
     outcome: AuthOutcome
     realm: str = ""
     error: str = ""
+    # Whether a user name and password were sent at all: only those are password guesses.
+    credentials_given: bool = False
+    retry_after: int = 0
 
     @property
     def ok(self) -> bool:
@@ -44,10 +50,9 @@ class AuthResult:
 
     @property
     def status(self) -> int:
-        """HTTP status for a refused request: 401 or 503 (200 when OK)."""
-        return {AuthOutcome.OK: 200, AuthOutcome.DENIED: 401, AuthOutcome.BACKEND_ERROR: 503}[
-            self.outcome
-        ]
+        """HTTP status for a refused request: 401, 429 or 503 (200 when OK)."""
+        return {AuthOutcome.OK: 200, AuthOutcome.DENIED: 401, AuthOutcome.BACKEND_ERROR: 503,
+                AuthOutcome.THROTTLED: 429}[self.outcome]
 
     @property
     def body(self) -> str:
@@ -56,16 +61,23 @@ class AuthResult:
             return "Access denied"
         if self.outcome is AuthOutcome.BACKEND_ERROR:
             return f"Authorization backend is unavailable: {self.error}"
+        if self.outcome is AuthOutcome.THROTTLED:
+            return TOO_MANY_ATTEMPTS
         return ""
 
     @property
     def headers(self) -> dict[str, str]:
-        """Response headers for the refusal; only a 401 carries ``WWW-Authenticate``."""
+        """Response headers for the refusal; only a 401 carries ``WWW-Authenticate``.
+
+        A 429 carries ``Retry-After`` and no challenge, so a client does not prompt again.
+        """
         if self.outcome is AuthOutcome.OK:
             return {}
         headers = {"Content-Type": CONTENT_TYPE}
         if self.outcome is AuthOutcome.DENIED:
             headers["WWW-Authenticate"] = _header_value(f'Basic realm="{self.realm}"')
+        if self.outcome is AuthOutcome.THROTTLED:
+            headers["Retry-After"] = str(self.retry_after)
         return headers
 
 
@@ -107,13 +119,14 @@ def check_basic_auth(authorization_header: str | None, settings: Settings) -> Au
         logger.info("Unreadable Basic credentials: %s", exc)
         return AuthResult(AuthOutcome.BACKEND_ERROR, error=str(exc))
     fields = credentials.split(":")
+    guessed = AuthResult(AuthOutcome.DENIED, realm=realm(settings), credentials_given=True)
     # Exactly two fields, so a password containing ':' never matches (Anthias, quirk Q11).
     if len(fields) != 2:
-        return denied
+        return guessed
     username, password = fields
     # Check both so the timing does not tell whether the user name was right.
     user_ok = hmac.compare_digest(username.encode(), str(settings["user"]).encode())
     password_ok = settings.password_matches(password)
     if user_ok and password_ok:
-        return AuthResult(AuthOutcome.OK)
-    return denied
+        return AuthResult(AuthOutcome.OK, credentials_given=True)
+    return guessed

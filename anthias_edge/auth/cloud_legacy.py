@@ -35,11 +35,11 @@ from werkzeug.exceptions import NotFound
 
 from anthias_edge.api.v3.tenancy import base_domain, is_device_tenant, request_host
 from anthias_edge.auth.basic import CONTENT_TYPE, _header_value
+from anthias_edge.auth.throttling import login_throttle
 from anthias_edge.db import db
 from anthias_edge.errors import TenantNotFound, TooManyAttempts
 from anthias_edge.models import Tenant, TenantUser, User
 from anthias_edge.permissions import effective_permissions
-from anthias_edge.services.login_throttle import LoginThrottle
 from anthias_edge.services.passwords import Passwords
 from anthias_edge.services.row_security import set_tenant
 from anthias_edge.services.tenants import (
@@ -158,21 +158,25 @@ def _member(tenant: Tenant, user: User) -> TenantUser | None:
 
 
 def _password_ok(user: User | None, username: str, password: str) -> bool:
-    """Check the password; throttle only real argon2id checks (5 per user, 20 per address)."""
+    """Check the password once the throttle allows it (docs/security.md, "Login throttling").
+
+    The throttle comes first, even for a password this worker remembers: a throttled address
+    must learn nothing, not even that it just sent the right one.
+    """
+    throttle = login_throttle(current_app.extensions["anthias"])
+    ip = request.remote_addr
+    had_failures = throttle.check(username, ip)
     verified = _verified()
-    if user is not None and verified.remembered(user.password_hash, password):
-        return True
-    throttle = LoginThrottle()
-    throttle.check(username, request.remote_addr)
     if user is None:
         verified.passwords.dummy_verify(password)
         ok = False
     else:
-        ok = verified.verify(user.password_hash, password)
-    if ok:
-        throttle.record_success(username)
-    else:
-        throttle.record_failure(username, request.remote_addr)
+        ok = (verified.remembered(user.password_hash, password)
+              or verified.verify(user.password_hash, password))
+    if not ok:
+        throttle.record_failure(username, ip)
+    elif had_failures:
+        throttle.record_success(username, ip)
     return ok
 
 

@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import secrets
 
-from flask import Response, request, session
+from flask import Response, current_app, request, session
 
-from anthias_edge.auth.basic import auth_enabled, check_basic_auth
+from anthias_edge.auth.basic import auth_enabled
+from anthias_edge.auth.throttling import check_throttled_basic_auth
 from anthias_edge.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -80,13 +81,15 @@ def basic_auth_challenge(settings: Settings) -> Response | None:
     """None when the request may go on; otherwise the refusal to send.
 
     A signed-in session is enough (writes need its CSRF token too); otherwise HTTP Basic
-    decides, with Anthias's exact 401/503 answers for scripts.
+    decides, with Anthias's exact 401/503 answers for scripts, and a 429 with ``Retry-After``
+    for an address that keeps sending wrong passwords (``auth/throttling.py``).
     """
     if not auth_enabled(settings):
         return None
     if has_session(settings):
         return None if csrf_ok() else csrf_refusal()
-    result = check_basic_auth(request.headers.get("Authorization"), settings)
+    result = check_throttled_basic_auth(request.headers.get("Authorization"),
+                                        current_app.extensions["anthias"], request.remote_addr)
     if result.ok:
         return None
     headers = result.headers

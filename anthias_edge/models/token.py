@@ -6,7 +6,7 @@ encrypted at rest (``services/crypto_box.py``).
 
 from __future__ import annotations
 
-from peewee import BigAutoField, CharField, ForeignKeyField, TextField
+from peewee import CharField, ForeignKeyField, IntegerField, TextField
 
 from anthias_edge.models.base import BaseModel, JSONTextField, UtcDateTimeField
 from anthias_edge.models.tenant import Tenant, new_id
@@ -63,12 +63,15 @@ class SigningKey(BaseModel):
 
 
 class LoginAttempt(BaseModel):
-    """A failed login, keyed ``user:<name>`` or ``ip:<address>``; shared by every worker."""
+    """Recent failed logins under one throttle key, shared by every worker.
 
-    id = BigAutoField()
-    key = TextField()
-    at = UtcDateTimeField(default=utcnow)
+    A key names an account (``user:<name>``) or an account from one address
+    (``pair:<name>|<address>``); ``services/login_throttle.py`` owns the policy.
+    """
+
+    key = TextField(primary_key=True)
+    failures = IntegerField(default=0)
+    last_failure_at = UtcDateTimeField(index=True)
 
     class Meta:
         table_name = "login_attempts"
-        indexes = ((("key", "at"), False),)

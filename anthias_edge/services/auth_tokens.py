@@ -191,7 +191,8 @@ class AuthService:
                      ip: str | None = None) -> TokenPair:
         """Log in to one tenant; the same AuthenticationFailed for every kind of wrong."""
         username = normalise_username(username)
-        self.throttle.check(username, ip)
+        # Before the password is looked at: a throttled address learns nothing from it.
+        had_failures = self.throttle.check(username, ip)
         user, tenant_id = self._login_user(username, tenant_ref)
         if user is None:
             self.passwords.dummy_verify(password or "")
@@ -205,7 +206,8 @@ class AuthService:
             raise AuthenticationFailed()
         if not member.tenant.is_active:
             raise TenantInactive()
-        self.throttle.record_success(username)
+        if had_failures:
+            self.throttle.record_success(username, ip)
         if self.passwords.needs_rehash(member.user.password_hash):
             User.update(password_hash=self.passwords.hash(password)).where(
                 User.id == member.user_id).execute()

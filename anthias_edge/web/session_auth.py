@@ -17,6 +17,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import csrf_ok, csrf_refusal, csrf_token, has_session, sign_in
+from anthias_edge.auth.throttling import DEVICE_ACCOUNT, login_throttle
+from anthias_edge.errors import TooManyAttempts
 from anthias_edge.runtime import Runtime
 from anthias_edge.settings import Settings
 from anthias_edge.web import bp
@@ -25,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 SECRET_KEY_SETTING = "django_secret_key"
 WRONG_CREDENTIALS = "That user name and password do not match. Try again."
+TOO_MANY_SIGN_INS = ("Too many failed sign-in attempts from this address. "
+                     "Wait {seconds} s, then try again.")
 
 
 class PerRequestSecureSessions(SecureCookieSessionInterface):
@@ -90,11 +94,22 @@ def login() -> Any:
                                error="The form expired. Please sign in again."), 403
     username = request.form.get("username", "")
     password = request.form.get("password", "")
+    # The same count as HTTP Basic: one account, checked before the password is looked at.
+    throttle = login_throttle(current_app.extensions["anthias"])
+    try:
+        had_failures = throttle.check(DEVICE_ACCOUNT, request.remote_addr)
+    except TooManyAttempts as exc:
+        error = TOO_MANY_SIGN_INS.format(seconds=exc.retry_after)
+        return (render_template("login.html", next_url=next_url, error=error), 429,
+                {"Retry-After": str(exc.retry_after)})
     user_ok = hmac.compare_digest(username.encode(), str(settings["user"]).encode())
     if user_ok & settings.password_matches(password):
+        if had_failures:
+            throttle.record_success(DEVICE_ACCOUNT, request.remote_addr)
         sign_in(settings)
         logger.info("User %s signed in from %s", username, request.remote_addr)
         return redirect(next_url)
+    throttle.record_failure(DEVICE_ACCOUNT, request.remote_addr)
     logger.info("Failed sign-in from %s", request.remote_addr)
     return render_template("login.html", next_url=next_url, error=WRONG_CREDENTIALS), 401
 

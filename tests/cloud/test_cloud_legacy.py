@@ -115,3 +115,34 @@ def test_a_deactivated_member_is_refused_at_once(cloud_app, two_tenants):
     response = client.get("/api/v2/assets", headers=basic("victor"), **on("acme"))
 
     assert response.status_code == 401
+
+
+ATTACKER = {"REMOTE_ADDR": "203.0.113.5"}
+OWNER = {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def test_guessing_is_slowed_per_address_and_the_owner_still_gets_in(cloud_app, two_tenants):
+    client = cloud_app.test_client()
+    for _ in range(5):
+        assert client.get("/api/v2/assets", headers=basic("alice", "wrong"), environ_base=ATTACKER,
+                          **on("acme")).status_code == 401
+    throttled = client.get("/api/v2/assets", headers=basic("alice"), environ_base=ATTACKER,
+                           **on("acme"))
+    assert throttled.status_code == 429
+    assert throttled.get_data(as_text=True) == "Too many failed attempts. Try again later."
+    assert throttled.headers["Retry-After"] == "1"
+    assert client.get("/api/v2/assets", headers=basic("alice"), environ_base=OWNER,
+                      **on("acme")).status_code == 200
+
+
+def test_a_remembered_password_does_not_skip_the_throttle(cloud_app, two_tenants):
+    """The per-worker memo of good passwords must not answer a throttled address."""
+    client = cloud_app.test_client()
+    assert client.get("/api/v2/assets", headers=basic("alice"), environ_base=OWNER,
+                      **on("acme")).status_code == 200
+    for _ in range(5):
+        client.get("/api/v2/assets", headers=basic("alice", "wrong"), environ_base=ATTACKER,
+                   **on("acme"))
+    response = client.get("/api/v2/assets", headers=basic("alice"), environ_base=ATTACKER,
+                          **on("acme"))
+    assert response.status_code == 429

@@ -13,7 +13,7 @@ from flask import Flask
 from anthias_edge.services.auth_tokens import AuthService
 from anthias_edge.services.crypto_box import CryptoBox
 from anthias_edge.services.jwt_tokens import AccessTokens
-from anthias_edge.services.login_throttle import LoginThrottle, ThrottlePolicy
+from anthias_edge.services.login_throttle import LoginThrottle
 from anthias_edge.services.passwords import Passwords
 from anthias_edge.services.tenants import TenantService, create_tenant
 
@@ -67,7 +67,7 @@ def tenancy(app: Flask, cheap_passwords: Passwords) -> Iterator[Tenancy]:
     clock = Clock()
     box = CryptoBox([Fernet.generate_key()])
     access = AccessTokens(box, clock=clock)
-    throttle = LoginThrottle(ThrottlePolicy(max_per_user=3, max_per_address=5), clock=clock)
+    throttle = LoginThrottle(clock=clock)  # the documented policy (docs/security.md)
     auth = AuthService(access, passwords=cheap_passwords, throttle=throttle, clock=clock)
     with app.extensions["anthias"].database.connection_context():
         a, owner_a = create_tenant("Alpha", "alpha", "alice", PASSWORD,

@@ -8,6 +8,7 @@ import pytest
 
 from anthias_edge.settings import Settings
 from tests.helpers import basic, v2_asset
+from tests.services.conftest import Clock
 
 CREDENTIALS = {"auth_backend": "auth_basic", "username": "admin", "password": "pw",
                "password_2": "pw"}
@@ -28,11 +29,11 @@ def protected(client):
     return client
 
 
-def sign_in(client, username="admin", password="pw"):
+def sign_in(client, username="admin", password="pw", **request):
     """Fetch the form, then post it with its token."""
-    token = token_of(client.get("/login").get_data(as_text=True))
+    token = token_of(client.get("/login", **request).get_data(as_text=True))
     return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token, "next": "/settings"})
+                                       "csrf_token": token, "next": "/settings"}, **request)
 
 
 def test_a_secret_key_is_generated_and_saved_on_first_start(app, home):
@@ -178,3 +179,29 @@ def test_the_v2_list_answers_304_when_nothing_changed(client):
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
     assert "ETag" not in client.get("/api/v1/assets").headers
+
+
+def test_repeated_wrong_sign_ins_are_slowed_with_a_clear_message(protected, app):
+    clock = app.extensions["anthias"].clock = Clock()
+    attacker = {"REMOTE_ADDR": "192.0.2.66"}
+    for _ in range(5):
+        assert sign_in(protected, password="wrong", environ_base=attacker).status_code == 401
+    throttled = sign_in(protected, environ_base=attacker)  # even the right password waits
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "1"
+    assert "Too many failed sign-in attempts" in throttled.get_data(as_text=True)
+    assert protected.get("/").status_code == 302  # no session was started
+    clock.advance(seconds=1)
+    assert sign_in(protected, password="wrong", environ_base=attacker).status_code == 401
+    assert sign_in(protected, environ_base=attacker).headers["Retry-After"] == "2"
+    clock.advance(seconds=2)
+    assert sign_in(protected, environ_base=attacker).status_code == 302
+
+
+def test_the_owner_signs_in_from_a_clean_address_while_another_is_slowed(protected, app):
+    app.extensions["anthias"].clock = Clock()
+    for _ in range(5):
+        sign_in(protected, password="wrong", environ_base={"REMOTE_ADDR": "192.0.2.66"})
+    response = sign_in(protected, environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert response.status_code == 302
+    assert protected.get("/").status_code == 200

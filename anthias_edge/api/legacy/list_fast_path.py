@@ -5,8 +5,9 @@ request machinery costs more than the answer. When the list is already
 rendered and current, this WSGI middleware sends the very bytes the Flask view
 would send (same body, Content-Type and ETag), after the same Basic-auth check.
 Anything else — another URL, a query string, HTML, a session cookie, a
-conditional request, a failed or missing credential, cloud mode, a stale
-cache — goes to Flask unchanged, which renders, refuses or builds the cache.
+conditional request, a failed or missing credential, an address with failed
+logins on record (the throttle's business), cloud mode, a stale cache — goes
+to Flask unchanged, which renders, refuses, throttles or builds the cache.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from anthias_edge.auth.basic import auth_enabled, check_basic_auth
+from anthias_edge.auth.basic import auth_enabled
+from anthias_edge.auth.throttling import clean_and_correct
 from anthias_edge.runtime import Runtime
 
 # path -> (cache key suffix used by asset_routes, route label used by the metrics)
@@ -47,13 +49,14 @@ class ListFastPath:
         runtime = self._runtime
         settings = runtime.settings
         protected = auth_enabled(settings)
-        if protected and not check_basic_auth(environ.get("HTTP_AUTHORIZATION"), settings).ok:
-            return self._app(environ, start_response)
         suffix, label = route
         database = runtime.database
+        cached = None
         try:
-            key = (suffix, runtime.local_tenant_id, runtime.zone_file)
-            cached = runtime.render_cache.peek(key, runtime.clock())
+            if not protected or clean_and_correct(environ.get("HTTP_AUTHORIZATION"), runtime,
+                                                  environ.get("REMOTE_ADDR")):
+                key = (suffix, runtime.local_tenant_id, runtime.zone_file)
+                cached = runtime.render_cache.peek(key, runtime.clock())
         finally:
             if not database.is_closed():
                 database.close()  # back to the pool, as Flask's teardown would

@@ -7,9 +7,9 @@ import datetime as dt
 import json
 
 import jwt
+import pytest
 
 from anthias_edge.models import RefreshToken, SigningKey
-from anthias_edge.services.login_throttle import ThrottlePolicy
 from tests.api.v3.conftest import PASSWORD, World
 
 
@@ -58,13 +58,41 @@ def test_wrong_password_and_unknown_user_get_the_same_401(world: World):
 
 
 def test_repeated_failures_are_throttled_with_retry_after(world: World):
-    world.runtime.auth.throttle.policy = ThrottlePolicy(max_per_user=2, max_per_address=50)
-    for _ in range(2):
+    for _ in range(5):
         assert world.login("alpha-owner", "alpha", password="bad password").status_code == 401
     response = world.login("alpha-owner", "alpha")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert response.get_json()["error"]["code"] == "too_many_attempts"
+
+
+def _from(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+def test_behind_a_trusted_proxy_one_client_failing_for_many_users_blocks_no_one(make_world):
+    world = make_world(ANTHIAS_TRUSTED_PROXIES="127.0.0.1")  # the test client's address
+    for n in range(20):
+        assert world.login(f"guess{n}", "alpha", password="bad", **_from("203.0.113.5")
+                           ).status_code == 401
+    assert world.login("alpha-owner", "alpha", **_from("198.51.100.7")).status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_owner_signs_in_while_an_attacker_is_slowed(make_world):
+    world = make_world(ANTHIAS_TRUSTED_PROXIES="127.0.0.1")
+    for _ in range(5):
+        world.login("alpha-owner", "alpha", password="bad", **_from("203.0.113.5"))
+    assert world.login("alpha-owner", "alpha", **_from("203.0.113.5")).status_code == 429
+    assert world.login("alpha-owner", "alpha", **_from("198.51.100.7")).status_code == 200
+
+
+@pytest.mark.parametrize("trusted", [{}, {"ANTHIAS_TRUSTED_PROXIES": "10.0.0.1"}])
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(make_world, trusted):
+    world = make_world(**trusted)
+    for n in range(5):  # a new spoofed address every time
+        world.login("alpha-owner", "alpha", password="bad", **_from(f"203.0.113.{n}"))
+    response = world.login("alpha-owner", "alpha", **_from("198.51.100.7"))
+    assert response.status_code == 429, response.get_json()
 
 
 def test_an_expired_access_token_is_refused(world: World):
