@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 from click.testing import CliRunner
@@ -344,3 +345,66 @@ def test_migrating_postgresql_removes_the_device_tenant_and_the_cli_cannot_make_
 
     assert query(cloud_url, "SELECT count(*) FROM tenants") == [(0,)]
     assert made.exit_code == 1 and "reserved" in made.output
+
+
+# -- a production-like owner: not a superuser, so the forced policies hold it too ----------
+
+OWNER = "anthias_rls_owner"
+OWNED_DATABASE = "anthias_rls_owned"
+
+
+@pytest.fixture
+def owner_url(cloud_server_url: str) -> Iterator[str]:
+    """A database owned by a login role with CREATEROLE only, as a cloud operator sets up."""
+    server = cloud_server_url.rsplit("/", 1)[0]
+    admin = f"{server}/postgres"
+    import psycopg  # only where PostgreSQL runs, as tests/cloud/pg.py does
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DO $$ BEGIN CREATE ROLE {OWNER} LOGIN CREATEROLE; "
+                     "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
+        conn.execute(f"DROP DATABASE IF EXISTS {OWNED_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {OWNED_DATABASE} OWNER {OWNER}")
+    parsed = urlparse(cloud_server_url)
+    yield urlunparse(parsed._replace(netloc=f"{OWNER}@{parsed.hostname}:{parsed.port or 5432}",
+                                     path=f"/{OWNED_DATABASE}"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {OWNED_DATABASE} WITH (FORCE)")
+
+
+def test_an_owner_that_is_not_a_superuser_migrates_serves_and_is_held_to_the_policies(
+        home, owner_url):
+    env = {"HOME": str(home), "DATABASE_URL": owner_url, "ANTHIAS_MODE": "cloud"}
+    for sub, owner in (("acme", "alice"), ("globex", "gina")):
+        made = CliRunner().invoke(main, ["tenant", "create", "--name", sub, "--subdomain", sub,
+                                         "--owner-username", owner, "--owner-password",
+                                         PASSWORD], env=env)
+        assert made.exit_code == 0, made.output
+    added = CliRunner().invoke(main, ["user", "create", "--tenant", "acme", "--username",
+                                      "carl", "--password", PASSWORD, "--role", "editor"],
+                               env=env)
+    app = create_app(environ=cloud_environ(home, owner_url))
+    app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
+    try:
+        client = app.test_client()
+        login = client.post("/api/v3/auth/token",
+                            json={"username": "carl", "password": PASSWORD, "tenant": "acme"})
+        made = client.post("/api/v3/assets", json=PAGE,
+                           headers=bearer(login.get_json()["access_token"]))
+        legacy = client.get("/api/v2/assets", headers=basic("alice"),
+                            base_url=f"http://acme.{BASE_DOMAIN}")
+    finally:
+        runtime = app.extensions["anthias"]
+        runtime.messenger.close()
+        runtime.close_database()
+    # The owner itself, with no tenant named, sees none of the rows it owns.
+    as_owner = query(owner_url, "SELECT count(*) FROM tenant_users")
+    lookup_members = query(owner_url, "SELECT pg_has_role(current_user, 'anthias_lookup', "
+                                      "'MEMBER')")
+
+    assert added.exit_code == 0, added.output
+    assert login.status_code == 200, login.get_json()
+    assert made.status_code == 201, made.get_json()
+    assert [a["name"] for a in legacy.get_json()] == ["Page"]
+    assert as_owner == [(0,)]
+    assert lookup_members == [(False,)]
