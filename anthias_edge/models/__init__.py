@@ -4,7 +4,13 @@ from anthias_edge.models.asset import Asset
 from anthias_edge.models.audit import AuditLog
 from anthias_edge.models.base import BaseModel
 from anthias_edge.models.tenant import Tenant
-from anthias_edge.models.token import ApiToken, LoginAttempt, RefreshToken, SigningKey
+from anthias_edge.models.token import (
+    ApiToken,
+    LoginAttempt,
+    RefreshToken,
+    RevokedToken,
+    SigningKey,
+)
 from anthias_edge.models.user import TenantUser, User
 
 __all__ = [
@@ -14,6 +20,7 @@ __all__ = [
     "BaseModel",
     "LoginAttempt",
     "RefreshToken",
+    "RevokedToken",
     "SigningKey",
     "Tenant",
     "TenantUser",

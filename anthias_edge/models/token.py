@@ -1,4 +1,4 @@
-"""Credentials: API tokens, refresh tokens, JWT signing keys and failed-login records.
+"""Credentials: API tokens, refresh tokens, revoked access tokens, JWT signing keys, failed logins.
 
 Secrets are never stored: tokens keep a SHA-256 of the secret, signing keys are
 encrypted at rest (``services/crypto_box.py``).
@@ -41,6 +41,8 @@ class RefreshToken(BaseModel):
     user = ForeignKeyField(User, column_name="user_id", on_delete="CASCADE")
     token_hash = TextField(unique=True)
     family_id = CharField(max_length=36, index=True)
+    # The access token issued with this refresh token, revoked with the session.
+    access_jti = TextField(null=True)
     rotated_at = UtcDateTimeField(null=True)
     revoked_at = UtcDateTimeField(null=True)
     expires_at = UtcDateTimeField()
@@ -48,6 +50,16 @@ class RefreshToken(BaseModel):
 
     class Meta:
         table_name = "refresh_tokens"
+
+
+class RevokedToken(BaseModel):
+    """A signed-out access token's id, refused until the token would have expired anyway."""
+
+    jti = TextField(primary_key=True)
+    expires_at = UtcDateTimeField(index=True)
+
+    class Meta:
+        table_name = "revoked_tokens"
 
 
 class SigningKey(BaseModel):

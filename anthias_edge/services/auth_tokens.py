@@ -3,6 +3,11 @@
 Refresh and API token secrets are random and shown once; only their SHA-256 is
 stored. A refresh token is used once: presenting an already-rotated one means it
 was stolen or replayed, and its whole family (the login session) is revoked.
+
+Revoking a session (sign-out, replay) also revokes its access tokens: each refresh token
+row names the access token issued with it, and their ids go into ``revoked_tokens`` until
+they would have expired. Every access-token check reads that list in the query that reads
+the member anyway, so a sign-out holds on every worker at once and costs no extra round trip.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from anthias_edge.errors import (
     TokenInvalid,
     ValidationError,
 )
-from anthias_edge.models import ApiToken, RefreshToken, Tenant, TenantUser, User
+from anthias_edge.models import ApiToken, RefreshToken, RevokedToken, Tenant, TenantUser, User
 from anthias_edge.models.base import PreparedSelect
 from anthias_edge.models.user import permission_changes
 from anthias_edge.permissions import Principal, check_permissions, effective_permissions
@@ -112,10 +117,19 @@ def _membership(values: Sequence[Any]) -> Membership | None:
                       TenantRef(tenant_id, subdomain, custom_domain, tenant_is_active))
 
 
-# The member with its user and tenant in one query: every request with an access token runs it.
+# The member with its user and tenant in one query.
 _LIVE_MEMBER = PreparedSelect(
     lambda user_id, tenant_id: TenantUser.select(*_member_fields()).join(User)
     .switch(TenantUser).join(Tenant)
+    .where(TenantUser.user == user_id, TenantUser.tenant == tenant_id).limit(1))
+
+# The same, plus the access token's id if it was revoked (else NULL): every request with an
+# access token runs it. The outer join is one primary-key probe in the query already made;
+# a per-worker cache would let another worker's sign-out go unseen for its lifetime.
+_LIVE_MEMBER_UNREVOKED = PreparedSelect(
+    lambda jti, user_id, tenant_id: TenantUser.select(*_member_fields(), RevokedToken.jti)
+    .join(User).switch(TenantUser).join(Tenant)
+    .join_from(TenantUser, RevokedToken, JOIN.LEFT_OUTER, on=(RevokedToken.jti == jti))
     .where(TenantUser.user == user_id, TenantUser.tenant == tenant_id).limit(1))
 
 
@@ -238,7 +252,8 @@ class AuthService:
         now = self.clock()
         RefreshToken.create(tenant=member.tenant_id, user=member.user_id,
                             token_hash=_sha256(refresh), family_id=family_id,
-                            expires_at=now + self.refresh_ttl, created_at=now)
+                            access_jti=claims.jti, expires_at=now + self.refresh_ttl,
+                            created_at=now)
         return TokenPair(access_token=access,
                          expires_in=int((claims.expires_at - claims.issued_at).total_seconds()),
                          refresh_token=refresh, tenant_id=member.tenant_id,
@@ -281,9 +296,27 @@ class AuthService:
                          "", ip, clock=self.clock)
 
     def _revoke_family(self, family_id: str) -> int:
-        return (RefreshToken.update(revoked_at=self.clock())
-                .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_null())
-                .execute())
+        now = self.clock()
+        count = (RefreshToken.update(revoked_at=now)
+                 .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_null())
+                 .execute())
+        self._revoke_access_tokens(family_id, now)
+        return count
+
+    def _revoke_access_tokens(self, family_id: str, now: dt.datetime) -> None:
+        """List the session's unexpired access tokens as revoked; forget expired entries."""
+        # An access token expires ttl after its iat, which is no later than its refresh
+        # row's created_at, and verification allows the leeway past that.
+        lifetime = self.access_tokens.ttl + self.access_tokens.leeway + dt.timedelta(seconds=1)
+        live = (RefreshToken.select(RefreshToken.access_jti, RefreshToken.created_at)
+                .where(RefreshToken.family_id == family_id,
+                       RefreshToken.access_jti.is_null(False),
+                       RefreshToken.created_at > now - lifetime).tuples())
+        rows = [{"jti": jti, "expires_at": created_at + lifetime} for jti, created_at in live]
+        # Pruned here: the list only grows by sign-outs, so it stays one token lifetime long.
+        RevokedToken.delete().where(RevokedToken.expires_at < now).execute()
+        if rows:
+            RevokedToken.insert_many(rows).on_conflict_ignore().execute()
 
     @staticmethod
     def _live_member(user_id: str, tenant_id: str) -> Membership | None:
@@ -307,7 +340,10 @@ class AuthService:
         """``principal_for_access_token`` with the principal's tenant."""
         claims = self.access_tokens.verify(token)
         set_tenant(db, claims.tenant_id)  # a signed claim; the membership is read inside it
-        member = self._live_member(claims.user_id, claims.tenant_id)
+        row = _LIVE_MEMBER_UNREVOKED.first(claims.jti, claims.user_id, claims.tenant_id)
+        if row is None or row[-1] is not None:  # no such member, or signed out
+            raise TokenInvalid()
+        member = self._check_member(_membership(row[:-1]))
         if member is None:
             raise TokenInvalid()
         return Caller(Principal(user_id=member.user_id, tenant_id=member.tenant_id,

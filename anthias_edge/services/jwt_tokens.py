@@ -6,7 +6,9 @@ confusion are refused), requires every claim, and checks ``iss``, ``aud``,
 ``exp`` and ``nbf``, and that ``exp - iat`` is within this service's lifetime (``ttl``).
 Every worker reads the same keys from the database; each keeps the keys it has decrypted
 for ``KEY_CACHE_TTL``, so verifying a token costs neither a query nor a decryption, and a
-key retired by another worker stops verifying here within that time.
+key retired by another worker stops verifying here within that time. Whether a valid token
+was signed out is not this module's question: ``AuthService.access_token_caller`` reads the
+revocation list in the query that reads the member.
 """
 
 from __future__ import annotations
