@@ -76,6 +76,6 @@ def auth_refresh(call: Call) -> Any:
 @route("/auth/logout", "POST", public=True, body=REFRESH, status=204, errors=(400, 401),
        tag="auth")
 def auth_logout(call: Call) -> Any:
-    """End the session the refresh token belongs to."""
+    """End the session the refresh token belongs to, its access tokens included."""
     call.runtime.auth.logout(call.data["refresh_token"], call.ip)
     return None
