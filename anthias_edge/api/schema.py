@@ -97,18 +97,21 @@ class Operation:
     status: int = 200
     returns: Any = None
     description: str = ""
+    refuses: bool = False  # may also answer 400 ``{"error": text}`` (device_settings, 3.18)
 
 
 def openapi(
-    *, request: Body | None = None, status: int = 200, returns: Any = None, description: str = ""
+    *, request: Body | None = None, status: int = 200, returns: Any = None, description: str = "",
+    refuses: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a view with its request body and success answer for the generated schema.
 
     ``returns`` is None (empty body), ``str`` (a JSON string), a JSON-schema dict,
-    an :class:`AssetOf` or a :class:`ListOf`.
+    an :class:`AssetOf` or a :class:`ListOf`. ``refuses``: besides field errors, a 400
+    may carry Anthias's ``{"error": text}``.
     """
     operation = Operation(request=request, status=status, returns=returns,
-                          description=description)
+                          description=description, refuses=refuses)
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
         setattr(func, ATTRIBUTE, operation)
@@ -268,7 +271,11 @@ class _Builder:
             responses[str(marked.status)] = self.response(marked)
         if marked.request is not None:
             result["requestBody"] = self.request_body(marked.request, op_id, method)
-            responses["400"] = _json_response("Invalid fields.", self.ref("FieldErrors", dict))
+            invalid, text = self.ref("FieldErrors", dict), "Invalid fields."
+            if marked.refuses:
+                invalid = {"anyOf": [invalid, self.ref("Error", dict)]}
+                text = "Invalid fields, or the change was refused."
+            responses["400"] = _json_response(text, invalid)
         responses["401"] = {"description": "Access denied (when Basic auth is on).",
                             "content": {"text/html": {"schema": {"type": "string"}}}}
         responses["500"] = _json_response("Anthias's error body: an unknown asset, an "

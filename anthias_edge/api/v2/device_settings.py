@@ -69,7 +69,8 @@ def device_settings() -> Any:
 
 @bp.route("/device_settings", methods=["PATCH"])
 @named("DeviceSettingsViewV2")
-@openapi(request=Body(PATCH_SCHEMA), returns=fields_object({"message": CharField()}))
+@openapi(request=Body(PATCH_SCHEMA), returns=fields_object({"message": CharField()}),
+         refuses=True)
 def update_device_settings() -> Any:
     """Validate, apply the auth rules, write the fields, save and tell the player."""
     values = validate(PATCH_SCHEMA, read_data(), partial=True)
