@@ -304,3 +304,19 @@ def test_an_unexpected_failure_answers_a_generic_500_and_logs_the_traceback(
         assert secret not in response.get_data(as_text=True)
     tracebacks = [r for r in caplog.records if r.exc_info and secret in str(r.exc_info[1])]
     assert len(tracebacks) == 3
+
+
+def test_a_broken_settings_file_is_reported_without_its_path(device: Device) -> None:
+    settings = device.world.runtime.settings
+    settings.conf_path.write_text("[viewer]\ndefault_duration = abc\n", encoding="utf-8")
+    home = str(settings.home)
+
+    shown = device.client.get("/api/v2/device_settings")
+    saved = device.client.patch("/api/v2/device_settings", json={"player_name": "x"})
+
+    assert shown.status_code == 500
+    assert saved.status_code == 400
+    for response in (shown, saved):
+        message = response.get_json()["error"]
+        assert "default_duration: 'abc' is not a whole number." in message
+        assert home not in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from anthias_edge.api.legacy.blueprint import named, runtime
@@ -16,9 +17,12 @@ from anthias_edge.api.legacy.fields import (
 from anthias_edge.api.legacy.http import error_body, read_data, render
 from anthias_edge.api.schema import Body, fields_object, openapi
 from anthias_edge.api.v2 import bp
-from anthias_edge.errors import AnthiasError
+from anthias_edge.errors import AnthiasError, InvalidSetting
 from anthias_edge.services import default_assets
 from anthias_edge.services.auth_change import apply_auth_change
+from anthias_edge.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 TEXT = CharField(allow_blank=True)
 BOOLEANS = ("show_splash", "default_assets", "shuffle_playlist", "use_24_hour_clock",
@@ -63,8 +67,25 @@ def _current(settings) -> dict[str, Any]:
 def device_settings() -> Any:
     """The settings, re-read from the file first."""
     settings = runtime().settings
-    settings.reload()
+    try:
+        settings.reload()
+    except InvalidSetting as exc:
+        raise InvalidSetting(_public(exc.message, settings)) from exc
     return render(_current(settings))
+
+
+def _public(message: str, settings: Settings) -> str:
+    """A settings error as clients see it: HOME is ``~``, so no server path is shown."""
+    return message.replace(str(settings.home), "~")
+
+
+def _discard_changes(settings: Settings) -> None:
+    """Drop what a failed save changed in memory: re-read the file, if it still reads."""
+    try:
+        settings.reload()
+    except (InvalidSetting, OSError):
+        logger.warning("after a failed save the settings file could not be re-read",
+                       exc_info=True)
 
 
 @bp.route("/device_settings", methods=["PATCH"])
@@ -105,14 +126,15 @@ def update_device_settings() -> Any:
             default_assets.remove_default_assets(rt.local_tenant_id)
         settings.save()
     except AnthiasError as exc:
-        settings.reload()
-        return error_body(400, f"An error occurred while saving settings: {exc.message}")
+        _discard_changes(settings)
+        message = _public(exc.message, settings)
+        return error_body(400, f"An error occurred while saving settings: {message}")
     except OSError as exc:
-        settings.reload()
+        _discard_changes(settings)
         # strerror only: the exception's text names the settings file's path.
         return error_body(400, f"An error occurred while saving settings: {exc.strerror}")
     except BaseException:
-        settings.reload()  # nothing half-applied may stay in memory
+        _discard_changes(settings)  # nothing half-applied may stay in memory
         raise
     rt.messenger.send_to_viewer("reload")
     rt.tell_player_data_changed()
