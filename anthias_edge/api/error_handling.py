@@ -12,6 +12,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from anthias_edge.api import json_input
 from anthias_edge.api.v3 import errors as v3_errors
 from anthias_edge.errors import AnthiasError, MethodNotAllowed, ValidationError
 
@@ -38,8 +39,7 @@ def legacy_error(exc: AnthiasError) -> Response:
         body, status = exc.field_errors, 400
     else:
         body, status = {"error": exc.message}, 500
-    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False), status=status,
-                    content_type="application/json")
+    return Response(json_input.dumps(body), status=status, content_type="application/json")
 
 
 def generic_error(exc: AnthiasError) -> Response:

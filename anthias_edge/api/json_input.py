@@ -100,3 +100,15 @@ def surrogate_code(text: str) -> str:
         if 0xD800 <= ord(char) <= 0xDFFF:
             return f"U+{ord(char):X}"
     return ""
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON text, UTF-8 characters as they are.
+
+    A lone surrogate that reached an answer (an echoed value) is escaped as ``\\udXXX`` rather
+    than failing the whole response when it is encoded.
+    """
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if has_surrogate(text):
+        return json.dumps(data, separators=(",", ":"))
+    return text

@@ -181,6 +181,28 @@ def test_a_lone_surrogate_in_a_text_field_is_refused_everywhere(device: Device, 
     assert_each_refused(device, routes, **{field: "bad " + SURROGATE})
 
 
+EXTENSION_ROUTES = [r for r in ASSET_ROUTES if "/api/v2/" in r.path or "/api/v3/" in r.path]
+
+
+@pytest.mark.parametrize("fields", [
+    {"custom_headers": {"X-Screen": SURROGATE}},
+    {"custom_headers": {SURROGATE: "x"}},
+    {"play_time_from": SURROGATE, "play_time_to": "10:00:00"},
+    {"play_days": [SURROGATE]},
+], ids=["header value", "header name", "play_time", "play_days"])
+def test_a_lone_surrogate_in_an_extension_field_is_refused_everywhere(
+        device: Device, fields: dict[str, Any]) -> None:
+    assert_each_refused(device, EXTENSION_ROUTES, **fields)
+
+
+@pytest.mark.parametrize("field", ["play_days", "custom_headers"])
+def test_deep_json_text_in_a_form_field_is_refused(device: Device, field: str) -> None:
+    route = Route("legacy", "PATCH", "/api/v2/assets/{id}", lambda f: {"data": f})
+    before = device.stored()
+    assert_refused(device.send(route, **{field: _nested(5_000)}), route, device)
+    assert device.stored() == before
+
+
 def test_a_lone_surrogate_in_player_name_is_refused_and_the_pages_keep_working(
         device: Device) -> None:
     assert_each_refused(device, [SETTINGS_ROUTE], player_name="screen " + SURROGATE)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from anthias_edge.api import json_input
+from anthias_edge.api.json_input import has_surrogate
 from anthias_edge.errors import ValidationError
 from anthias_edge.scheduling import parse_clock
+from anthias_edge.settings import printable_text
 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 MAX_HEADERS = 20
@@ -20,9 +22,9 @@ def _maybe_json(value: Any) -> Any:
     """Form bodies carry lists and objects as JSON text."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except ValueError:
-            return value
+            return json_input.loads(value)
+        except (ValueError, json_input.TooDeep):
+            return value  # refused below as the wrong type
     return value
 
 
@@ -35,7 +37,8 @@ def _play_days(value: Any) -> list[int]:
     days = set()
     for item in value:
         if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 7:
-            raise ValueError(f"Invalid day: {item}. Must be 1 (Mon) - 7 (Sun).")
+            shown = printable_text(str(item))
+            raise ValueError(f"Invalid day: {shown}. Must be 1 (Mon) - 7 (Sun).")
         days.add(item)
     return sorted(days)
 
@@ -43,7 +46,7 @@ def _play_days(value: Any) -> list[int]:
 def _clock(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or has_surrogate(value):
         raise ValueError("Use the format HH:MM:SS.")
     parsed = parse_clock(value)
     return parsed.strftime("%H:%M:%S") if parsed else None
@@ -69,8 +72,10 @@ def _headers(value: Any) -> dict[str, str]:
         raise ValueError(f"At most {MAX_HEADERS} custom headers are allowed.")
     for name, text in value.items():
         if not TOKEN.match(name):
-            raise ValueError(f'"{name}" is not a valid header name.')
-        if not isinstance(text, str) or "\r" in text or "\n" in text:
+            raise ValueError(f'"{printable_text(name)}" is not a valid header name.')
+        # NUL and lone surrogates cannot be stored or sent in a header either.
+        if (not isinstance(text, str) or "\r" in text or "\n" in text or "\x00" in text
+                or has_surrogate(text)):
             raise ValueError(f'The value of "{name}" must be text without line breaks.')
     return dict(value)
 

@@ -26,7 +26,7 @@ PARSES = ["application/json", "application/x-www-form-urlencoded", "multipart/fo
 
 def dumps(data: Any) -> str:
     """Compact UTF-8 JSON as DRF renders it."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = json_input.dumps(data)
     # DRF escapes these two so the JSON is also valid JavaScript.
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
