@@ -39,9 +39,13 @@ def splash_page() -> Any:
     """The device's addresses, shown on screen at start; open to all (3.17, Q13 fixed)."""
     import os
 
-    addresses = device_info.info_v2(os.environ)["ip_addresses"]
-    return render_template("splash_page.html", addresses=addresses,
-                           player_name=printable_text(_runtime().settings["player_name"]))
+    settings = _runtime().settings
+    # The URL must carry the port the server listens on, or it opens nothing (issue 9).
+    addresses = device_info.dashboard_addresses(
+        os.environ, settings["listen"], served_port=int(request.environ.get("SERVER_PORT") or 0))
+    return render_template("splash_page.html", addresses=addresses.urls,
+                           loopback_only=addresses.loopback_only, listen=addresses.listen,
+                           player_name=printable_text(settings["player_name"]))
 
 
 @bp.route("/hotspot", methods=["GET"])

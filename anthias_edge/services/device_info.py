@@ -14,6 +14,7 @@ import platform
 import shutil
 import socket
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,62 @@ def ip_addresses(environ: Mapping[str, str]) -> list[str]:
         if link not in links:
             links.append(link)
     return links
+
+
+@dataclass(frozen=True)
+class DashboardAddresses:
+    """Where another machine opens the dashboard, given the address the server listens on.
+
+    ``urls`` are ``http://a.b.c.d:port`` / ``http://[v6]:port`` (no port for 80); they are empty
+    when ``loopback_only``: a server bound to 127.0.0.1 cannot be reached from elsewhere, and
+    offering the device's LAN address would send people to a page that never opens.
+    """
+
+    urls: list[str]
+    listen: str
+    loopback_only: bool
+
+
+def _split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port) if port.isdecimal() else 0
+
+
+def _link(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}" if port == 80 else f"http://{shown}:{port}"
+
+
+def dashboard_addresses(environ: Mapping[str, str], listen: str,
+                        served_port: int | None = None) -> DashboardAddresses:
+    """The URLs that open the dashboard from another machine, port included.
+
+    :param listen: the server's ``HOST:PORT`` (the ``listen`` setting).
+    :param served_port: the port the request came in on, used when ``listen`` says port 0.
+    """
+    host, port = _split_listen(listen)
+    if port == 0 and served_port:
+        port = served_port
+        listen = f"{listen.rpartition(':')[0]}:{port}"
+    if host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback):
+        return DashboardAddresses([], listen, loopback_only=True)
+    if host in ("", "0.0.0.0", "::"):
+        # 0.0.0.0 binds IPv4 only; :: takes both on Linux (IPV6_V6ONLY off by default).
+        links = [link for link in ip_addresses(environ)
+                 if host == "::" or not link.startswith("http://[")]
+        urls = [_link(link.removeprefix("http://").strip("[]"), port) for link in links]
+        return DashboardAddresses(urls, listen, loopback_only=False)
+    return DashboardAddresses([_link(host, port)], listen, loopback_only=False)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def mac_address(sys_class_net: Path = SYS_CLASS_NET) -> str:

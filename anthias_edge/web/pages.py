@@ -1,4 +1,4 @@
-"""The dashboard pages (``/``, ``/settings``, ``/system-info``) and the splash page's QR code.
+"""The dashboard pages (``/``, ``/settings``, ``/system-info``, ``/integrations``) and the QR code.
 
 Pages are protected like Anthias's (6.1), but a browser with no credentials is sent to ``/login``
 instead of getting a Basic prompt; a request that does send Basic credentials is checked as before.
@@ -7,6 +7,7 @@ instead of getting a Basic prompt; a request that does send Basic credentials is
 from __future__ import annotations
 
 import logging
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,24 @@ from markupsafe import Markup
 from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import basic_auth_challenge, has_session
 from anthias_edge.runtime import Runtime
+from anthias_edge.services import device_info
 from anthias_edge.settings import SETTINGS, printable_text
 from anthias_edge.web import bp
 
 logger = logging.getLogger(__name__)
 
-PAGES = ("/", "/settings", "/system-info")
+PAGES = ("/", "/settings", "/system-info", "/integrations")
 STYLESHEET = Path(__file__).resolve().parents[2] / "web_ui" / "static" / "css" / "app.css"
 HELP = {setting.key: setting.help for setting in SETTINGS}
 # device_settings fields whose help lives under another key in the settings table.
 HELP["username"] = HELP["user"]
+# The form shows labels, not stored values: its help must speak of what the person sees.
+HELP.update({
+    "auth_backend": "“User name and password” asks for them before this dashboard or the API "
+                    "can be used; “None” leaves both open to anyone on the network.",
+    "audio_output": "Where sound goes: HDMI (through the screen's cable) or the 3.5 mm jack.",
+    "username": "The user name to sign in with when a password is required.",
+})
 DATE_FORMATS = ("mm/dd/yyyy", "dd/mm/yyyy", "yyyy/mm/dd", "mm-dd-yyyy", "dd-mm-yyyy",
                 "yyyy-mm-dd", "mm.dd.yyyy", "dd.mm.yyyy", "yyyy.mm.dd")
 
@@ -53,7 +62,10 @@ def _page(template: str, active: str, **context: Any) -> Any:
     settings = _runtime().settings
     response = current_app.make_response(render_template(
         template, active=active, player_name=printable_text(settings["player_name"]),
-        signed_in=auth_enabled(settings) and has_session(settings), **context))
+        signed_in=auth_enabled(settings) and has_session(settings),
+        # Every page's scripts show dates the way the settings ask (issue 9).
+        date_format=settings["date_format"], use_24_hour_clock=bool(settings["use_24_hour_clock"]),
+        **context))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -70,13 +82,24 @@ def assets_page() -> Any:
 @bp.route("/settings", methods=["GET"])
 def settings_page() -> Any:
     """The device settings form, with each setting's help text."""
-    return _page("settings.html", "settings", help=HELP, date_formats=DATE_FORMATS)
+    # "Current password" is only asked for once a password exists (issue 9).
+    return _page("settings.html", "settings", help=HELP, date_formats=DATE_FORMATS,
+                 password_set=bool(_runtime().settings["password"]))
 
 
 @bp.route("/system-info", methods=["GET"])
 def system_page() -> Any:
     """Device facts, power buttons, backup and restore."""
-    return _page("system_info.html", "system")
+    addresses = device_info.dashboard_addresses(
+        os.environ, _runtime().settings["listen"],
+        served_port=int(request.environ.get("SERVER_PORT") or 0))
+    return _page("system_info.html", "system", addresses=addresses)
+
+
+@bp.route("/integrations", methods=["GET"])
+def integrations_page() -> Any:
+    """What ``/api/v2/integrations`` reports (balena), in words."""
+    return _page("integrations.html", "integrations")
 
 
 @bp.app_template_global("inline_stylesheet")

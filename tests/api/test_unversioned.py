@@ -17,8 +17,15 @@ def auth_client(client):
     return client
 
 
+def listen_on_every_address(client, port: int = 80) -> None:
+    """The server listens beyond loopback, so its addresses open the dashboard elsewhere."""
+    client.application.extensions["anthias"].settings.update(
+        {"listen": f"[::]:{port}"}, host_level=True)
+
+
 def test_the_splash_page_lists_the_device_addresses_as_links(client, monkeypatch):
     monkeypatch.setenv("MY_IP", "192.0.2.10 2001:db8::7")
+    listen_on_every_address(client)
     response = client.get("/splash-page")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -27,8 +34,22 @@ def test_the_splash_page_lists_the_device_addresses_as_links(client, monkeypatch
     assert 'href="http://[2001:db8::7]"' in page
 
 
+def test_the_splash_page_links_carry_the_port_the_server_listens_on(client, monkeypatch):
+    monkeypatch.setenv("MY_IP", "192.0.2.10")
+    listen_on_every_address(client, 8080)
+    assert 'href="http://192.0.2.10:8080"' in client.get("/splash-page").get_data(as_text=True)
+
+
+def test_the_splash_page_says_when_the_server_listens_only_on_loopback(client, monkeypatch):
+    monkeypatch.setenv("MY_IP", "192.0.2.10")
+    page = client.get("/splash-page").get_data(as_text=True)
+    assert "listens only on 127.0.0.1:8080" in page
+    assert "http://192.0.2.10" not in page
+
+
 def test_the_splash_page_says_so_when_no_address_is_known(client, monkeypatch):
     monkeypatch.setenv("MY_IP", "127.0.0.1")
+    listen_on_every_address(client)
     response = client.get("/splash-page")
     assert response.status_code == 200
     assert "Unable to retrieve IP." in response.get_data(as_text=True)
@@ -36,6 +57,7 @@ def test_the_splash_page_says_so_when_no_address_is_known(client, monkeypatch):
 
 def test_the_splash_page_is_open_even_with_auth_on(auth_client, monkeypatch):
     monkeypatch.setenv("MY_IP", "192.0.2.10")
+    listen_on_every_address(auth_client)
     assert auth_client.get("/api/v2/assets").status_code == 401
     response = auth_client.get("/splash-page")
     assert response.status_code == 200

@@ -300,3 +300,22 @@ def test_the_real_system_answers_every_v2_field():
     assert body["memory"]["total"] > 0
     assert body["uptime"]["days"] >= 0
     assert body["free_space"][-1] in "BKMGTP"
+
+
+@pytest.mark.parametrize(("listen", "urls", "loopback_only"), [
+    ("0.0.0.0:8080", ["http://192.0.2.2:8080"], False),
+    ("[::]:8080", ["http://192.0.2.2:8080", "http://[2001:db8::7]:8080"], False),
+    ("0.0.0.0:80", ["http://192.0.2.2"], False),
+    ("192.0.2.9:8080", ["http://192.0.2.9:8080"], False),
+    ("127.0.0.1:8080", [], True),
+    ("[::1]:8080", [], True),
+    ("localhost:8080", [], True),
+])
+def test_dashboard_addresses_carry_the_port_and_know_loopback(listen, urls, loopback_only):
+    found = device_info.dashboard_addresses({"MY_IP": "192.0.2.2 2001:db8::7"}, listen)
+    assert (found.urls, found.loopback_only) == (urls, loopback_only)
+
+
+def test_dashboard_addresses_take_the_served_port_when_listen_says_0():
+    found = device_info.dashboard_addresses({"MY_IP": "192.0.2.2"}, "0.0.0.0:0", served_port=41234)
+    assert found.urls == ["http://192.0.2.2:41234"]

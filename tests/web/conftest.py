@@ -80,8 +80,9 @@ def browser() -> Iterator[Any]:
 
 
 def _open_page(browser: Any, live_server: LiveServer, viewport: dict[str, int]) -> Iterator[Any]:
+    # One time zone for every run: dates shown on the pages must not depend on the host's.
     context = browser.new_context(viewport=viewport, base_url=live_server.url,
-                                  accept_downloads=True)
+                                  accept_downloads=True, timezone_id="UTC")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -163,6 +163,9 @@ def test_the_sign_in_page_never_sends_people_to_another_site(protected):
 
 def test_the_splash_page_shows_a_qr_code_without_sign_in(protected, monkeypatch):
     monkeypatch.setenv("MY_IP", "192.0.2.10")
+    # Listening beyond loopback on port 80: the address opens the dashboard as it is.
+    protected.application.extensions["anthias"].settings.update({"listen": "0.0.0.0:80"},
+                                                                host_level=True)
     response = protected.get("/splash-page")
     assert response.status_code == 200
     page = response.get_data(as_text=True)

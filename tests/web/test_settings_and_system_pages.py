@@ -77,7 +77,7 @@ def test_turning_auth_on_leads_to_sign_in_and_then_back_to_settings(page, live_s
     page.get_by_label("New password", exact=True).fill("s3cret")
     page.get_by_label("Repeat the new password").fill("s3cret")
     page.get_by_role("button", name="Save settings").click()
-    expect(page).to_have_url(f"{live_server.url}/login?next=/settings")
+    expect(page).to_have_url(f"{live_server.url}/login?next=/settings&saved=1")
     assert live_server.api("GET", "/api/v2/device_settings")[0] == 401
     page.get_by_label("User name").fill("admin")
     page.get_by_label("Password").fill("wrong")
@@ -160,12 +160,15 @@ def test_a_wrong_restore_file_gets_a_clear_result(page, live_server, tmp_path):
     page.get_by_label("Backup file to restore (.tar.gz)").set_input_files(str(wrong))
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Restore this backup").click()
+    # Checked in the browser before anything is asked or sent.
     expect(page.locator("#backup-message")).to_have_text(
-        "The backup was not restored: Incorrect file extension.")
+        "The backup was not restored: “photo.png” is not a .tar.gz archive.")
 
 
 def test_the_splash_page_shows_a_qr_code(page, live_server, monkeypatch):
     monkeypatch.setenv("MY_IP", "192.0.2.10")
+    live_server.app.extensions["anthias"].settings.update({"listen": "0.0.0.0:8080"},
+                                                          host_level=True)
     page.goto("/splash-page")
-    expect(page.get_by_role("img", name="QR code that opens http://192.0.2.10")).to_be_visible()
+    expect(page.get_by_role("img", name="QR code that opens http://192.0.2.10:8080")).to_be_visible()
     screenshot(page, "splash-desktop")

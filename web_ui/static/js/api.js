@@ -80,7 +80,14 @@ export function xhrUpload(url, body, { headers = {}, onProgress, onAbortable } =
   });
 }
 
-/** A short message in the status area. */
+/** Slide the toast away, then empty it so that it takes no room at all. */
+function hideToast(box) {
+  clearTimeout(box._timer);
+  box.classList.remove("shown");
+  box._timer = setTimeout(() => { box.textContent = ""; }, 250);
+}
+
+/** A short message in the status area; any tap or key elsewhere puts it away. */
 export function toast(message, kind = "info") {
   const box = document.getElementById("toast");
   if (!box) return;
@@ -88,7 +95,13 @@ export function toast(message, kind = "info") {
   box.dataset.kind = kind;
   box.classList.add("shown");
   clearTimeout(box._timer);
-  box._timer = setTimeout(() => box.classList.remove("shown"), 6000);
+  box._timer = setTimeout(() => hideToast(box), 6000);
+  if (!box._dismissable) {
+    box._dismissable = true;
+    const away = () => { if (box.classList.contains("shown")) hideToast(box); };
+    document.addEventListener("pointerdown", away, true);
+    document.addEventListener("keydown", (event) => { if (event.key === "Escape") away(); });
+  }
 }
 
 /** Random hex id; crypto.randomUUID needs HTTPS, which a LAN device rarely has. */

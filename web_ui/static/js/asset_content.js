@@ -30,17 +30,36 @@ export async function preview(asset) {
   } else if (kind.includes("video") && data.type === "file") {
     el = document.createElement("video");
     el.controls = true;
-  } else {
-    el = document.createElement("a");
-    el.href = src;
-    el.target = "_blank";
-    el.rel = "noopener";
-    el.textContent = `Open ${src} in a new tab`;
+  } else if (kind === "webpage" && data.type !== "file") {
+    // Sandboxed: the page runs its scripts but gets no access to this dashboard.
+    el = document.createElement("iframe");
+    el.title = `Preview of ${asset.name}`;
+    el.setAttribute("sandbox", "allow-scripts");
+    el.referrerPolicy = "no-referrer";
+    el.loading = "eager";
   }
-  if (el.tagName !== "A") el.src = src;
-  body.append(el);
+  if (el) {
+    el.src = src;
+    body.append(el);
+  }
+  if (!el || el.tagName === "IFRAME") body.append(openLink(src, Boolean(el)));
   $("preview-dialog").showModal();
 }
+/** The way out for pages that refuse to be shown in a frame, and for streams. */
+function openLink(src, framed) {
+  const p = document.createElement("p");
+  p.className = "hint";
+  if (framed) p.append("If the frame stays empty, the page does not allow being shown inside another page: ");
+  const link = document.createElement("a");
+  link.href = src;
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.textContent = `Open ${src} in a new tab`;
+  link.className = "source";
+  p.append(link);
+  return p;
+}
+
 $("preview-close").addEventListener("click", () => $("preview-dialog").close());
 $("preview-dialog").addEventListener("close", () => $("preview-body").replaceChildren());
 

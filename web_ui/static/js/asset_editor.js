@@ -8,11 +8,24 @@ const editForm = $("edit-form");
 let editing = null;
 let hooks = null;
 
+/** What the asset shows: its web address, or just "Uploaded file" (the server's path is no use). */
+function describeSource(uri) {
+  if (!uri) return "";
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? `Address: ${uri}` : "Uploaded file";
+}
+
+/** A message next to a field, tied to it for screen readers; empty text clears it. */
+function fieldError(input, text) {
+  const box = document.getElementById(input.getAttribute("aria-describedby"));
+  box.textContent = text;
+  if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+}
+
 function openEditor(asset) {
   editing = asset;
   const f = editForm.elements;
   f.name.value = asset.name || "";
-  $("edit-uri").textContent = asset.uri || "";
+  $("edit-uri").textContent = describeSource(asset.uri);
   f.start_date.value = toInputValue(asset.start_date);
   f.end_date.value = toInputValue(asset.end_date);
   f.duration.value = asset.duration ?? 0;
@@ -30,6 +43,7 @@ function openEditor(asset) {
   f.custom_headers.value = Object.entries(asset.custom_headers || {})
     .map(([k, v]) => `${k}: ${v}`).join("\n");
   $("edit-error").textContent = "";
+  fieldError(f.end_date, "");
   dialog.showModal();
   f.name.focus();
 }
@@ -51,6 +65,16 @@ editForm.addEventListener("submit", async (event) => {
   const days = [...editForm.querySelectorAll("input[name=play_days]:checked")]
     .map((box) => Number(box.value));
   const error = $("edit-error");
+  error.textContent = "";
+  const start = fromInputValue(f.start_date.value);
+  const end = fromInputValue(f.end_date.value);
+  if (start && end && new Date(end) <= new Date(start)) {
+    // Saved as is, the asset would silently move to "Not playing" with its switch still on.
+    fieldError(f.end_date, "The end must be after the start.");
+    f.end_date.focus();
+    return;
+  }
+  fieldError(f.end_date, "");
   if (!days.length) { error.textContent = "Pick at least one day, or switch the asset off."; return; }
   if (!f.play_time_from.value !== !f.play_time_to.value) {
     error.textContent = "Give both daily times, or leave both empty."; return;
@@ -61,8 +85,8 @@ editForm.addEventListener("submit", async (event) => {
   }
   const fields = {
     name: f.name.value.trim(),
-    start_date: fromInputValue(f.start_date.value),
-    end_date: fromInputValue(f.end_date.value),
+    start_date: start,
+    end_date: end,
     is_enabled: f.is_enabled.checked,
     nocache: f.nocache.checked,
     skip_ssl_verify: f.skip_ssl_verify.checked,
@@ -80,6 +104,9 @@ editForm.addEventListener("submit", async (event) => {
 });
 function withSeconds(time) { return time.length === 5 ? `${time}:00` : time; }
 $("edit-cancel").addEventListener("click", () => dialog.close());
+for (const input of [editForm.elements.start_date, editForm.elements.end_date]) {
+  input.addEventListener("input", () => fieldError(editForm.elements.end_date, ""));
+}
 
 
 /** Wire the dialog once; ``save(asset, fields)`` resolves to a request result. */

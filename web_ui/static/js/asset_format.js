@@ -1,5 +1,7 @@
 // Pure helpers for assets: mimetype detection (legacy-api.md 4.3), dates, one-line summaries.
 
+import { formatDateTime, formatTimeOfDay } from "./dates.js";
+
 const IMAGE_EXT = new Set(["jpe", "jpg", "jpeg", "png", "pnm", "gif", "bmp"]);
 const VIDEO_EXT = new Set(["avi", "mkv", "mov", "mpg", "mpeg", "mp4", "ts", "flv"]);
 const TYPE_NAMES = { webpage: "Web page", image: "Image", video: "Video", streaming: "Stream",
@@ -35,26 +37,23 @@ export function fromInputValue(value) {
   return value ? new Date(value).toISOString() : null;
 }
 
-function shortDate(iso) {
-  if (!iso) return "no date";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+/** A start or end date for the row's Start and End columns. */
+export function shortDate(iso) {
+  return iso ? formatDateTime(iso) || "no date" : "no date";
 }
 
-/** "Image · 10 s · until 3 Jan 2027, 10:00 · Mon–Fri 09:00–17:00" */
+/** "Image · 10 s · not started yet · Mon Tue · 9:00 AM–5:00 PM" (the dates have columns). */
 export function describeAsset(asset) {
   const parts = [TYPE_NAMES[asset.mimetype] || asset.mimetype || "Unknown type"];
   if (asset.is_processing) parts.push("processing…");
   if (asset.duration != null) parts.push(`${asset.duration} s`);
   const now = Date.now();
-  if (asset.start_date && new Date(asset.start_date).getTime() > now) {
-    parts.push(`from ${shortDate(asset.start_date)}`);
-  }
-  parts.push(asset.end_date && new Date(asset.end_date).getTime() < now
-    ? `ended ${shortDate(asset.end_date)}` : `until ${shortDate(asset.end_date)}`);
+  if (asset.start_date && new Date(asset.start_date).getTime() > now) parts.push("not started yet");
+  if (asset.end_date && new Date(asset.end_date).getTime() < now) parts.push("ended");
   const days = asset.play_days || [];
   if (days.length && days.length < 7) parts.push(days.map((d) => DAY_NAMES[d - 1]).join(" "));
   if (asset.play_time_from && asset.play_time_to) {
-    parts.push(`${asset.play_time_from.slice(0, 5)}–${asset.play_time_to.slice(0, 5)}`);
+    parts.push(`${formatTimeOfDay(asset.play_time_from)}–${formatTimeOfDay(asset.play_time_to)}`);
   }
   if (!asset.is_enabled) parts.push("off");
   return parts.join(" · ");

@@ -2,7 +2,7 @@
 
 import { request, toast } from "./api.js";
 import { uploadFile, uploadKind } from "./uploads.js";
-import { describeAsset, detectMimetype } from "./asset_format.js";
+import { describeAsset, detectMimetype, shortDate } from "./asset_format.js";
 import { download, preview } from "./asset_content.js";
 import { setUpEditor } from "./asset_editor.js";
 
@@ -67,6 +67,11 @@ function fill(list, assets, isActive) {
     row.classList.toggle("processing", asset.is_processing);
     row.querySelector(".name").textContent = name;
     row.querySelector(".meta").textContent = describeAsset(asset);
+    for (const [cls, iso] of [["start", asset.start_date], ["end", asset.end_date]]) {
+      const time = row.querySelector(`.${cls} time`);
+      time.textContent = shortDate(iso);
+      if (iso) time.dateTime = iso;
+    }
     const toggle = row.querySelector(".toggle");
     toggle.checked = asset.is_enabled;
     toggle.disabled = asset.is_processing;
@@ -194,17 +199,33 @@ function startUpload(file) {
     },
   });
   cancel.addEventListener("click", () => handle.cancel());
+  // A finished row stays until dismissed, so its result can be read; then it goes.
+  const dismissable = () => {
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "dismiss";
+    dismiss.textContent = "Dismiss";
+    dismiss.setAttribute("aria-label", `Dismiss ${file.name}`);
+    dismiss.addEventListener("click", () => {
+      const next = item.nextElementSibling?.querySelector("button.dismiss");
+      item.remove();
+      (next || $("file-input"))?.focus();
+    });
+    item.append(dismiss);
+  };
   handle.done.then(async (result) => {
     cancel.remove();
     if (result.cancelled) {
       item.dataset.state = "cancelled";
       status.textContent = "Cancelled";
+      dismissable();
       return;
     }
     if (!result.ok) {
       item.dataset.state = "error";
       status.textContent = result.message;
       status.setAttribute("role", "alert");
+      dismissable();
       return;
     }
     status.textContent = "Adding…";
@@ -215,6 +236,7 @@ function startUpload(file) {
     }));
     item.dataset.state = created.ok ? "done" : "error";
     status.textContent = created.ok ? "Added" : `Not added: ${created.message}`;
+    dismissable();
   });
 }
 

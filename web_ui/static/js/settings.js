@@ -18,8 +18,11 @@ function say(text, kind) {
 function showAuthFields() {
   const on = form.elements.auth_backend.value === "auth_basic";
   form.querySelector(".auth-fields").hidden = !on;
-  const protectedNow = current && current.auth_backend === "auth_basic";
-  document.getElementById("current-password-field").hidden = !protectedNow;
+  // Asked for only when a password is in force: with none ever set there is nothing to give.
+  const field = document.getElementById("current-password-field");
+  const protectedNow = current && current.auth_backend === "auth_basic" &&
+    field.dataset.passwordSet === "yes";
+  field.hidden = !protectedNow;
 }
 
 async function load() {
@@ -48,8 +51,11 @@ form.addEventListener("submit", async (event) => {
   const body = {};
   for (const key of VALUES) body[key] = f[key].value;
   for (const key of NUMBERS) {
-    if (!/^\d+$/.test(f[key].value)) {
-      say(`${f[key].labels[0].textContent} must be a whole number of seconds.`, "error");
+    const text = f[key].value.trim();
+    const problem = /^-\s*\d/.test(text) ? "cannot be negative"
+      : /^\d+$/.test(text) ? "" : "must be a whole number of seconds";
+    if (problem) {
+      say(`${f[key].labels[0].textContent} ${problem}.`, "error");
       f[key].focus();
       return;
     }
@@ -72,8 +78,9 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (credentialsChanged) {
+    // The sign-in page says so too (saved=1): this message is only on screen for a moment.
     say("Settings were successfully saved. Sign in with the new user name and password.", "ok");
-    setTimeout(() => window.location.assign("/login?next=/settings"), 1200);
+    setTimeout(() => window.location.assign("/login?next=/settings&saved=1"), 1200);
     return;
   }
   say(result.data.message || "Settings were successfully saved.", "ok");

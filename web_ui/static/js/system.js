@@ -1,6 +1,7 @@
 // System page: device facts in plain words, power buttons, backup download and restore.
 
 import { request, xhrUpload } from "./api.js";
+import { backupProblem } from "./backup_check.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +33,23 @@ function displayPower(value) {
   return { True: "On", False: "Off", on: "On", off: "Off" }[value] || value;
 }
 
+/** Where another machine opens the dashboard: links with the port, or why there are none. */
+function addresses() {
+  const facts = $("facts").dataset;
+  if (facts.loopbackOnly === "yes") {
+    return `None from other machines: the server listens only on ${facts.listen}. ` +
+      "Set listen to 0.0.0.0 with that port (ANTHIAS_LISTEN or screenly.conf) to change it.";
+  }
+  const urls = JSON.parse(facts.addresses || "[]");
+  if (!urls.length) return "None known";
+  return urls.flatMap((url, i) => {
+    const link = document.createElement("a");
+    link.href = `${url}/`;
+    link.textContent = url;
+    return i ? [", ", link] : [link];
+  });
+}
+
 async function loadFacts() {
   const result = await request("GET", "/api/v2/info");
   const facts = $("facts");
@@ -51,14 +69,14 @@ async function loadFacts() {
     ["Free disk space", freeSpace(info.free_space)],
     ["Memory", `${mebibytes(m.used)} used of ${mebibytes(m.total)} (${mebibytes(m.available)} available)`],
     ["Display power", displayPower(info.display_power)],
-    ["Addresses", (info.ip_addresses || []).join(", ") || "None known"],
+    ["Addresses", addresses()],
     ["MAC address", info.mac_address],
   ];
   facts.replaceChildren(...rows.flatMap(([term, value]) => {
     const dt = document.createElement("dt");
     dt.textContent = term;
     const dd = document.createElement("dd");
-    dd.textContent = value;
+    if (Array.isArray(value)) dd.replaceChildren(...value); else dd.textContent = value;
     return [dt, dd];
   }));
 }
@@ -101,7 +119,22 @@ $("restore-form").addEventListener("submit", async (event) => {
   const file = $("restore-file").files[0];
   const box = $("backup-message");
   if (!file) { box.dataset.kind = "error"; box.textContent = "Choose a backup file first."; return; }
-  if (!window.confirm(`Replace everything on this device with “${file.name}”?`)) return;
+  // Check first: asking "Replace everything?" about a file that is no backup at all misleads.
+  $("restore").disabled = true;
+  box.dataset.kind = "info";
+  box.textContent = `Checking “${file.name}”…`;
+  const problem = await backupProblem(file);
+  $("restore").disabled = false;
+  if (problem) {
+    box.dataset.kind = "error";
+    box.textContent = `The backup was not restored: “${file.name}” ${problem}.`;
+    return;
+  }
+  if (!window.confirm(`Replace everything on this device with “${file.name}”?`)) {
+    box.dataset.kind = "info";
+    box.textContent = "Not restored: nothing was changed.";
+    return;
+  }
   const bar = $("restore-progress");
   bar.hidden = false;
   bar.value = 0;
