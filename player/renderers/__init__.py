@@ -16,15 +16,17 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from anthias_edge.errors import StartupError
+from anthias_edge.errors import PlayerUnavailable, StartupError
 
 logger = logging.getLogger(__name__)
 
 OUTCOMES = ("ended", "interrupted", "timeout")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "rtp", "srt", "udp")
+RENDERER_FAILURES = (PlayerUnavailable, OSError, TimeoutError)
 
 
 class PlayableItem(Protocol):
@@ -89,6 +91,62 @@ def wait_or_timeout(timeout_s: float, interrupt: threading.Event) -> str:
     return "interrupted" if interrupt.wait(max(0.0, timeout_s)) else "timeout"
 
 
+class OutputLogger:
+    """Logs what a renderer process writes to stderr, at most ``burst`` lines per ``window_s``.
+
+    Chromium and mpv explain their own failures there (a GPU context that cannot be made,
+    a lost X connection); a chatty process must not flood the journal, so lines past the
+    budget are counted and the count is logged when the next window opens.
+    """
+
+    def __init__(self, name: str, burst: int = 20, window_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic, level: int = logging.WARNING) -> None:
+        self.name = name
+        self.level = level
+        self.burst = burst
+        self.window_s = window_s
+        self.clock = clock
+        self._window_start = -window_s
+        self._logged = 0
+        self._dropped = 0
+        self.log = logging.getLogger(f"{__name__}.{name}")
+
+    def line(self, text: str) -> None:
+        """Log one line of output, unless this window's budget is spent."""
+        text = text.rstrip()
+        if not text:
+            return
+        now = self.clock()
+        if now - self._window_start >= self.window_s:
+            if self._dropped:
+                self.log.warning("(%d more lines from %s were not logged)", self._dropped,
+                                 self.name)
+            self._window_start, self._logged, self._dropped = now, 0, 0
+        if self._logged < self.burst:
+            self._logged += 1
+            self.log.log(self.level, "%s", text)
+        else:
+            self._dropped += 1
+
+    def follow(self, process: subprocess.Popen[bytes]) -> threading.Thread:
+        """Read ``process``'s stderr on a daemon thread until it closes."""
+        stream = process.stderr
+        assert stream is not None
+
+        def pump() -> None:
+            with contextlib.suppress(OSError, ValueError):
+                for raw in stream:
+                    self.line(raw.decode(errors="replace"))
+            stream.close()
+            if self._dropped:
+                self.log.warning("(%d more lines from %s were not logged)", self._dropped,
+                                 self.name)
+
+        thread = threading.Thread(target=pump, name=f"{self.name}-stderr", daemon=True)
+        thread.start()
+        return thread
+
+
 def end_process_group(process: subprocess.Popen[bytes], grace_s: float = 3.0) -> None:
     """Wait briefly for a clean exit, then SIGTERM and SIGKILL the whole group."""
     for sig in (None, signal.SIGTERM, signal.SIGKILL):
@@ -112,27 +170,74 @@ def end_process_group(process: subprocess.Popen[bytes], grace_s: float = 3.0) ->
 
 
 class MediaRouter:
-    """Images and web pages in the browser, everything else in mpv (legacy-api.md 8.4)."""
+    """Images and web pages in the browser, everything else in mpv (legacy-api.md 8.4).
+
+    A switch never shows black: mpv's window opens over Chromium's and is on screen
+    once mpv reports its first frame; leaving a video, the next page is swapped in
+    under mpv's held last frame before mpv stops and its window goes. When mpv fails it
+    is restarted on its own while Chromium keeps its picture, and the play loop never
+    sees the failure unless the restart fails too.
+    """
 
     def __init__(self, browser: Renderer, media: Renderer) -> None:
         self.browser = browser
         self.media = media
         self._active: Renderer = browser
+        self.media_restarts = 0
 
     def _for(self, item: PlayableItem) -> Renderer:
         return self.browser if kind_of(item) in ("image", "web") else self.media
 
     def start(self) -> None:
-        """Start both renderers."""
-        self.browser.start()
-        self.media.start()
+        """Start both renderers at once (the screen's first picture comes sooner)."""
+        failure: list[BaseException] = []
+
+        def start_media() -> None:
+            try:
+                self.media.start()
+            except BaseException as ex:  # re-raised below, on the caller's thread
+                failure.append(ex)
+
+        thread = threading.Thread(target=start_media, name="mpv-start", daemon=True)
+        thread.start()
+        try:
+            self.browser.start()
+        finally:
+            thread.join()
+        if failure:
+            self.browser.close()
+            raise failure[0]
+        self._stack_browser_on_top()
+
+    def _stack_browser_on_top(self) -> None:
+        # mpv's idle (black) window may have mapped last, over Chromium's picture; and
+        # Chromium's window must not flash its white background when raised over mpv's.
+        bring_to_front = getattr(self.browser, "bring_to_front", None)
+        if bring_to_front is not None:
+            bring_to_front()
+        keep_pixels = getattr(self.media, "keep_pixels_on_expose", None)
+        if keep_pixels is not None:
+            keep_pixels()
 
     def show(self, item: PlayableItem) -> None:
-        """Show on the right renderer, then clear the other one underneath it."""
+        """Show on the right renderer; the outgoing one goes only once the new one is up."""
         target = self._for(item)
-        target.show(item)
-        if target is not self._active:
-            self._active.stop()
+        if target is self.media:
+            self._media_call(lambda: self.media.show(item))
+            raise_window = getattr(self.media, "raise_window", None)
+            if raise_window is not None and self.media.current() is not None:
+                # mpv's one window (X11) sits under Chromium's: raise it at the first frame.
+                raise_window()
+            # The page under mpv is left as it is: a page blanked there came back as one
+            # black frame when Chromium was uncovered (it re-presents its last frame).
+        else:
+            self.browser.show(item)
+            if self._active is self.media:
+                lower_window = getattr(self.media, "lower_window", None)
+                if lower_window is not None:
+                    # Chromium's raise on swap is asynchronous; this one is done on return.
+                    lower_window()
+                self._media_call(self.media.stop, retry=False)
         self._active = target
 
     def preload(self, item: PlayableItem) -> None:
@@ -141,11 +246,15 @@ class MediaRouter:
 
     def wait_until_done(self, timeout_s: float, interrupt: threading.Event) -> str:
         """Delegate to the renderer showing the current asset."""
+        if self._active is self.media:
+            outcome = self._media_call(lambda: self.media.wait_until_done(timeout_s, interrupt),
+                                       retry=False)
+            return outcome if isinstance(outcome, str) else "ended"
         return self._active.wait_until_done(timeout_s, interrupt)
 
     def stop(self) -> None:
         """Stop both."""
-        self.media.stop()
+        self._media_call(self.media.stop, retry=False)
         self.browser.stop()
 
     def current(self) -> str | None:
@@ -158,6 +267,18 @@ class MediaRouter:
             self.media.close()
         finally:
             self.browser.close()
+
+    def _media_call(self, call: Callable[[], object], *, retry: bool = True) -> object:
+        """Run ``call`` on mpv; when mpv has failed, restart it (and retry once if asked)."""
+        try:
+            return call()
+        except RENDERER_FAILURES:
+            logger.warning("mpv failed; restarting mpv alone", exc_info=True)
+        self.media_restarts += 1
+        self.media.close()
+        self.media.start()  # a StartupError here goes to the play loop, which starts over
+        self._stack_browser_on_top()
+        return call() if retry else None
 
 
 def find_chromium() -> str | None:
@@ -184,26 +305,31 @@ def choose_renderer(name: str, *, headless: bool = False, audio_output: str = "h
     from player.renderers.browser import BrowserRenderer
     from player.renderers.headless import HeadlessRenderer
     from player.renderers.mpv import MpvRenderer
+    from player.screen import Screen, detect_screen
 
     record_path = record_path or Path.home() / ".screenly" / "shown.jsonl"
     chromium, mpv = find_chromium(), shutil.which("mpv")
     if name == "headless":
         return HeadlessRenderer(record_path)
+    # Read again at each (re)start: a display may have been plugged in or changed size.
+    screen = Screen("none") if headless or not has_display() else detect_screen()
     if name == "browser":
         if chromium is None:
             raise StartupError("renderer 'browser' needs Chromium, which is not installed.")
-        return BrowserRenderer(chromium, headless=headless)
+        return BrowserRenderer(chromium, headless=headless, screen=screen)
     if name == "mpv":
         if mpv is None:
             raise StartupError("renderer 'mpv' needs mpv, which is not installed.")
-        return MpvRenderer(mpv, audio_output=audio_output, headless=headless)
+        return MpvRenderer(mpv, audio_output=audio_output, headless=headless,
+                           screen_size=screen.size)
     if name != "auto":
         raise StartupError(f"Unknown renderer {name!r}: use auto, browser, mpv or headless.")
     if chromium is None or not (headless or has_display()):
         logger.info("No Chromium or no display: recording shown assets to %s", record_path)
         return HeadlessRenderer(record_path)
-    browser = BrowserRenderer(chromium, headless=headless)
+    browser = BrowserRenderer(chromium, headless=headless, screen=screen)
     if mpv is None:
         logger.warning("mpv is not installed: videos and streams will play in Chromium")
         return browser
-    return MediaRouter(browser, MpvRenderer(mpv, audio_output=audio_output, headless=headless))
+    return MediaRouter(browser, MpvRenderer(mpv, audio_output=audio_output, headless=headless,
+                                            screen_size=screen.size))

@@ -6,6 +6,11 @@ painted page and never a blank frame. Per-asset options (legacy-api.md section 1
 set on the loading target only: custom headers, cache off for ``nocache``, certificate
 errors ignored for ``skip_ssl_verify``; ``refresh_interval_s`` reloads the visible page
 on a timer.
+
+On a display the window is placed by the player itself: ``--kiosk`` only asks a window
+manager for full screen, and a bare X server has none, so the window is opened at 0,0
+with the size of the screen ``player.screen`` found. Chromium's stderr is logged
+(rate-limited) so a crash or a GPU problem says why.
 """
 
 from __future__ import annotations
@@ -23,8 +28,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
-from player.renderers import PlayableItem, end_process_group, kind_of, wait_or_timeout
+from player.renderers import (
+    OutputLogger,
+    PlayableItem,
+    end_process_group,
+    kind_of,
+    wait_or_timeout,
+)
 from player.renderers.cdp import CdpClient
+from player.screen import CursorHider, Screen
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +65,22 @@ def stage_url(image_uri: str | None = None) -> str:
 
 def chromium_command(executable: str, user_data_dir: Path, *, headless: bool,
                      window_size: tuple[int, int] | None = None,
-                     as_root: bool | None = None) -> list[str]:
-    """The Chromium command line: kiosk with a display, ``--headless=new`` without."""
+                     as_root: bool | None = None, screen: Screen | None = None) -> list[str]:
+    """The Chromium command line: kiosk with a display, ``--headless=new`` without.
+
+    On X11 the window is placed over the whole ``screen`` (no window manager needed);
+    on Wayland Chromium talks Wayland and the kiosk compositor makes it full screen.
+    """
     command = [executable, *COMMON_FLAGS, f"--user-data-dir={user_data_dir}"]
     command += ["--headless=new"] if headless else ["--kiosk", "--start-fullscreen"]
+    if not headless and screen is not None:
+        if screen.kind == "wayland":
+            command.append("--ozone-platform=wayland")
+        elif screen.kind == "x11":
+            command.append("--ozone-platform=x11")
+            window_size = screen.size or window_size
+            if window_size:
+                command.append("--window-position=0,0")
     if window_size:
         command.append(f"--window-size={window_size[0]},{window_size[1]}")
     # Chromium refuses to start as root with its sandbox on (containers, CI).
@@ -84,10 +108,12 @@ class BrowserRenderer:
 
     def __init__(self, executable: str, *, headless: bool = False,
                  window_size: tuple[int, int] | None = None,
-                 load_timeout_s: float = LOAD_TIMEOUT_S) -> None:
+                 load_timeout_s: float = LOAD_TIMEOUT_S, screen: Screen | None = None) -> None:
         self.executable = executable
         self.headless = headless
         self.window_size = window_size
+        self.screen = screen
+        self._cursor = CursorHider()
         self.load_timeout_s = load_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
         self._user_data_dir: Path | None = None
@@ -111,17 +137,21 @@ class BrowserRenderer:
         """Launch Chromium, connect over CDP and set up the two targets."""
         self._user_data_dir = Path(tempfile.mkdtemp(prefix="anthias-chromium-"))
         command = chromium_command(self.executable, self._user_data_dir, headless=self.headless,
-                                   window_size=self.window_size)
+                                   window_size=self.window_size, screen=self.screen)
         logger.info("Starting Chromium: %s", " ".join(command))
+        if not self.headless and self.screen is not None and self.screen.kind == "x11":
+            self._cursor.hide(os.environ.get("DISPLAY"))
         try:
             self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL, start_new_session=True)
+                                             stderr=subprocess.PIPE, start_new_session=True)
+            # INFO: Chromium reports harmless trouble (no D-Bus) as ERROR on every start.
+            OutputLogger("chromium", level=logging.INFO).follow(self._process)
             self._cdp = CdpClient(self._devtools_url())
             first = self._cdp.call("Target.getTargets")["targetInfos"]
             page_id = next(t["targetId"] for t in first if t["type"] == "page")
             params: dict[str, object] = {"url": stage_url()}
-            if self.window_size:
+            if self.headless and self.window_size:
                 # Headless opens each target in its own window, at a default size otherwise.
                 params.update(newWindow=True, width=self.window_size[0], height=self.window_size[1])
             second_id = self._cdp.call("Target.createTarget", params)["targetId"]
@@ -168,6 +198,7 @@ class BrowserRenderer:
         if self._user_data_dir is not None:
             shutil.rmtree(self._user_data_dir, ignore_errors=True)
             self._user_data_dir = None
+        self._cursor.close()
         self._current = None
 
     # -- the Renderer interface ------------------------------------------------------------
@@ -205,6 +236,13 @@ class BrowserRenderer:
             self._settled(self._worker.submit(self._load_hidden, None), raise_errors=True)
             self._swap()
             self._current = None
+
+    def bring_to_front(self) -> None:
+        """Raise Chromium's window over mpv's (activating a target raises its window)."""
+        with self._show_lock:
+            if self._visible is not None:
+                self._require_cdp().call("Target.activateTarget",
+                                         {"targetId": self._visible.target_id})
 
     def current(self) -> str | None:
         """The asset id on screen."""

@@ -3,6 +3,13 @@
 A video plays to its natural end (legacy-api.md 8.4: the duration is not used); a
 stream plays for the asset's duration. ``next`` stops playback at once. Audio goes to
 the ALSA device chosen by ``audio_output`` (see ``audio_device``).
+
+The video output is named (``--vo=gpu --gpu-api=opengl``) rather than probed: with
+probing, every file after an idle spell re-probed the outputs, and the third probe on
+an X server without a usable GPU context broke mpv's X connection, killing mpv (the
+``mpv IPC failed: [Errno 32] Broken pipe`` restart loop). ``keep-open=always`` holds a
+video's last frame on screen after its end, so the screen is never black while the next
+asset is put in place; the end is seen through the ``eof-reached`` property.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import shutil
 import socket
@@ -21,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
-from player.renderers import PlayableItem, end_process_group, kind_of
+from player.renderers import OutputLogger, PlayableItem, end_process_group, kind_of
+from player.screen import WindowRaiser
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +43,10 @@ VIDEO_GRACE_S = 30.0
 # the interrupt itself wakes it at once.
 END_CHECK_S = 0.05
 DEVICE_MODEL_FILE = Path("/proc/device-tree/model")
+# show() returns at the first frame, or after this long without one (a slow stream).
+FIRST_FRAME_TIMEOUT_S = 3.0
+# How much of a local video preload asks the kernel to read ahead.
+PRELOAD_BYTES = 32 << 20
 
 
 def audio_device(audio_output: str, device_model: str = "") -> str | None:
@@ -58,14 +71,28 @@ def read_device_model(path: Path = DEVICE_MODEL_FILE) -> str:
 
 
 def mpv_command(executable: str, socket_path: Path, *, headless: bool,
-                audio: str | None) -> list[str]:
-    """The mpv command line: idle, IPC on ``socket_path``, no video/audio when headless."""
-    command = [executable, "--idle=yes", f"--input-ipc-server={socket_path}", "--really-quiet",
-               "--no-terminal", "--keep-open=no", "--no-input-default-bindings", "--osc=no",
-               "--osd-level=0"]
+                audio: str | None, screen_size: tuple[int, int] | None = None,
+                title: str | None = None) -> list[str]:
+    """The mpv command line: idle, IPC on ``socket_path``, no video/audio when headless.
+
+    With ``screen_size`` (an X server, perhaps without a window manager to honour
+    ``--fs``) the window is also placed at 0,0 with the screen's size and no border, and
+    made once at start under ``title`` (``--force-window``), for the player to raise.
+    Warnings and errors go to stderr, which the renderer logs.
+    """
+    command = [executable, "--idle=yes", f"--input-ipc-server={socket_path}", "--quiet",
+               "--msg-level=all=warn", "--no-input-terminal", "--keep-open=always",
+               "--no-input-default-bindings", "--osc=no", "--osd-level=0"]
     if headless:
         return [*command, "--vo=null", "--ao=null"]
-    command += ["--fs", "--hwdec=auto"]
+    # --gpu-sw: accept a software OpenGL (Xvfb, some VMs) instead of falling through
+    # the probe chain; a real GPU is used as before.
+    command += ["--fs", "--vo=gpu,x11", "--gpu-api=opengl", "--gpu-sw", "--hwdec=auto",
+                "--no-border", "--cursor-autohide=always"]
+    if screen_size:
+        command.append(f"--geometry={screen_size[0]}x{screen_size[1]}+0+0")
+        if title:
+            command += ["--force-window=yes", f"--title={title}"]
     return [*command, f"--audio-device={audio}"] if audio else command
 
 
@@ -74,6 +101,7 @@ class _Entry:
 
     def __init__(self) -> None:
         self.settled = threading.Event()  # loaded or ended, whichever comes first
+        self.playing = threading.Event()  # the first frame is out (or the file ended)
         self.ended = threading.Event()
         self.reason = ""
 
@@ -83,9 +111,14 @@ class MpvRenderer:
 
     def __init__(self, executable: str = "mpv", *, audio_output: str = "hdmi",
                  headless: bool = False, device_model: str | None = None,
-                 load_timeout_s: float = LOAD_TIMEOUT_S) -> None:
+                 load_timeout_s: float = LOAD_TIMEOUT_S,
+                 screen_size: tuple[int, int] | None = None) -> None:
         self.executable = executable
         self.headless = headless
+        self.screen_size = screen_size
+        self._title = f"anthias-mpv-{os.getpid()}-{id(self):x}"
+        self._raiser = WindowRaiser(os.environ.get("DISPLAY"), self._title) \
+            if screen_size and not headless else None
         self.load_timeout_s = load_timeout_s
         model = read_device_model() if device_model is None else device_model
         self.audio = audio_device(audio_output, model)
@@ -101,24 +134,51 @@ class MpvRenderer:
         self._last_started: int | None = None
         self._entry: _Entry | None = None
         self._item: PlayableItem | None = None
+        self._ipc_closed = threading.Event()
+        self._observer_ids = 0
+        self._eof_observer: int | None = None
+        self._observers: dict[int, _Entry] = {}
 
     def start(self) -> None:
         """Launch mpv idle and connect to its IPC socket."""
         self._dir = Path(tempfile.mkdtemp(prefix="anthias-mpv-"))
         socket_path = self._dir / "ipc.sock"
         command = mpv_command(self.executable, socket_path, headless=self.headless,
-                              audio=self.audio)
+                              audio=self.audio, screen_size=self.screen_size,
+                              title=self._title)
         logger.info("Starting mpv: %s", " ".join(command))
+        self._ipc_closed.clear()
         try:
             self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL, start_new_session=True)
+                                             stderr=subprocess.PIPE, start_new_session=True)
+            OutputLogger("mpv").follow(self._process)
             self._sock = self._connect(socket_path)
+            self._reader = threading.Thread(target=self._read_loop, name="mpv-ipc",
+                                            daemon=True)
+            self._reader.start()
         except (OSError, PlayerUnavailable) as ex:
             self.close()
             raise StartupError(f"mpv did not start: {ex}") from ex
-        self._reader = threading.Thread(target=self._read_loop, name="mpv-ipc", daemon=True)
-        self._reader.start()
+
+    def keep_pixels_on_expose(self) -> None:
+        """Let other windows keep the outgoing picture until they repaint (X11 only)."""
+        if self._raiser is not None:
+            self._raiser.keep_pixels_on_expose()
+
+    def raise_window(self) -> bool:
+        """Put mpv's window above Chromium's (X11 without a window manager too)."""
+        return self._raiser.raise_window() if self._raiser is not None else False
+
+    def lower_window(self) -> bool:
+        """Put mpv's window under Chromium's, which then shows (X11 only)."""
+        return self._raiser.lower_window() if self._raiser is not None else False
+
+    @property
+    def alive(self) -> bool:
+        """Whether the mpv process runs and its IPC connection is open."""
+        return (self._process is not None and self._process.poll() is None
+                and self._sock is not None and not self._ipc_closed.is_set())
 
     def _connect(self, socket_path: Path) -> socket.socket:
         assert self._process is not None
@@ -137,8 +197,13 @@ class MpvRenderer:
         raise PlayerUnavailable("mpv did not open its IPC socket in time.")
 
     def show(self, item: PlayableItem) -> None:
-        """Load ``item`` and return once mpv has opened it (or failed to)."""
+        """Load ``item`` and return once its first frame is out (or it failed to open).
+
+        Returning only then lets the caller keep the outgoing picture up until now.
+        """
         answer = self._command(["loadfile", item.uri, "replace"])
+        # keep-open paused the player at the last file's end, and pause carries over.
+        self._command(["set_property", "pause", False])
         entry_id = (answer or {}).get("playlist_entry_id")
         with self._lock:
             entry = self._entries.setdefault(entry_id, _Entry())
@@ -147,9 +212,46 @@ class MpvRenderer:
             logger.warning("mpv did not open %s in %.0f s", item.uri, self.load_timeout_s)
         elif entry.ended.is_set():
             logger.warning("mpv could not play %s (%s)", item.uri, entry.reason)
+        else:
+            self._watch_end(entry)
+            if not entry.playing.wait(FIRST_FRAME_TIMEOUT_S):
+                logger.debug("mpv showed no frame of %s within %.1f s", item.uri,
+                             FIRST_FRAME_TIMEOUT_S)
+
+    def _watch_end(self, entry: _Entry) -> None:
+        """Observe ``eof-reached`` for this file: with keep-open its end sends no end-file.
+
+        One observer per file: mpv reports a property only when its value changes, so
+        one long-lived observer misses the second of two videos that both end (true,
+        then true again). A fresh observer first reports the loaded file's own value.
+        """
+        with self._lock:
+            self._observer_ids += 1
+            observer, previous = self._observer_ids, self._eof_observer
+            self._observers = {observer: entry}
+            self._eof_observer = observer
+        if previous is not None:
+            self._command(["unobserve_property", previous])
+        self._command(["observe_property", observer, "eof-reached"])
 
     def preload(self, item: PlayableItem) -> None:
-        """Nothing to do: mpv opens files fast enough, and a second mpv would cost memory."""
+        """Ask the kernel to read a local file ahead, so its start does not wait on storage.
+
+        A second mpv holding the next video would double the memory a Pi can ill spare;
+        the page cache gives most of the gain (an SD card is the slow part).
+        """
+        if not item.uri.startswith("/"):
+            return
+        try:
+            fd = os.open(item.uri, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.posix_fadvise(fd, 0, PRELOAD_BYTES, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def wait_until_done(self, timeout_s: float, interrupt: threading.Event) -> str:
         """Videos run to their end, streams for ``timeout_s``; an interrupt stops at once."""
@@ -189,6 +291,7 @@ class MpvRenderer:
 
     def close(self) -> None:
         """Quit mpv, kill its process group and remove the socket directory."""
+        self._ipc_closed.set()  # from here on, a closing connection is expected
         if self._sock is not None:
             with contextlib.suppress(PlayerUnavailable):
                 self._command(["quit"], timeout=1)
@@ -201,6 +304,9 @@ class MpvRenderer:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         self._entry, self._item = None, None
+        self._eof_observer, self._observers = None, {}
+        if self._raiser is not None:
+            self._raiser.close()
 
     # -- IPC -------------------------------------------------------------------------------
 
@@ -216,7 +322,7 @@ class MpvRenderer:
             return None
 
     def _command(self, command: list[Any], timeout: float = CALL_TIMEOUT_S) -> Any:
-        if self._sock is None:
+        if self._sock is None or self._ipc_closed.is_set():
             raise PlayerUnavailable("mpv is not running.")
         with self._lock:
             self._request_ids += 1
@@ -240,12 +346,19 @@ class MpvRenderer:
         return reply.get("data")
 
     def _read_loop(self) -> None:
-        assert self._sock is not None
+        sock = self._sock
+        assert sock is not None
         try:
-            for line in self._sock.makefile("rb"):
+            for line in sock.makefile("rb"):
                 self._dispatch(json.loads(line))
         except (OSError, ValueError) as ex:
             logger.debug("mpv IPC closed: %s", ex)
+        if self._sock is sock and not self._ipc_closed.is_set():
+            # Not our close(): mpv went away by itself (its stderr, logged, says why).
+            process = self._process
+            logger.warning("mpv closed its IPC connection (exit code %s)",
+                           process.poll() if process is not None else None)
+            self._ipc_closed.set()
         with self._lock:
             for event, _ in self._replies.values():
                 event.set()
@@ -253,6 +366,7 @@ class MpvRenderer:
                 entry.reason = entry.reason or "quit"
                 entry.ended.set()
                 entry.settled.set()
+                entry.playing.set()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         with self._lock:
@@ -268,6 +382,15 @@ class MpvRenderer:
                 self._entries.setdefault(entry_id, _Entry())
             elif event == "file-loaded":
                 self._entries.setdefault(self._last_started, _Entry()).settled.set()
+            elif event == "playback-restart":
+                self._entries.setdefault(self._last_started, _Entry()).playing.set()
+            elif event == "property-change" and message.get("id") in self._observers:
+                if message.get("data") is True:
+                    entry = self._observers[message["id"]]
+                    entry.reason = entry.reason or "eof"
+                    entry.ended.set()
+                    entry.settled.set()
+                    entry.playing.set()
             elif event == "end-file":
                 entry = self._entries.setdefault(entry_id, _Entry())
                 entry.reason = message.get("reason", "")
@@ -275,6 +398,7 @@ class MpvRenderer:
                     entry.reason += f": {message['file_error']}"
                 entry.ended.set()
                 entry.settled.set()
+                entry.playing.set()
                 # Forget old entries so a long-running player does not accumulate them.
                 for old in [k for k in self._entries if k is not None and entry_id is not None
                             and k < entry_id - 16]:

@@ -191,3 +191,16 @@ def test_close_leaves_no_chromium_process(images: dict[str, Path]) -> None:
     renderer.close()
     assert group_members(pgid) == []
     assert not profile.exists()
+
+
+def test_on_an_x_screen_chromium_opens_over_the_whole_screen(tmp_path):
+    # --kiosk needs a window manager; a bare X server has none, so the window is placed.
+    from player.screen import Screen
+
+    command = chromium_command("chromium", tmp_path, headless=False, as_root=False,
+                               screen=Screen("x11", 1920, 1080))
+    assert "--window-position=0,0" in command and "--window-size=1920,1080" in command
+    assert "--kiosk" in command
+    wayland = chromium_command("chromium", tmp_path, headless=False, as_root=False,
+                               screen=Screen("wayland"))
+    assert "--ozone-platform=wayland" in wayland and "--kiosk" in wayland

@@ -106,3 +106,22 @@ def test_close_leaves_no_mpv_process(video):
     assert group_members(pgid)
     renderer.close()
     assert group_members(pgid) == []
+
+
+def test_on_a_known_screen_mpv_places_one_borderless_window_over_all_of_it(tmp_path):
+    # A bare X server has no window manager to honour --fs: mpv is told where and how big.
+    command = mpv_command("mpv", tmp_path / "s", headless=False, audio=None,
+                          screen_size=(1920, 1080), title="anthias-mpv-1")
+    assert "--geometry=1920x1080+0+0" in command and "--no-border" in command
+    assert "--force-window=yes" in command and "--title=anthias-mpv-1" in command
+    # A named video output: probing it again for each file crashed mpv on X servers.
+    assert "--vo=gpu,x11" in command and "--keep-open=always" in command
+
+
+def test_two_videos_in_a_row_both_end_at_their_natural_end(mpv, video):
+    # keep-open pauses at the end of the first; the second must still play to its end.
+    for clip in ("first", "second"):
+        started = time.monotonic()
+        mpv.show(Item(clip, str(video), duration=1))
+        assert mpv.wait_until_done(1, threading.Event()) == "ended"
+        assert 1.5 <= time.monotonic() - started < 5
