@@ -32,6 +32,9 @@ def test_dates_and_times_follow_the_date_format_and_clock_settings(page, live_se
     expect(row).to_contain_text("02/01/2020 9:05 AM")
     expect(row).to_contain_text("03/04/2099 3:30 PM")
     expect(row).to_contain_text("9:00 AM\N{EN DASH}5:30 PM")
+    # The browser's own date picker follows its locale; the chosen format is shown under it.
+    row.get_by_role("button", name="Edit Menu").click()
+    expect(page.locator(".readback[data-for=edit-end]")).to_have_text("03/04/2099 3:30 PM")
 
 
 def test_rows_show_start_and_end(page, live_server):

@@ -1,6 +1,7 @@
 // The edit dialog: name, dates, duration, flags, play days and window, refresh, headers (§13).
 
 import { fromInputValue, toInputValue } from "./asset_format.js";
+import { formatDateTime } from "./dates.js";
 
 const $ = (id) => document.getElementById(id);
 const dialog = $("edit-dialog");
@@ -12,6 +13,14 @@ let hooks = null;
 function describeSource(uri) {
   if (!uri) return "";
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? `Address: ${uri}` : "Uploaded file";
+}
+
+/** The browser's date picker follows its own locale; below it, the date as the settings ask. */
+function showReadbacks() {
+  for (const box of editForm.querySelectorAll(".readback")) {
+    const value = $(box.dataset.for).value;
+    box.textContent = value ? formatDateTime(fromInputValue(value)) : "";
+  }
 }
 
 /** A message next to a field, tied to it for screen readers; empty text clears it. */
@@ -44,6 +53,7 @@ function openEditor(asset) {
     .map(([k, v]) => `${k}: ${v}`).join("\n");
   $("edit-error").textContent = "";
   fieldError(f.end_date, "");
+  showReadbacks();
   dialog.showModal();
   f.name.focus();
 }
@@ -105,7 +115,10 @@ editForm.addEventListener("submit", async (event) => {
 function withSeconds(time) { return time.length === 5 ? `${time}:00` : time; }
 $("edit-cancel").addEventListener("click", () => dialog.close());
 for (const input of [editForm.elements.start_date, editForm.elements.end_date]) {
-  input.addEventListener("input", () => fieldError(editForm.elements.end_date, ""));
+  input.addEventListener("input", () => {
+    fieldError(editForm.elements.end_date, "");
+    showReadbacks();
+  });
 }
 
 
