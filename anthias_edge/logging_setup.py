@@ -1,7 +1,8 @@
-"""Process-wide logging: one line per event on stderr, as text or JSON.
+"""Process-wide logging: one line per event on stderr (a traceback below it), text or JSON.
 
 Configured once by the CLI before the app exists. Under systemd, journald adds
-the timestamp to text lines; JSON lines carry their own for log collectors.
+the timestamp to text lines; JSON lines carry their own for log collectors, and a
+traceback there stays inside its one JSON object (``exc_info``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,30 @@ QUIET_LOGGERS = ("apscheduler", "urllib3", "werkzeug")
 
 
 class OneLineFormatter(logging.Formatter):
-    """Text lines; a traceback's line breaks are escaped so an event stays one line."""
+    """Text lines: the event on one line, a traceback on indented lines below it.
+
+    Line breaks in the message are escaped, so a value logged from a request cannot
+    forge a line that reads as another event; a traceback keeps its own lines (as
+    Python prints it) with every one indented, so none of them can pass for an event
+    either and a person reads it as usual.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        """Format as usual, then escape line breaks."""
-        return super().format(record).replace("\n", "\\n")
+        """The escaped event line, then the indented traceback and stack lines."""
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record).replace("\r", "\\r").replace("\n", "\\n")
+        extra: list[str] = []
+        if record.exc_info and not record.exc_text:
+            # Cached like logging.Formatter does, for other handlers of the same record.
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            extra.append(record.exc_text)
+        if record.stack_info:
+            extra.append(self.formatStack(record.stack_info))
+        lines = "\n".join(extra).splitlines()
+        return "\n".join([line, *(f"  {text}" for text in lines)])
 
 
 class JsonFormatter(logging.Formatter):

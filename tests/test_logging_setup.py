@@ -64,7 +64,7 @@ def test_json_line_carries_the_traceback_of_an_exception():
     assert "RuntimeError: boom" in entry["exc_info"]
 
 
-def test_text_lines_keep_a_traceback_on_one_line():
+def test_text_tracebacks_are_written_as_lines_a_person_can_read():
     stream = io.StringIO()
     configure_logging("text", stream=stream)
 
@@ -74,9 +74,23 @@ def test_text_lines_keep_a_traceback_on_one_line():
         logging.getLogger("anthias_edge.test").exception("job failed")
 
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith("ERROR anthias_edge.test: job failed\\nTraceback")
-    assert "RuntimeError: boom" in lines[0]
+    assert "\\n" not in stream.getvalue()
+    assert lines[0] == "ERROR anthias_edge.test: job failed"
+    # The traceback follows on lines of its own, indented so none can pass for an event.
+    assert lines[1] == "  Traceback (most recent call last):"
+    assert any(line.strip().startswith('File "') and "in fail" in line for line in lines)
+    assert lines[-1] == "  RuntimeError: boom"
+    assert all(line.startswith("  ") for line in lines[1:])
+
+
+def test_a_line_break_in_a_message_cannot_forge_another_event():
+    stream = io.StringIO()
+    configure_logging("text", stream=stream)
+
+    logging.getLogger("anthias_edge.test").info("name=%s", "x\nERROR anthias_edge.auth: forged")
+
+    assert stream.getvalue().splitlines() == [
+        "INFO anthias_edge.test: name=x\\nERROR anthias_edge.auth: forged"]
 
 
 def test_info_is_the_default_level_and_debug_turns_on_debug():
