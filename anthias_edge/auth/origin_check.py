@@ -38,8 +38,9 @@ from anthias_edge.errors import CrossSiteRequest
 
 logger = logging.getLogger(__name__)
 
-# GETs that change what the screen shows.
-STATE_CHANGING_PATHS = re.compile(r"^/api/(v1|v2|v3/legacy)/assets/control/")
+# GETs that change what the screen shows: the only ones. Every other GET only reads (checked
+# route by route, docs/security.md); viewer_current_asset asks the player, changing nothing.
+STATE_CHANGING_PATHS = re.compile(r"^/api/(v[0-9.]+|v3/legacy)/assets/control/")
 TRUSTED_FETCH_SITES = frozenset({"same-origin", "none"})
 DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
