@@ -45,6 +45,7 @@ def splash_page() -> Any:
         os.environ, settings["listen"], served_port=int(request.environ.get("SERVER_PORT") or 0))
     return render_template("splash_page.html", addresses=addresses.urls,
                            loopback_only=addresses.loopback_only, listen=addresses.listen,
+                           behind_proxy=bool(settings["trusted_proxies"]),
                            player_name=printable_text(settings["player_name"]))
 
 

@@ -93,7 +93,8 @@ def system_page() -> Any:
     addresses = device_info.dashboard_addresses(
         os.environ, _runtime().settings["listen"],
         served_port=int(request.environ.get("SERVER_PORT") or 0))
-    return _page("system_info.html", "system", addresses=addresses)
+    return _page("system_info.html", "system", addresses=addresses,
+                 behind_proxy=bool(_runtime().settings["trusted_proxies"]))
 
 
 @bp.route("/integrations", methods=["GET"])

@@ -123,3 +123,12 @@ def test_an_overlong_hotspot_field_is_a_400_that_names_it(client, field, limit):
 ])
 def test_the_wifi_join_code_escapes_the_reserved_characters(network, password, code):
     assert wifi_join_code(network, password) == code
+
+
+def test_behind_a_reverse_proxy_the_splash_page_points_to_the_proxy(client, monkeypatch):
+    monkeypatch.setenv("MY_IP", "192.0.2.10")
+    client.application.extensions["anthias"].settings.update(
+        {"trusted_proxies": "127.0.0.1"}, host_level=True)
+    page = client.get("/splash-page").get_data(as_text=True)
+    assert "through the reverse proxy in front of Anthias Edge" in page
+    assert "cannot be opened from another machine" not in page

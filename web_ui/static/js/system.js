@@ -36,6 +36,9 @@ function displayPower(value) {
 /** Where another machine opens the dashboard: links with the port, or why there are none. */
 function addresses() {
   const facts = $("facts").dataset;
+  if (facts.loopbackOnly === "yes" && facts.behindProxy === "yes") {
+    return `Through the reverse proxy in front of the server (which listens only on ${facts.listen}).`;
+  }
   if (facts.loopbackOnly === "yes") {
     return `None from other machines: the server listens only on ${facts.listen}. ` +
       "Set listen to 0.0.0.0 with that port (ANTHIAS_LISTEN or screenly.conf) to change it.";
