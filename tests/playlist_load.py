@@ -82,11 +82,12 @@ def run_together(clients: Sequence[Caller], target: Callable[[int, Caller], None
     assert not any(thread.is_alive() for thread in threads), "a client hung"
 
 
-def write_at_once(clients: Sequence[Caller]) -> tuple[list[Failure], list[int]]:
+def write_at_once(clients: Sequence[Caller]) -> tuple[list[Failure], list[int], list[str]]:
     """Seed, let every client write at random, then end with one renumbering write each.
 
-    Returns the 5xx answers and the play orders of the enabled (all active) assets, read
-    through the API. Whichever renumbering write runs last numbers the playlist 0..n-1.
+    Returns the 5xx answers, the play orders of the enabled (all active) assets and every
+    asset's name, read through the API. Whichever renumbering write runs last numbers the
+    playlist 0..n-1; clients creating the same name at once get distinct names (4.4).
     """
     seed = seed_assets(clients[0])
     failures: list[Failure] = []
@@ -100,5 +101,6 @@ def write_at_once(clients: Sequence[Caller]) -> tuple[list[Failure], list[int]]:
     run_together(clients, last_write)
     status, text = clients[0].call("GET", "/assets")
     assert status == 200, text
-    orders = sorted(a["play_order"] for a in json.loads(text) if a["is_enabled"])
-    return failures, orders
+    assets = json.loads(text)
+    orders = sorted(a["play_order"] for a in assets if a["is_enabled"])
+    return failures, orders, [a["name"] for a in assets]

@@ -132,12 +132,11 @@ class AssetService:
         # Early, so a full library is told before any probing; exact again under the lock.
         self._check_limit()
         asset_id = new_asset_id()
-        if unique_name:
-            data["name"] = self.unique_name(data["name"])
         uri = data["uri"]
         validate_uri(uri)
         if data.get("mimetype") == YOUTUBE_MIMETYPE:
             return self._create_youtube(asset_id, data, renumber)
+        requested_name = data["name"]
         source = self._local_source(uri)
         is_video = "video" in (data.get("mimetype") or "")
         data["duration"] = self._create_duration(data.get("duration"), is_video, uri)
@@ -153,6 +152,8 @@ class AssetService:
 
         def write() -> None:
             self._check_limit()
+            if unique_name:  # under the lock: two clients creating "x" at once get x and x-1
+                data["name"] = self.unique_name(requested_name)
             asset = self._insert(asset_id, data)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)

@@ -89,10 +89,11 @@ def test_concurrent_legacy_writes_of_one_tenant_never_fail_and_keep_one_asset_pe
                                                               tenant_id)}
         clients = [Client(base_url, host, headers, path) for _ in range(CLIENTS)]
         try:
-            failures, orders = write_at_once(clients)
+            failures, orders, names = write_at_once(clients)
         finally:
             for client in clients:
                 client.close()
 
     assert failures == []  # no "deadlock detected" 500, nor any other
     assert orders == list(range(len(orders)))
+    assert len(set(names)) == len(names)

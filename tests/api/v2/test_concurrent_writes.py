@@ -33,7 +33,8 @@ class Client:
 
 
 def test_concurrent_v2_writes_never_fail_and_keep_one_asset_per_position(app: Flask) -> None:
-    failures, orders = write_at_once([Client(app.test_client()) for _ in range(CLIENTS)])
+    failures, orders, names = write_at_once([Client(app.test_client()) for _ in range(CLIENTS)])
 
     assert failures == []
     assert orders == list(range(len(orders)))
+    assert len(set(names)) == len(names)
