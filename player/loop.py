@@ -31,6 +31,7 @@ DEFAULT_DURATION_S = 10.0
 # An empty schedule with no deadline still looks again this often, in case a refresh was lost.
 IDLE_CAP_S = 3600.0
 SPLASH_S = 60.0
+SPLASH_POLL_S = 0.5
 # After every asset of the playlist was skipped in a row, rest this long on standby.
 ALL_SKIPPED_REST_S = 30.0
 RESTART_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -302,8 +303,11 @@ class PlayLoop:
         """Show the splash page for SPLASH_S, or until the first command (8.6)."""
         deadline = time.monotonic() + SPLASH_S
         while not self.splash_ready():
-            # The server may still be starting: look again each second, for up to the splash time.
-            if self._wake.wait(1.0) or time.monotonic() >= deadline:
+            # The server may still be starting: show the standby image (a local file) at
+            # once rather than a black screen, and look again twice a second, for up to
+            # the splash time.
+            self._show_still(self.standby)
+            if self._wake.wait(SPLASH_POLL_S) or time.monotonic() >= deadline:
                 logger.info("Splash page not reachable; skipping it")
                 return
         try:

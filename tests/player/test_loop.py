@@ -290,3 +290,15 @@ def test_the_play_log_names_the_renderer_that_shows_each_kind(tmp_path):
     assert renderer_label(router, item("a", mimetype="image")) == "browser"
     assert renderer_label(router, item("v", mimetype="video")) == "mpv"
     assert renderer_label(HeadlessRenderer(tmp_path / "c"), item("a")) == "headless"
+
+
+def test_while_the_server_starts_the_standby_shows_then_the_splash(harness):
+    # The splash page comes from the local server, which may still be starting: the
+    # screen shows the standby image at once instead of staying black until it answers.
+    ready = threading.Event()
+    h = harness([item("a", duration=60)], splash=splash_item("127.0.0.1:8080"),
+                splash_ready=ready.is_set)
+    h.wait_for(lambda: h.on_screen() == "standby", timeout_s=1)
+    ready.set()
+    h.wait_for(lambda: h.on_screen() == "splash", timeout_s=3)
+    assert h.loop.current_asset_id is None
