@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import screenshot
+from tests.web.conftest import ARTIFACTS, screenshot
 from tests.web.test_assets_page import add_via_api, tiny_png
 
 TALL_PHONE = {"width": 390, "height": 844}
@@ -109,6 +109,7 @@ def test_a_toast_never_blocks_the_buttons_under_it(phone, live_server):
     # The row at the very bottom of the screen, where the toast appears.
     row.evaluate("(row) => row.scrollIntoView({block: 'end'})")
     assert _covered_buttons(phone, row) == []
+    phone.screenshot(path=str(ARTIFACTS / "toast-over-row-phone.png"))  # the screen as seen
     row.get_by_role("button", name="Edit First").click(timeout=2000)
     expect(phone.locator("#edit-dialog")).to_be_visible()
 
@@ -119,6 +120,7 @@ def test_finished_uploads_can_be_dismissed(page, live_server, tmp_path):
     page.locator("#file-input").set_input_files([str(first), str(second)])
     uploads = page.locator("#uploads li")
     expect(uploads.locator(".upload-status")).to_have_text(["Added", "Added"])
+    screenshot(page, "uploads-finished-desktop")
     page.get_by_role("button", name="Dismiss one.png").click()
     expect(uploads.locator(".upload-name")).to_have_text(["two.png"])
     page.get_by_role("button", name="Dismiss two.png").click()

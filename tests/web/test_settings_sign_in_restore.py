@@ -31,6 +31,8 @@ def test_help_texts_use_the_words_on_the_page(page, live_server):
     audio = page.locator("#help-audio_output").inner_text()
     assert "HDMI" in audio and "3.5 mm jack" in audio and "local" not in audio
     assert "User name and password" in page.locator("#help-auth_backend").inner_text()
+    page.set_viewport_size(TALL_PHONE)
+    screenshot(page, "settings-help-phone")
 
 
 def test_current_password_is_not_asked_for_when_none_was_set(page, live_server):
