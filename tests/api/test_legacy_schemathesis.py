@@ -65,6 +65,7 @@ def _no_invented_error(response, case: schemathesis.Case) -> None:
         f"{case.method} {case.formatted_path} crashed: {case.as_curl_command()}")
 
 
+@pytest.mark.slow
 def test_every_v2_operation_survives_generated_requests(
         fuzzed: Flask, caplog: pytest.LogCaptureFixture) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/schema/", fuzzed)

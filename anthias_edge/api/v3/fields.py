@@ -154,8 +154,10 @@ class DateTime(Spec):
             raise FieldError("Must be an ISO-8601 date-time string.")
         try:
             parsed = parse_datetime(value)
-        except (ValueError, OverflowError) as exc:
+        except ValueError as exc:
             raise FieldError("Must be an ISO-8601 date-time string.") from exc
+        except OverflowError as exc:  # the offset moves it before year 1 or after 9999
+            raise FieldError("Date and time out of range (years 1 to 9999 in UTC).") from exc
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
         return parsed

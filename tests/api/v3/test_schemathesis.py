@@ -53,6 +53,7 @@ def test_the_document_is_openapi_3_1_and_covers_every_v3_route(world: World):
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
+@pytest.mark.slow
 def test_every_operation_survives_generated_requests(fuzzed: World,
                                                      caplog: pytest.LogCaptureFixture):
     schema = schemathesis.openapi.from_wsgi("/api/v3/openapi.json", fuzzed.app)
