@@ -119,7 +119,7 @@ def test_every_asset_fills_a_bare_x_screen_with_no_blank_frame_between_them(
     assert router.media_restarts == 0, "mpv was restarted"
     assert not [e for e in recorder.events if e[1].startswith("skipped")], recorder.events
     # Every frame shows one asset over the whole screen: never black, white or partial.
-    assert all(kind in PALETTE for kind, _ in sequence), sequence
+    assert all(kind in PALETTE for kind, _ in sequence), f"frames by kind: {sequence}"
     # Every asset was seen, in playlist order, through the run.
     shown = [kind for kind, _ in sequence]
     assert {"green", "blue", "magenta", "red"} <= set(shown), sequence
