@@ -65,6 +65,10 @@ class PostgresqlPool(PooledPostgresqlDatabase):
     ``RECENTLY_RETURNED_S`` ago was answering then, so it is handed out unchecked (as
     HikariCP does within half a second); one that rested longer is still checked, so a
     database restart costs at most the requests of that window.
+
+    A connection never carries a cloud request's role or tenant into the next: both are set
+    per transaction (``services/row_security.py``), end with its commit or rollback, and a
+    connection returned inside a transaction is rolled back by the pool before reuse.
     """
 
     RECENTLY_RETURNED_S = 1.0
