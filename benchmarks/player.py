@@ -11,8 +11,15 @@
    ``GET /api/v1/viewer_current_asset`` names the other asset.
 4. CPU use of that player process while it shows one 60-s image asset: utime+stime from
    /proc/<pid>/stat over 30 s (target: < 1 %).
+5. On screen (issue 9): a private Xvfb at 1920x1080 with no window manager, real Chromium
+   and mpv playing a web page, an image and two videos (solid colours), filmed with
+   ffmpeg's x11grab and classified frame by frame: time to the first picture at start,
+   blank (black, white or partly covered) frames per switch, the time from one asset's
+   end to the next one's first frame into and out of a video, and renderer restarts.
 
-Usage: ``.venv/bin/python benchmarks/player.py [--switches 30] [--cpu-seconds 30] [--json]``.
+Usage: ``.venv/bin/python benchmarks/player.py [--switches 30] [--cpu-seconds 30] [--json]
+[--screen-seconds 120] [--only-screen]``; ``--screen-seconds 3600 --only-screen`` is the
+one-hour run.
 """
 
 from __future__ import annotations
@@ -209,17 +216,170 @@ def bench_processes(switches: int, cpu_seconds: float) -> dict[str, Any]:
             "idle_cpu_percent": round(100 * cpu / wall, 3)}
 
 
+def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
+    """The player on a filmed bare X screen for ``seconds``; see item 5 of the docstring."""
+    import http.server
+
+    from player.loop import PlayLoop
+    from player.renderers import MediaRouter, choose_renderer
+    from player.schedule import Scheduler
+    from tests.player.screen_capture import (
+        Recorder,
+        TimedRecorder,
+        classify,
+        solid_video,
+        xvfb,
+    )
+
+    size = (1920, 1080)
+    palette = {"green": (0, 128, 0), "red": (255, 0, 0), "blue": (0, 0, 255),
+               "magenta": (255, 0, 255)}
+    colour_of = {"web": "green", "image": "red", "video-blue": "blue",
+                 "video-magenta": "magenta"}
+    page = b"<html><body style='margin:0;background:rgb(0,128,0)'></body></html>"
+
+    class Green(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    folder = Path(tempfile.mkdtemp(prefix="anthias-bench-screen-"))
+    server = http.server.ThreadingHTTPServer((HOST, 0), Green)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    start, end = dt.datetime(2020, 1, 1), dt.datetime(2099, 1, 1)
+
+    def item(asset_id: str, uri: str, mimetype: str, order: int, duration: float) -> PlayItem:
+        return PlayItem(asset_id, name=asset_id, uri=uri, mimetype=mimetype, duration=duration,
+                        start_date=start, end_date=end, is_enabled=True,
+                        skip_asset_check=True, play_order=order)
+
+    items = [item("web", f"http://{HOST}:{server.server_address[1]}/", "webpage", 0, 3),
+             item("video-blue", str(solid_video(folder / "blue.mp4", "blue", 3)), "video", 1, 3),
+             item("image", str(solid_png(folder / "red.png", (255, 0, 0))), "image", 2, 3),
+             item("video-magenta", str(solid_video(folder / "magenta.mp4", "magenta", 3)),
+                  "video", 3, 3)]
+    made: list[Any] = []
+    saved = {key: os.environ.get(key) for key in ("DISPLAY", "WAYLAND_DISPLAY")}
+    blank = first_picture_s = None
+    try:
+        with xvfb(size) as display:
+            os.environ["DISPLAY"] = display
+            os.environ.pop("WAYLAND_DISPLAY", None)
+
+            def make() -> Any:
+                made.append(choose_renderer("auto"))
+                return made[-1]
+
+            events = TimedRecorder()
+            film = Recorder(display, size, fps=fps)
+            time.sleep(1.0)
+            loop = PlayLoop(Scheduler(lambda: items, dt.UTC), make, recorder=events,
+                            splash_at_start=False)
+            started = time.monotonic()
+            thread = threading.Thread(target=loop.run, daemon=True)
+            thread.start()
+            time.sleep(seconds)
+            loop.shutdown()
+            thread.join(30)
+            frames = film.stop()
+    finally:
+        server.shutdown()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    labels = [(frame.at, classify(frame.rgb, palette)) for frame in frames]
+    content = [(at, label) for at, label in labels if at >= started]
+    first = next((i for i, (_, label) in enumerate(content)
+                  if label.full and not label.blank), None)
+    if first is not None:
+        first_picture_s = content[first][0] - started
+        played = [(at, label) for at, label in content[first:]
+                  if at <= events.events[-1][0]] if events.events else []
+        blank = sum(1 for _, label in played if label.blank or not label.full)
+    # Switch times: from one asset's end (the loop's turn) to the next one's first frame.
+    into, out_of = [], []
+    starts = [(at, asset) for at, kind, asset in events.events if kind == "start"]
+    ends = [at for at, kind, _ in events.events if kind == "end"]
+    for (at, asset), (_, previous) in zip(starts[1:], starts, strict=False):
+        turn = max((e for e in ends if e <= at), default=None)
+        colour = colour_of.get(asset)
+        seen = next((frame_at for frame_at, label in labels
+                     if turn is not None and frame_at >= turn and label.full
+                     and label.name == colour), None)
+        if turn is None or seen is None:
+            continue
+        bucket = into if asset.startswith("video") else out_of \
+            if previous.startswith("video") else None
+        if bucket is not None:
+            bucket.append((seen - turn) * 1000)
+    switches = max(0, len(starts) - 1)
+    router = made[0] if made else None
+    return {
+        "seconds": seconds, "fps": fps, "frames": len(frames), "switches": switches,
+        "first_picture_s": None if first_picture_s is None else round(first_picture_s, 2),
+        "blank_frames": blank,
+        "blank_frames_per_switch": None if blank is None or not switches
+        else round(blank / switches, 3),
+        "into_video_median_ms": round(statistics.median(into), 0) if into else None,
+        "into_video_max_ms": round(max(into), 0) if into else None,
+        "out_of_video_median_ms": round(statistics.median(out_of), 0) if out_of else None,
+        "out_of_video_max_ms": round(max(out_of), 0) if out_of else None,
+        "renderer_restarts": max(0, len(made) - 1),
+        "mpv_restarts": router.media_restarts if isinstance(router, MediaRouter) else None,
+        "skipped": sum(1 for _, kind, _ in events.events if kind.startswith("skipped")),
+    }
+
+
+def screen_lines(screen: dict[str, Any]) -> list[str]:
+    """The on-screen figures as text."""
+    return [
+        f"screen, bare Xvfb 1920x1080, {screen['seconds']:.0f} s filmed at {screen['fps']} fps "
+        f"({screen['frames']} frames, {screen['switches']} switches):",
+        f"  first picture {screen['first_picture_s']} s after the player started (target 3 s)",
+        f"  blank frames {screen['blank_frames']} ({screen['blank_frames_per_switch']} per "
+        "switch; target 0)",
+        f"  into video: median {screen['into_video_median_ms']} ms, max "
+        f"{screen['into_video_max_ms']} ms; out of video: median "
+        f"{screen['out_of_video_median_ms']} ms, max {screen['out_of_video_max_ms']} ms "
+        "(from the previous asset's end to the next one's first full frame)",
+        f"  renderer restarts {screen['renderer_restarts']}, mpv restarts "
+        f"{screen['mpv_restarts']}, skipped {screen['skipped']}",
+    ]
+
+
 def main() -> None:
     """Measure and print every figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--switches", type=int, default=30)
     parser.add_argument("--cpu-seconds", type=float, default=30.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--screen-seconds", type=float, default=120.0)
+    parser.add_argument("--screen-fps", type=int, default=10)
+    parser.add_argument("--only-screen", action="store_true")
     args = parser.parse_args()
+    if args.only_screen:
+        screen = bench_screen(args.screen_seconds, args.screen_fps)
+        date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if args.json:
+            sys.stdout.write(json.dumps({"date": date, "machine": machine(),
+                                         "screen": screen}, indent=2) + "\n")
+        else:
+            sys.stdout.write("\n".join([f"{date} on {machine()}", *screen_lines(screen)])
+                             + "\n")
+        return
     results = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                "machine": machine(), "playlist": bench_playlist(),
                "chromium_next": bench_chromium_next(args.switches),
-               "processes": bench_processes(min(args.switches, 20), args.cpu_seconds)}
+               "processes": bench_processes(min(args.switches, 20), args.cpu_seconds),
+               "screen": bench_screen(args.screen_seconds, args.screen_fps)}
     if args.json:
         sys.stdout.write(json.dumps(results, indent=2) + "\n")
         return
@@ -237,6 +397,7 @@ def main() -> None:
         f"{processes['http_next_median_ms']} ms, p95 {processes['http_next_p95_ms']} ms",
         f"player CPU showing a 60-s image, {processes['idle_cpu_seconds']} s: "
         f"{processes['idle_cpu_percent']} % (target < 1 %)",
+        *screen_lines(results["screen"]),
     ]
     sys.stdout.write("\n".join(lines) + "\n")
 

@@ -102,6 +102,9 @@ def detect_screen(environ: dict[str, str] | None = None) -> Screen:
     display = env.get("DISPLAY")
     if display:
         size = x11_size(display)
+        if size is None and env.get("WAYLAND_DISPLAY"):
+            # Both are set (as in the systemd unit) but no X server answers: pure Wayland.
+            return Screen("wayland")
         if size is None:
             logger.warning("Could not read the size of X display %s; windows may not fill it",
                            display)
@@ -178,30 +181,40 @@ class WindowRaiser:
                 lib.XFree.argtypes = [ctypes.c_void_p]
         return self._handle
 
-    def _find(self, handle: int) -> int | None:
+    def _children(self, handle: int, window: int) -> list[int]:
         lib = self._lib
         assert lib is not None
         root, parent = ctypes.c_ulong(), ctypes.c_ulong()
         children = ctypes.POINTER(ctypes.c_ulong)()
         count = ctypes.c_uint()
-        if not lib.XQueryTree(handle, lib.XDefaultRootWindow(handle), ctypes.byref(root),
-                              ctypes.byref(parent), ctypes.byref(children),
-                              ctypes.byref(count)):
-            return None
-        found = None
-        try:
-            for index in range(count.value):
-                name = ctypes.c_char_p()
-                if lib.XFetchName(handle, children[index], ctypes.byref(name)) and name.value:
-                    matched = name.value == self.title
-                    lib.XFree(name)
-                    if matched:
-                        found = children[index]
-                        break
-        finally:
-            if children:
-                lib.XFree(children)
+        if not lib.XQueryTree(handle, window, ctypes.byref(root), ctypes.byref(parent),
+                              ctypes.byref(children), ctypes.byref(count)):
+            return []
+        found = [children[index] for index in range(count.value)]
+        if children:
+            lib.XFree(children)
         return found
+
+    def _named(self, handle: int, window: int, depth: int) -> bool:
+        lib = self._lib
+        assert lib is not None
+        name = ctypes.c_char_p()
+        if lib.XFetchName(handle, window, ctypes.byref(name)) and name.value:
+            matched = name.value == self.title
+            lib.XFree(name)
+            if matched:
+                return True
+        return depth > 0 and any(self._named(handle, child, depth - 1)
+                                 for child in self._children(handle, window))
+
+    def _find(self, handle: int) -> int | None:
+        """The top-level window holding the titled one: itself on a bare X server, the
+        frame a window manager put around it otherwise."""
+        assert self._lib is not None
+        for window in self._children(handle, self._lib.XDefaultRootWindow(handle)):
+            if self._named(handle, window, 2):
+                return window
+        return None
 
     def keep_pixels_on_expose(self) -> int:
         """Give every other top-level window no background, and return how many.
@@ -216,16 +229,7 @@ class WindowRaiser:
             return 0
         lib.XSetWindowBackgroundPixmap.argtypes = [ctypes.c_void_p, ctypes.c_ulong,
                                                    ctypes.c_ulong]
-        root, parent = ctypes.c_ulong(), ctypes.c_ulong()
-        children = ctypes.POINTER(ctypes.c_ulong)()
-        count = ctypes.c_uint()
-        if not lib.XQueryTree(handle, lib.XDefaultRootWindow(handle), ctypes.byref(root),
-                              ctypes.byref(parent), ctypes.byref(children),
-                              ctypes.byref(count)):
-            return 0
-        windows = [children[index] for index in range(count.value)]
-        if children:
-            lib.XFree(children)
+        windows = self._children(handle, lib.XDefaultRootWindow(handle))
         mine = self._find(handle)
         for window in windows:
             if window != mine:

@@ -168,11 +168,19 @@ class MpvRenderer:
 
     def raise_window(self) -> bool:
         """Put mpv's window above Chromium's (X11 without a window manager too)."""
-        return self._raiser.raise_window() if self._raiser is not None else False
+        return self._stack(on_top=True)
 
     def lower_window(self) -> bool:
         """Put mpv's window under Chromium's, which then shows (X11 only)."""
-        return self._raiser.lower_window() if self._raiser is not None else False
+        return self._stack(on_top=False)
+
+    def _stack(self, *, on_top: bool) -> bool:
+        if self._raiser is None:
+            return False
+        # ontop asks a window manager (a desktop session), the X request does it without one.
+        with contextlib.suppress(PlayerUnavailable):
+            self._command(["set_property", "ontop", on_top])
+        return self._raiser.raise_window() if on_top else self._raiser.lower_window()
 
     @property
     def alive(self) -> bool:

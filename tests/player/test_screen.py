@@ -20,6 +20,7 @@ import pytest
 from player.loop import PlayLoop
 from player.renderers import MediaRouter, choose_renderer
 from player.schedule import PlayItem, Scheduler
+from player.screen import Screen, detect_screen
 from tests.player.pngcheck import solid_png
 from tests.player.screen_capture import (
     Recorder,
@@ -124,3 +125,15 @@ def test_every_asset_fills_a_bare_x_screen_with_no_blank_frame_between_them(
     shown = [kind for kind, _ in sequence]
     assert {"green", "blue", "magenta", "red"} <= set(shown), sequence
     assert len(shown) >= 12, sequence
+
+
+def test_the_screen_size_is_read_from_the_x_server(display):
+    assert detect_screen() == Screen("x11", *SIZE)
+
+
+def test_with_both_variables_set_but_no_x_server_the_screen_is_wayland():
+    # The systemd unit sets DISPLAY and WAYLAND_DISPLAY; under cage without Xwayland
+    # only Wayland answers, and Chromium must then not be told to use X11.
+    screen = detect_screen({"DISPLAY": ":4711", "WAYLAND_DISPLAY": "wayland-0"})
+    assert screen == Screen("wayland")
+    assert detect_screen({}) == Screen("none")
