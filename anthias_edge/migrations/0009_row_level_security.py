@@ -125,10 +125,14 @@ def up(migrator, db):
         db.execute_sql(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
     for signature, returns, body, for_app in FUNCTIONS:
         name = f"{schema}.{signature}"
+        if returns.startswith("TABLE"):
+            language, source = "sql", body.format(s=schema)
+        else:  # PL/pgSQL keeps the plan for the session; a SQL function plans every call
+            language, source = "plpgsql", f"BEGIN RETURN ({body.format(s=schema)}); END"
         db.execute_sql(
-            f"CREATE OR REPLACE FUNCTION {name} RETURNS {returns} LANGUAGE sql STABLE "
+            f"CREATE OR REPLACE FUNCTION {name} RETURNS {returns} LANGUAGE {language} STABLE "
             f"SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
-            f"AS $fn$ {body.format(s=schema)} $fn$")
+            f"AS $fn$ {source} $fn$")
         bare = name.split("(")[0] + "(" + ", ".join(
             arg.split()[-1] for arg in signature.split("(")[1].rstrip(")").split(", ")) + ")"
         db.execute_sql(f"ALTER FUNCTION {bare} OWNER TO {LOOKUP_ROLE}")
