@@ -267,6 +267,7 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
     made: list[Any] = []
     saved = {key: os.environ.get(key) for key in ("DISPLAY", "WAYLAND_DISPLAY")}
     blank = first_picture_s = None
+    blank_where: dict[str, int] = {}
     try:
         with xvfb(size) as display:
             os.environ["DISPLAY"] = display
@@ -304,8 +305,18 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
         played = [(at, label) for at, label in content[first:]
                   if at <= events.events[-1][0]] if events.events else []
         blank = sum(1 for _, label in played if label.blank or not label.full)
+        # Where the blank frames fell: "<outgoing> -> <incoming>: <kind of frame>".
+        for index, (_, label) in enumerate(played):
+            if label.blank or not label.full:
+                before = next((lab.name for _, lab in reversed(played[:index])
+                               if lab.full and not lab.blank), "?")
+                after = next((lab.name for _, lab in played[index + 1:]
+                              if lab.full and not lab.blank), "?")
+                kind = label.name if label.blank else f"partial {label.name}"
+                key = f"{before} -> {after}: {kind}"
+                blank_where[key] = blank_where.get(key, 0) + 1
     # Switch times: from one asset's end (the loop's turn) to the next one's first frame.
-    into, out_of = [], []
+    into, out_of, into_shown, out_shown = [], [], [], []
     starts = [(at, asset) for at, kind, asset in events.events if kind == "start"]
     ends = [at for at, kind, _ in events.events if kind == "end"]
     for (at, asset), (_, previous) in zip(starts[1:], starts, strict=False):
@@ -320,18 +331,25 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
             if previous.startswith("video") else None
         if bucket is not None:
             bucket.append((seen - turn) * 1000)
+            # The player's own view: from the turn to show() returning (picture is up).
+            (into_shown if bucket is into else out_shown).append((at - turn) * 1000)
     switches = max(0, len(starts) - 1)
     router = made[0] if made else None
     return {
         "seconds": seconds, "fps": fps, "frames": len(frames), "switches": switches,
         "first_picture_s": None if first_picture_s is None else round(first_picture_s, 2),
         "blank_frames": blank,
+        "blank_frames_where": blank_where,
         "blank_frames_per_switch": None if blank is None or not switches
         else round(blank / switches, 3),
         "into_video_median_ms": round(statistics.median(into), 0) if into else None,
         "into_video_max_ms": round(max(into), 0) if into else None,
         "out_of_video_median_ms": round(statistics.median(out_of), 0) if out_of else None,
         "out_of_video_max_ms": round(max(out_of), 0) if out_of else None,
+        "into_video_shown_median_ms": round(statistics.median(into_shown), 0)
+        if into_shown else None,
+        "out_of_video_shown_median_ms": round(statistics.median(out_shown), 0)
+        if out_shown else None,
         "renderer_restarts": max(0, len(made) - 1),
         "mpv_restarts": router.media_restarts if isinstance(router, MediaRouter) else None,
         "skipped": sum(1 for _, kind, _ in events.events if kind.startswith("skipped")),
@@ -345,11 +363,13 @@ def screen_lines(screen: dict[str, Any]) -> list[str]:
         f"({screen['frames']} frames, {screen['switches']} switches):",
         f"  first picture {screen['first_picture_s']} s after the player started (target 3 s)",
         f"  blank frames {screen['blank_frames']} ({screen['blank_frames_per_switch']} per "
-        "switch; target 0)",
+        f"switch; target 0) {screen['blank_frames_where'] or ''}",
         f"  into video: median {screen['into_video_median_ms']} ms, max "
         f"{screen['into_video_max_ms']} ms; out of video: median "
         f"{screen['out_of_video_median_ms']} ms, max {screen['out_of_video_max_ms']} ms "
-        "(from the previous asset's end to the next one's first full frame)",
+        "(from the previous asset's end to the next one's first full filmed frame; the "
+        f"player's show() returned after a median {screen['into_video_shown_median_ms']} ms "
+        f"into and {screen['out_of_video_shown_median_ms']} ms out of video)",
         f"  renderer restarts {screen['renderer_restarts']}, mpv restarts "
         f"{screen['mpv_restarts']}, skipped {screen['skipped']}",
     ]

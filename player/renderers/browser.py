@@ -50,6 +50,11 @@ COMMON_FLAGS = (
 LAUNCH_TIMEOUT_S = 20.0
 LOAD_TIMEOUT_S = 15.0
 FRAME_TIMEOUT_S = 1.0
+# Chromium drops a hidden tab's decoded images and, once the tab is shown, paints the
+# page before the image is decoded again: one black frame of the stage between a video
+# and an image. A synchronously decoded image is in the first frame painted.
+STAGE_READY = ("(document.getElementById('stage') || {}).decoding = 'sync', "
+               "window.stageReady")
 
 
 def to_url(uri: str) -> str:
@@ -304,7 +309,7 @@ class BrowserRenderer:
             logger.warning("%s did not finish loading in %.0f s; showing it anyway",
                            url, self.load_timeout_s)
         elif not web:
-            state = cdp.call("Runtime.evaluate", {"expression": "window.stageReady",
+            state = cdp.call("Runtime.evaluate", {"expression": STAGE_READY,
                                                   "awaitPromise": True}, session_id=session,
                              timeout=self.load_timeout_s)
             if state.get("result", {}).get("value") == "error":

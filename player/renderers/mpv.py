@@ -171,7 +171,15 @@ class MpvRenderer:
         return self._stack(on_top=True)
 
     def lower_window(self) -> bool:
-        """Put mpv's window under Chromium's, which then shows (X11 only)."""
+        """Put mpv's window under Chromium's, which then shows (X11 only).
+
+        Chromium sets its window's background to the page's colour as pages change (the
+        stage page's is black), and the X server paints that background the moment the
+        window is uncovered: it is taken away again first, so the last video frame stays
+        until Chromium has drawn.
+        """
+        if self._raiser is not None:
+            self._raiser.keep_pixels_on_expose()
         return self._stack(on_top=False)
 
     def _stack(self, *, on_top: bool) -> bool:
