@@ -68,7 +68,9 @@ class Recorder:
         self.frames: list[Frame] = []
         self._frame_bytes = THUMB[0] * THUMB[1] * 3
         self._process = subprocess.Popen(
-            [ffmpeg, "-loglevel", "error", "-f", "x11grab", "-draw_mouse", "1",
+            # No pointer drawn: x11grab draws the cursor image even when the player has
+            # hidden the pointer (XFixes), so it would show what the screen does not.
+            [ffmpeg, "-loglevel", "error", "-f", "x11grab", "-draw_mouse", "0",
              "-framerate", str(fps), "-video_size", f"{size[0]}x{size[1]}", "-i", display,
              "-vf", f"scale={THUMB[0]}:{THUMB[1]}:flags=area", "-f", "rawvideo",
              "-pix_fmt", "rgb24", "pipe:1"],
