@@ -9,7 +9,8 @@ PostgreSQL only (a device's SQLite has one tenant and no roles); frozen SQL, nev
   so that role may switch to it.
 - Every table with a ``tenant_id`` (assets, tenant_users, api_tokens, refresh_tokens,
   audit_log) gets ENABLE and FORCE ROW LEVEL SECURITY and one policy for every command:
-  ``tenant_id = current_setting('anthias.tenant_id', true)``, a setting made per transaction.
+  ``tenant_id = current_setting('anthias.tenant_id', true)``, a setting made per transaction
+  (``VISIBLE`` says why reading spells it as a CASE).
   FORCE holds the tables' owner to it too; only a superuser passes by.
 - Lookups that must cross tenants before the tenant is known are SECURITY DEFINER functions
   owned by role ``anthias_lookup`` (no login), whose only way past the policies is a SELECT
@@ -28,6 +29,15 @@ LOOKUP_ROLE = "anthias_lookup"
 SETTING = "anthias.tenant_id"
 TENANT_TABLES = ("assets", "tenant_users", "api_tokens", "refresh_tokens", "audit_log")
 LOOKUP_TABLES = ("assets", "tenant_users", "api_tokens", "refresh_tokens")
+
+# Which rows a transaction sees. Spelt as a CASE, not as the bare equality, for the planner:
+# an equality with the setting made "tenant_id" a constant to it, so ORDER BY tenant_id, seq
+# walked the global seq index (2.9 ms instead of 0.04 for a page of 10 tenants' 10,000 rows),
+# and multiplying its selectivity with the query's own tenant condition estimated one row, so
+# a tenant's whole list was sorted for each page. The CASE is a filter on the rows the query's
+# own index condition finds, estimated at one half; NULL (no tenant, no setting) is false.
+VISIBLE = (f"CASE WHEN tenant_id = current_setting('{SETTING}', true) THEN true ELSE false "
+           "END")
 
 # Roles belong to the whole server; another database may have made them (even right now).
 ROLE = """
@@ -119,8 +129,7 @@ def up(migrator, db):
         db.execute_sql(f"DROP POLICY IF EXISTS anthias_tenant_isolation ON {qualified}")
         db.execute_sql(
             f"CREATE POLICY anthias_tenant_isolation ON {qualified} FOR ALL "
-            f"USING (tenant_id = current_setting('{SETTING}', true)) "
-            f"WITH CHECK (tenant_id = current_setting('{SETTING}', true))")
+            f"USING ({VISIBLE}) WITH CHECK (tenant_id = current_setting('{SETTING}', true))")
         db.execute_sql(f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY")
         db.execute_sql(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
     for signature, returns, body, for_app in FUNCTIONS:
