@@ -153,7 +153,7 @@ def seed(url: str, tenants: int, basic: bool) -> list[tuple[str, str]]:
 
 
 def explain(url: str) -> str:
-    """EXPLAIN ANALYZE of the v3 list query for the last tenant seeded, as the server sends it.
+    """EXPLAIN ANALYZE of the v3 list query for the last tenant seeded, as the server runs it.
 
     Twice: planned for this tenant's id, and as the generic plan a prepared statement may
     switch to after five runs (psycopg prepares repeated queries); neither may filter a
@@ -167,6 +167,10 @@ def explain(url: str) -> str:
     with psycopg.connect(url, cursor_factory=psycopg.ClientCursor) as conn:
         tenant_id = conn.execute("SELECT id FROM tenants WHERE plan_type = 'bench' "
                                  "ORDER BY subdomain DESC LIMIT 1").fetchone()[0]
+        # As a cloud request runs it: role anthias_app and the tenant set, so the row-level
+        # security policy (migration 0009) is part of the plan.
+        conn.execute("SELECT set_config('role', 'anthias_app', false), "
+                     "set_config('anthias.tenant_id', %s, false)", (tenant_id,))
         sql, params = list_query(tenant_id, limit=51).sql()
         custom = conn.execute(analyze + sql, params).fetchall()
         numbered = sql
