@@ -164,6 +164,8 @@ class WindowRaiser:
         self._lib = _xlib()
         self._handle: int | None = None
         self._window: int | None = None
+        # Whether a window manager put a frame around the window (found on first use).
+        self.framed: bool | None = None
 
     def _open(self) -> int | None:
         if self._handle is None and self._lib is not None and self.display:
@@ -212,7 +214,11 @@ class WindowRaiser:
         frame a window manager put around it otherwise."""
         assert self._lib is not None
         for window in self._children(handle, self._lib.XDefaultRootWindow(handle)):
+            if self._named(handle, window, 0):
+                self.framed = False
+                return window
             if self._named(handle, window, 2):
+                self.framed = True
                 return window
         return None
 
@@ -229,13 +235,17 @@ class WindowRaiser:
             return 0
         lib.XSetWindowBackgroundPixmap.argtypes = [ctypes.c_void_p, ctypes.c_ulong,
                                                    ctypes.c_ulong]
-        windows = self._children(handle, lib.XDefaultRootWindow(handle))
         mine = self._find(handle)
+        # Chromium draws into a child window of its top-level one: both keep their pixels.
+        windows: list[int] = []
+        level = [w for w in self._children(handle, lib.XDefaultRootWindow(handle)) if w != mine]
+        for _depth in range(3):
+            windows += level
+            level = [child for window in level for child in self._children(handle, window)]
         for window in windows:
-            if window != mine:
-                lib.XSetWindowBackgroundPixmap(handle, window, 0)  # None
+            lib.XSetWindowBackgroundPixmap(handle, window, 0)  # None
         lib.XFlush(handle)
-        return len(windows) - (mine is not None)
+        return len(windows)
 
     def raise_window(self) -> bool:
         """Put the window above every other; False when it cannot be found."""

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 OUTCOMES = ("ended", "interrupted", "timeout")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "rtp", "srt", "udp")
 RENDERER_FAILURES = (PlayerUnavailable, OSError, TimeoutError)
+UNCOVER_SETTLE_S = 0.15
 
 
 class PlayableItem(Protocol):
@@ -235,6 +236,11 @@ class MediaRouter:
             if self._active is self.media:
                 lower_window = getattr(self.media, "lower_window", None)
                 if lower_window is not None:
+                    # Chromium keeps drawing under mpv's window (it cannot tell it is
+                    # covered), but for its first frames after a tab switch it shows the
+                    # page's background colour (black on the image stage): give it a moment
+                    # under mpv's held last frame before uncovering it.
+                    time.sleep(UNCOVER_SETTLE_S)
                     # Chromium's raise on swap is asynchronous; this one is done on return.
                     lower_window()
                 self._media_call(self.media.stop, retry=False)

@@ -185,9 +185,11 @@ class MpvRenderer:
     def _stack(self, *, on_top: bool) -> bool:
         if self._raiser is None:
             return False
-        # ontop asks a window manager (a desktop session), the X request does it without one.
-        with contextlib.suppress(PlayerUnavailable):
-            self._command(["set_property", "ontop", on_top])
+        # ontop asks a window manager (a desktop session); without one it is left alone,
+        # as mpv would restack its window on its own thread, racing the X request below.
+        if self._raiser.framed is not False:
+            with contextlib.suppress(PlayerUnavailable):
+                self._command(["set_property", "ontop", on_top])
         return self._raiser.raise_window() if on_top else self._raiser.lower_window()
 
     @property
