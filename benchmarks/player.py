@@ -351,7 +351,8 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
         "out_of_video_shown_median_ms": round(statistics.median(out_shown), 0)
         if out_shown else None,
         "renderer_restarts": max(0, len(made) - 1),
-        "mpv_restarts": router.media_restarts if isinstance(router, MediaRouter) else None,
+        "mpv_restarts": getattr(router, "media_restarts", None)
+        if isinstance(router, MediaRouter) else None,
         "skipped": sum(1 for _, kind, _ in events.events if kind.startswith("skipped")),
     }
 
