@@ -176,8 +176,11 @@ def bench_processes(switches: int, cpu_seconds: float) -> dict[str, Any]:
     try:
         _wait(lambda: _call(base, "GET", "/api/v2/assets") is not None, 30)
         _wait(lambda: _call(base, "GET", "/api/v1/viewer_current_asset") is not None, 30)
+        # A local path is accepted only inside the asset folder (legacy-api.md 4.5).
+        media = home / "screenly_assets"
+        media.mkdir(exist_ok=True)
         ids = [_call(base, "POST", "/api/v2/assets", v2_asset(
-            name=name, uri=str(solid_png(home / f"{name}.png", colour)), mimetype="image",
+            name=name, uri=str(solid_png(media / f"{name}.png", colour)), mimetype="image",
             duration=60))["asset_id"] for name, colour in (("red", (255, 0, 0)),
                                                            ("blue", (0, 0, 255)))]
 
