@@ -13,8 +13,6 @@ from collections.abc import Callable
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -23,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from anthias_edge.services import media
+from tests.fuzzing import OfflineChecker, fuzz_operation
 from tests.helpers import v2_asset
 
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -33,23 +32,12 @@ EXAMPLES = {GenerationMode.POSITIVE: 50, GenerationMode.NEGATIVE: 30}
 SLOW_PATHS = ("/api/v2/backup", "/api/v2/recover")
 
 
-class _OfflineChecker:
-    """No network in tests: every URL is allowed and unreachable."""
-
-    def check_allowed(self, _uri: str) -> None:
-        """Allow everything."""
-
-    def is_reachable(self, _uri: str) -> bool:
-        """Nothing answers."""
-        return False
-
-
 @pytest.fixture
 def fuzzed(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> Flask:
     """A device with one asset, its URL probes and video measuring kept off the network."""
     app = make_app()
     monkeypatch.setattr(type(app.extensions["anthias"]), "checker",
-                        lambda _self: _OfflineChecker())
+                        lambda _self: OfflineChecker())
     monkeypatch.setattr(media, "video_duration", lambda _uri: 5)
     response = app.test_client().post("/api/v2/assets", json=v2_asset())
     assert response.status_code == 201
@@ -71,23 +59,14 @@ def test_every_v2_operation_survives_generated_requests(
     schema = schemathesis.openapi.from_wsgi("/api/schema/", fuzzed)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
+
+    def check(case: schemathesis.Case) -> None:
+        response = case.call()
+        _no_invented_error(response, case)
+        case.validate_response(response, checks=CHECKS)
+
     for operation in operations:
-        for mode, examples in EXAMPLES.items():
-            if operation.path in SLOW_PATHS:
-                examples = 2
-
-            @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case: schemathesis.Case) -> None:
-                response = case.call()
-                _no_invented_error(response, case)
-                case.validate_response(response, checks=CHECKS)
-
-            try:
-                run()
-            except Unsatisfiable:
-                # Nothing to make invalid: the operation takes no body and no parameters.
-                assert mode is GenerationMode.NEGATIVE
+        examples = (dict.fromkeys(EXAMPLES, 2) if operation.path in SLOW_PATHS else EXAMPLES)
+        fuzz_operation(operation, examples, check)
     crashes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("unhandled")]
     assert crashes == []

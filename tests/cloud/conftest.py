@@ -10,24 +10,15 @@ from flask import Flask
 
 from anthias_edge.app import create_app
 from anthias_edge.services.tenants import TenantService, create_tenant
-from tests.cloud.pg import drop_database, fresh_database, reset_schema
+from tests.cloud.pg import database_fixtures
 
 DATABASE = "anthias_cloud_test"
 BASE_DOMAIN = "signage.test"
 
 
-@pytest.fixture(scope="module")
-def cloud_server_url() -> Iterator[str]:
-    """This package's own PostgreSQL database, recreated per test module."""
-    yield fresh_database(DATABASE)
-    drop_database(DATABASE)
-
-
-@pytest.fixture
-def cloud_url(cloud_server_url: str) -> str:
-    """The database, emptied before the test."""
-    reset_schema(cloud_server_url)
-    return cloud_server_url
+# This package's own PostgreSQL database, recreated per test module and emptied per test.
+cloud_server_url, cloud_url = database_fixtures(DATABASE, made="cloud_server_url",
+                                                emptied="cloud_url")
 
 
 def cloud_environ(home: Path, url: str) -> dict[str, str]:

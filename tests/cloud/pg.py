@@ -7,6 +7,8 @@ other's rows. The server is the one ANTHIAS_TEST_DATABASE_URL names, else 127.0.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -56,3 +58,24 @@ def reset_schema(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+def database_fixtures(database: str, *, made: str, emptied: str) -> tuple[Any, Any]:
+    """Two fixtures on database ``database``: ``made`` per module (created, then dropped) and
+    ``emptied`` per test (its public schema reset). Assign both at module level::
+
+        server_url, pg = database_fixtures("anthias_x_test", made="server_url", emptied="pg")
+    """
+
+    @pytest.fixture(scope="module", name=made)
+    def _made() -> Iterator[str]:
+        yield fresh_database(database)
+        drop_database(database)
+
+    @pytest.fixture(name=emptied)
+    def _emptied(request: pytest.FixtureRequest) -> str:
+        url = request.getfixturevalue(made)
+        reset_schema(url)
+        return url
+
+    return _made, _emptied

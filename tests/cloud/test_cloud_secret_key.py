@@ -20,23 +20,12 @@ from anthias_edge.app import create_app
 from anthias_edge.services.crypto_box import CryptoBox
 from anthias_edge.services.jwt_tokens import AccessTokens
 from tests.cloud.conftest import cloud_environ
-from tests.cloud.pg import drop_database, fresh_database, reset_schema
+from tests.cloud.pg import database_fixtures
 
 DATABASE = "anthias_cloud_secret_key_test"
 
 
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    """This module's own database."""
-    yield fresh_database(DATABASE)
-    drop_database(DATABASE)
-
-
-@pytest.fixture
-def url(server_url: str) -> str:
-    """The database, emptied before the test."""
-    reset_schema(server_url)
-    return server_url
+server_url, url = database_fixtures(DATABASE, made="server_url", emptied="url")
 
 
 @pytest.fixture

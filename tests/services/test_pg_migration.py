@@ -11,7 +11,6 @@ import shutil
 import sqlite3
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from anthias_edge.cli import main
 from anthias_edge.errors import Conflict, DatabaseUnreachable, ImportFailed, ValidationError
 from anthias_edge.models import Asset
 from anthias_edge.services.pg_migration import migrate_to_postgresql
-from tests.cloud.pg import drop_database, fresh_database, query, reset_schema
+from tests.cloud.pg import database_fixtures, query
 from tests.conftest import FLASK_ERA, REAL
 
 pytestmark = pytest.mark.postgres
@@ -46,18 +45,8 @@ FLASK_ROWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    """This module's own PostgreSQL database."""
-    yield fresh_database(DATABASE)
-    drop_database(DATABASE)
-
-
-@pytest.fixture
-def pg(server_url: str) -> str:
-    """The database, emptied: no table, no tenant."""
-    reset_schema(server_url)
-    return server_url
+# This module's own PostgreSQL database, emptied (no table, no tenant) for each test.
+server_url, pg = database_fixtures(DATABASE, made="server_url", emptied="pg")
 
 
 @pytest.fixture

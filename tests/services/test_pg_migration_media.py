@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from anthias_edge.cli import main
 from anthias_edge.errors import Conflict
 from anthias_edge.services.media_copy import MediaCopy
 from anthias_edge.services.pg_migration import migrate_to_postgresql
-from tests.cloud.pg import drop_database, fresh_database, query, reset_schema
+from tests.cloud.pg import database_fixtures, query
 from tests.conftest import REAL
 
 pytestmark = pytest.mark.postgres
@@ -29,16 +28,7 @@ PNG = "a70b59bb54724e22ad5f141837bb6154"
 MP4 = "6969bcec6629439a9f33dcc8b1b0289e"
 
 
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    yield fresh_database(DATABASE)
-    drop_database(DATABASE)
-
-
-@pytest.fixture
-def pg(server_url: str) -> str:
-    reset_schema(server_url)
-    return server_url
+server_url, pg = database_fixtures(DATABASE, made="server_url", emptied="pg")
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -17,6 +15,7 @@ from schemathesis.specs.openapi.checks import (
 from anthias_edge.api.v3 import openapi
 from anthias_edge.services import media
 from tests.api.v3.conftest import World
+from tests.fuzzing import OfflineChecker, fuzz_operation
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -24,21 +23,10 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 25}
 
 
-class _OfflineChecker:
-    """No network in tests: every URL is allowed and unreachable."""
-
-    def check_allowed(self, _uri: str) -> None:
-        """Allow everything."""
-
-    def is_reachable(self, _uri: str) -> bool:
-        """Nothing answers."""
-        return False
-
-
 @pytest.fixture
 def fuzzed(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     """The world with URL probes and video measuring kept off the network."""
-    monkeypatch.setattr(type(world.runtime), "checker", lambda _self: _OfflineChecker())
+    monkeypatch.setattr(type(world.runtime), "checker", lambda _self: OfflineChecker())
     monkeypatch.setattr(media, "video_duration", lambda _uri: 5)
     world.asset(world.a)
     return world
@@ -60,21 +48,12 @@ def test_every_operation_survives_generated_requests(fuzzed: World,
     headers = fuzzed.auth("owner")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
+
+    def check(case: schemathesis.Case) -> None:
+        response = case.call(headers=headers)
+        case.validate_response(response, checks=CHECKS)
+
     for operation in operations:
-        for mode, examples in EXAMPLES.items():
-
-            # derandomize: the same examples on every run, so CI is repeatable and bounded.
-            @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case: schemathesis.Case) -> None:
-                response = case.call(headers=headers)
-                case.validate_response(response, checks=CHECKS)
-
-            try:
-                run()
-            except Unsatisfiable:
-                # Nothing to make invalid: the operation takes no body and no parameters.
-                assert mode is GenerationMode.NEGATIVE
+        fuzz_operation(operation, EXAMPLES, check)
     crashes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("unhandled")]
     assert crashes == []
