@@ -55,14 +55,31 @@ def _parse_cursor(cursor: str | None) -> int | None:
     return int(cursor)
 
 
-def list_entries(tenant_id: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
-    """Entries of one tenant, newest first; pass ``next_cursor`` back for the next page."""
+def list_entries(tenant_id: str, limit: int = 50, cursor: str | None = None, *,
+                 actor: str | None = None, action: str | None = None,
+                 since: dt.datetime | None = None,
+                 until: dt.datetime | None = None) -> AuditPage:
+    """Entries of one tenant, newest first; pass ``next_cursor`` back for the next page.
+
+    ``actor`` and ``action`` match exactly; ``since`` (inclusive) and ``until`` (exclusive)
+    bound ``at`` in naive UTC. The cursor pages within the same filters.
+    """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError({"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
+    if since is not None and until is not None and until <= since:
+        raise ValidationError({"until": ["Must be later than since."]})
     before = _parse_cursor(cursor)
     query = AuditLog.select().where(AuditLog.tenant == tenant_id)
     if before is not None:
         query = query.where(AuditLog.id < before)
+    if actor is not None:
+        query = query.where(AuditLog.actor == actor)
+    if action is not None:
+        query = query.where(AuditLog.action == action)
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    if until is not None:
+        query = query.where(AuditLog.at < until)
     rows = list(query.order_by(AuditLog.id.desc()).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
