@@ -78,6 +78,7 @@ CASES: dict[tuple[str, str], Case] = {
         {}, {"refresh_token": w.login(w.usernames[(t, "owner")], t).get_json()[
             "refresh_token"]})),
     ("v3.openapi_document", "GET"): Case(None, _none),
+    ("v3.role_list", "GET"): Case(None, _none),
     ("v3.asset_list", "GET"): Case("assets.view", _none),
     ("v3.asset_create", "POST"): Case("assets.create", lambda w, t: Request(
         {}, {"name": "new", "uri": "https://example.com/", "mimetype": "webpage",
