@@ -8,7 +8,6 @@ what it answers. A view nobody marked still appears, with its docstring and a 50
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -16,10 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import peewee
 from flask import Flask
 
-from anthias_edge.api.legacy import extensions
+from anthias_edge.api.asset_format import asset_schema, extension_schema
 from anthias_edge.api.legacy.fields import (
     BooleanField,
     CharField,
@@ -30,8 +28,6 @@ from anthias_edge.api.legacy.fields import (
     RawField,
 )
 from anthias_edge.api.legacy.http import PARSES, view_name
-from anthias_edge.models import Asset
-from anthias_edge.models.base import JSONTextField
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +42,6 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # Docstrings cite the contract, "(3.18)" or "(legacy-api.md 3.18)"; readers of the API need not.
 SECTION_REFERENCE = re.compile(r"\s*\((?:legacy-api\.md\s*)?[\dQ][\w.]*(?:,\s*[\dQ][\w.]*)*\)")
 
-_CLOCK = {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "nullable": True}
-# The converters in api/legacy/extensions.py are functions; this is what each accepts.
-EXTENSION_SCHEMAS: dict[str, dict[str, Any]] = {
-    "play_days": {"type": "array", "minItems": 1, "uniqueItems": True,
-                  "items": {"type": "integer", "minimum": 1, "maximum": 7},
-                  "description": "ISO weekdays, 1 (Mon) to 7 (Sun)."},
-    "play_time_from": {**_CLOCK, "description": "Daily start, HH:MM:SS; set with play_time_to."},
-    "play_time_to": {**_CLOCK, "description": "Daily end, HH:MM:SS; may wrap past midnight."},
-    "refresh_interval_s": {"type": "integer", "minimum": 0, "maximum": extensions.MAX_REFRESH_S},
-    "custom_headers": {"type": "object", "maxProperties": extensions.MAX_HEADERS,
-                       "additionalProperties": {"type": "string"}},
-}
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "string"}}}
 FIELD_ERRORS = {"type": "object", "description": "Each invalid field with its messages.",
@@ -77,7 +61,7 @@ class Body:
 
 @dataclass(frozen=True)
 class AssetOf:
-    """The asset object a formatter (``formats.v2_asset``) returns."""
+    """The asset object a formatter (``asset_format.v2_asset``) returns."""
 
     formatter: Callable[..., dict[str, Any]]
 
@@ -154,10 +138,6 @@ def field_schema(spec: Field) -> dict[str, Any]:
     return schema
 
 
-def _extension_schema(name: str) -> dict[str, Any]:
-    return dict(EXTENSION_SCHEMAS.get(name, {"description": "Validated by the server."}))
-
-
 def request_schema(body: Body, *, partial: bool) -> dict[str, Any]:
     """The object schema of a request body; PATCH (``partial``) requires nothing."""
     properties: dict[str, Any] = {}
@@ -167,7 +147,7 @@ def request_schema(body: Body, *, partial: bool) -> dict[str, Any]:
         if spec.required:
             required.append(name)
     for name in body.extensions:
-        properties[name] = _extension_schema(name)
+        properties[name] = extension_schema(name)
     for name in body.files:
         properties[name] = {"type": "string", "format": "binary"}
         required.append(name)
@@ -177,52 +157,6 @@ def request_schema(body: Body, *, partial: bool) -> dict[str, Any]:
     if required and not partial:
         schema["required"] = required
     return schema
-
-
-def _model_field_schema(model_field: peewee.Field, sample: Any) -> dict[str, Any]:
-    if isinstance(model_field, JSONTextField):
-        kind = {list: "array", dict: "object"}.get(type(sample), "string")
-        schema: dict[str, Any] = {"type": kind}
-        if kind == "array":
-            schema["items"] = {}
-    elif isinstance(model_field, peewee.BooleanField):
-        schema = {"type": "boolean"}
-    elif isinstance(model_field, peewee.IntegerField):
-        schema = {"type": "integer"}
-    elif isinstance(model_field, peewee.DateTimeField):
-        schema = {"type": "string", "format": "date-time"}
-    else:
-        schema = {"type": "string"}
-    if model_field.null:
-        schema["nullable"] = True
-    return schema
-
-
-def _value_schema(value: Any) -> dict[str, Any]:
-    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-                       (list, "array"), (dict, "object")):
-        if isinstance(value, kind):
-            return {"type": name, "items": {}} if name == "array" else {"type": name}
-    return {}
-
-
-def asset_schema(formatter: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """The asset object: the formatter's keys, in order, typed from the model columns."""
-    sample = Asset(asset_id="0" * 32)
-    shown = formatter(sample, dt.datetime(2000, 1, 1), dt.UTC)
-    columns = Asset._meta.fields
-    properties: dict[str, Any] = {}
-    for name, value in shown.items():
-        if name in EXTENSION_SCHEMAS:
-            schema = _extension_schema(name)
-        elif name in columns:
-            schema = _model_field_schema(columns[name], value)
-        else:
-            schema = _value_schema(value)
-        if isinstance(value, bool) and schema.get("type") == "boolean":
-            schema.pop("nullable", None)  # the formatter casts it to bool
-        properties[name] = schema
-    return {"type": "object", "required": list(shown), "properties": properties}
 
 
 class _Builder:

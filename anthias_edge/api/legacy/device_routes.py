@@ -9,7 +9,8 @@ from flask import Blueprint, request
 
 from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
 from anthias_edge.api.legacy.fields import CharField, validate
-from anthias_edge.api.legacy.http import empty, read_data, render
+from anthias_edge.api.legacy.http import empty, render
+from anthias_edge.api.request_body import read_data
 from anthias_edge.api.schema import Body, openapi
 from anthias_edge.errors import IncorrectArchiveExtension, MethodNotAllowed, MissingUpload
 from anthias_edge.services import backup, host_commands, uploads

@@ -11,15 +11,10 @@ from typing import Any
 from flask import Response, current_app, request
 
 from anthias_edge.api import json_input
-from anthias_edge.errors import (
-    MalformedRequest,
-    NotAcceptable,
-    UnsupportedMediaType,
-    ValidationError,
-)
+from anthias_edge.api.request_body import body_kind, too_deep
+from anthias_edge.errors import MalformedRequest, NotAcceptable, ValidationError
 
 JSON_TYPE = "application/json"
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 RENDERS = ["application/json", "text/html"]
 PARSES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
 
@@ -94,54 +89,6 @@ def error_body(status: int, message: str) -> Response:
     return Response(dumps({"error": message}), status=status, content_type=JSON_TYPE)
 
 
-def body_kind() -> str:
-    """How DRF parses this request's body: ``"json"``, ``"form"`` or ``"none"``.
-
-    No body, or a body without a Content-Type, reads as an empty JSON object (legacy-api.md
-    3.4); a body of another type is Anthias's 500 "Unsupported media type".
-    """
-    mimetype = request.mimetype
-    if mimetype in FORM_TYPES:
-        return "form"
-    if not mimetype:
-        return "none"
-    if mimetype == JSON_TYPE or mimetype.endswith("+json"):
-        return "json"
-    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    if not request.content_length and not chunked:
-        return "none"
-    raise UnsupportedMediaType(
-        f'Unsupported media type "{request.headers.get("Content-Type", "")}" in request.')
-
-
-def _too_deep(exc: json_input.TooDeep) -> ValidationError:
-    return ValidationError({"non_field_errors": [str(exc)]})
-
-
-def read_data() -> dict[str, Any]:
-    """The request's fields from JSON, urlencoded or multipart, as DRF parsed them."""
-    kind = body_kind()
-    if kind == "form":
-        return {key: request.form.get(key) for key in request.form}
-    if kind == "none":
-        return {}
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        data = json_input.loads(raw)
-    except json_input.TooDeep as exc:
-        raise _too_deep(exc) from None
-    except ValueError as exc:  # UnicodeDecodeError included
-        raise MalformedRequest(f"JSON parse error - {exc}") from exc
-    if not isinstance(data, dict):
-        kind = {list: "list", str: "str", int: "int", float: "float", bool: "bool"}.get(
-            type(data), type(data).__name__)
-        raise ValidationError(
-            {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]})
-    return data
-
-
 def read_model() -> dict[str, Any]:
     """The v1/v1.1 ``model`` wrapper: a JSON string in the body or in a ``model`` field (3.2)."""
     if body_kind() == "none":  # DRF parsed nothing, so Anthias found no model
@@ -150,7 +97,7 @@ def read_model() -> dict[str, Any]:
     try:
         whole = json_input.loads(raw) if raw.strip() else None
     except json_input.TooDeep as exc:
-        raise _too_deep(exc) from None
+        raise too_deep(exc) from None
     except ValueError:
         whole = None
     if isinstance(whole, str):
@@ -163,7 +110,7 @@ def read_model() -> dict[str, Any]:
     try:
         model = json_input.loads(text)
     except json_input.TooDeep as exc:
-        raise _too_deep(exc) from None
+        raise too_deep(exc) from None
     except (TypeError, ValueError) as exc:
         raise MalformedRequest(str(exc)) from exc
     if not isinstance(model, dict):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from anthias_edge.api.asset_format import v1_asset
 from anthias_edge.api.legacy import v1_family
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
 from anthias_edge.api.legacy.blueprint import make_blueprint, named, runtime
 from anthias_edge.api.legacy.device_routes import register_device_routes
-from anthias_edge.api.legacy.formats import v1_asset
 from anthias_edge.api.legacy.http import render
 from anthias_edge.services import device_info
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from anthias_edge.api.asset_format import v1_asset
 from anthias_edge.api.legacy import v1_family
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
 from anthias_edge.api.legacy.blueprint import make_blueprint
-from anthias_edge.api.legacy.formats import v1_asset
 
 bp = make_blueprint("v1_1", "/api/v1.1")
 

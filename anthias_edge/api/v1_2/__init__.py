@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 
+from anthias_edge.api.asset_format import v1_asset
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
 from anthias_edge.api.legacy.blueprint import make_blueprint
 from anthias_edge.api.legacy.fields import (
@@ -16,8 +17,7 @@ from anthias_edge.api.legacy.fields import (
     IntegerField,
     validate,
 )
-from anthias_edge.api.legacy.formats import v1_asset
-from anthias_edge.api.legacy.http import read_data
+from anthias_edge.api.request_body import read_data
 from anthias_edge.models import Asset
 from anthias_edge.services.uri_rules import escape_uri
 

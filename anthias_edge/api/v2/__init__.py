@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from anthias_edge.api.asset_extensions import BOOLEAN_EXTENSIONS, CONVERTERS, read_extensions
+from anthias_edge.api.asset_format import v2_asset
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
 from anthias_edge.api.legacy.blueprint import make_blueprint, named
 from anthias_edge.api.legacy.device_routes import register_device_routes
-from anthias_edge.api.legacy.extensions import BOOLEAN_EXTENSIONS, CONVERTERS, read_extensions
 from anthias_edge.api.legacy.fields import (
     MAX_DURATION,
     BooleanField,
@@ -18,8 +19,8 @@ from anthias_edge.api.legacy.fields import (
     IntegerField,
     validate,
 )
-from anthias_edge.api.legacy.formats import v2_asset
-from anthias_edge.api.legacy.http import body_kind, read_data, render
+from anthias_edge.api.legacy.http import render
+from anthias_edge.api.request_body import body_kind, read_data
 from anthias_edge.api.schema import Body, openapi
 from anthias_edge.models import Asset
 from anthias_edge.services import device_info

@@ -14,7 +14,8 @@ from anthias_edge.api.legacy.fields import (
     IntegerField,
     validate,
 )
-from anthias_edge.api.legacy.http import error_body, read_data, render
+from anthias_edge.api.legacy.http import error_body, render
+from anthias_edge.api.request_body import read_data
 from anthias_edge.api.schema import Body, fields_object, openapi
 from anthias_edge.api.v2 import bp
 from anthias_edge.errors import AnthiasError, InvalidSetting

@@ -19,8 +19,8 @@ from typing import Any
 
 from peewee import SQL, IntegrityError, ModelSelect, fn
 
-from anthias_edge.api.legacy.formats import v2_asset
-from anthias_edge.api.schema import asset_schema as v2_asset_schema
+from anthias_edge.api.asset_format import asset_schema as v2_asset_schema
+from anthias_edge.api.asset_format import v2_asset
 from anthias_edge.db import db, is_sqlite
 from anthias_edge.errors import AnthiasError, ValidationError
 from anthias_edge.models import Asset

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anthias_edge.api.legacy.extensions import CONVERTERS, MAX_HEADERS, MAX_REFRESH_S
-from anthias_edge.api.legacy.extensions import read_extensions as check_extensions
+from anthias_edge.api.asset_extensions import CONVERTERS, MAX_HEADERS, MAX_REFRESH_S
+from anthias_edge.api.asset_extensions import read_extensions as check_extensions
 from anthias_edge.api.v3.asset_store import (
     asset_schema,
     list_page,

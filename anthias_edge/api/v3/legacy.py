@@ -17,7 +17,7 @@ from flask import Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from anthias_edge.api.legacy.http import read_data
+from anthias_edge.api.request_body import read_data
 from anthias_edge.api.v3.routing import Call, route
 from anthias_edge.errors import InvalidFilePath, LegacyRouteNotFound
 from anthias_edge.errors import MethodNotAllowed as MethodNotAllowedError

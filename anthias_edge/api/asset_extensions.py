@@ -1,4 +1,4 @@
-"""The v2 extension fields Anthias added in 2025-2026 (legacy-api.md 13)."""
+"""The v2 extension fields Anthias added in 2025-2026 (legacy-api.md 13), which v3 accepts too."""
 
 from __future__ import annotations
 
