@@ -4,7 +4,7 @@ Services raise these; handlers never catch them. One app-level handler turns
 them into each API version's error body (see ``api/*/errors.py``). ``status``
 is the honest HTTP status used by v3 and the operations endpoints; the legacy
 API (v1-v2) answers 500 for everything but validation errors, because Anthias
-clients depend on that (legacy-api.md Q0).
+clients depend on that (docs/legacy-api.md Q0).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class AssetNotFound(AnthiasError):
 
     status = 404
     code = "asset_not_found"
-    # Anthias's exact text: clients match on it (legacy-api.md 1.4).
+    # Anthias's exact text: clients match on it (docs/legacy-api.md §1.4).
     default_message = "Asset matching query does not exist."
 
 
@@ -101,7 +101,8 @@ class InvalidDuration(AnthiasError):
 
 
 class VideoDurationNotZero(InvalidDuration):
-    """Videos are measured by the server; clients must send duration 0 (Q4 fixed)."""
+    """Videos are measured by the server; clients must send duration 0
+    (docs/legacy-api.md Q4 fixed)."""
 
     code = "video_duration_not_zero"
     default_message = "Duration must be zero for video assets."
@@ -162,7 +163,7 @@ class PlayerUnavailable(AnthiasError):
 
     status = 504
     code = "player_unavailable"
-    # Anthias answers an empty message here (legacy-api.md 3.13).
+    # Anthias answers an empty message here (docs/legacy-api.md §3.13).
     default_message = ""
 
 
@@ -207,7 +208,7 @@ class SettingsSaveFailed(AnthiasError):
 
 
 class AuthChangeRefused(SettingsSaveFailed):
-    """A change of user, password or auth backend broke the rules of legacy-api.md 6.3."""
+    """A change of user, password or auth backend broke the rules of docs/legacy-api.md §6.3."""
 
     code = "auth_change_refused"
 

@@ -1,4 +1,4 @@
-"""ZeroMQ messaging between the server and the player (legacy-api.md section 7).
+"""ZeroMQ messaging between the server and the player (docs/legacy-api.md §7).
 
 The server binds a PUB socket (commands for the player, asset ids for the websocket
 relay) and a PULL socket (the player's replies); the player connects a SUB and a PUSH
@@ -58,7 +58,8 @@ class ViewerCommand:
 
 
 def parse_viewer_message(raw: str) -> ViewerCommand:
-    """Split ``"viewer <command>[&<parameter>]"`` as the Anthias viewer does (7.1).
+    """Split ``"viewer <command>[&<parameter>]"`` as the Anthias viewer does
+    (docs/legacy-api.md §7.1).
 
     The topic ends at the first space and the command at the first ``&``; the
     parameter keeps any further ``&``. Raise ValueError unless the topic is ``viewer``.
@@ -194,15 +195,17 @@ class ServerMessenger:
         logger.debug("Published %r", message)
 
     def send_to_viewer(self, command: str) -> None:
-        """Publish ``viewer <command>``; any string is forwarded verbatim (3.12)."""
+        """Publish ``viewer <command>``; any string is forwarded verbatim
+        (docs/legacy-api.md §3.12)."""
         self._publish(f"{VIEWER_TOPIC} {command}")
 
     def send_to_websocket(self, payload: str) -> None:
-        """Publish ``ws_server <payload>`` for the websocket relay (7.3)."""
+        """Publish ``ws_server <payload>`` for the websocket relay (docs/legacy-api.md §7.3)."""
         self._publish(f"{WEBSOCKET_TOPIC} {payload}")
 
     def ask_current_asset_id(self, timeout_s: float = 2.0) -> str | None:
-        """Ask the player which asset it shows and wait up to ``timeout_s`` (3.13).
+        """Ask the player which asset it shows and wait up to ``timeout_s``
+        (docs/legacy-api.md §3.13).
 
         Return the asset id, or None when the player shows nothing. Raise
         PlayerUnavailable when no reply comes in time or the reply cannot be read.

@@ -1,7 +1,7 @@
 """When an asset may play: the rules shared by the API's ``is_active`` and the player.
 
 Pure functions, no I/O. Times come in as naive UTC; day and time windows are
-judged on the device's wall clock (legacy-api.md 2.2 and 13).
+judged on the device's wall clock (docs/legacy-api.md §2.2 and §13).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 def in_date_range(
     is_enabled: bool, start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
 ) -> bool:
-    """Anthias's ``is_active``: enabled, both dates set, and strictly inside them (2.2)."""
+    """Anthias's ``is_active``: enabled, both dates set, and strictly inside them
+    (docs/legacy-api.md §2.2)."""
     return bool(is_enabled) and start is not None and end is not None and start < now < end
 
 

@@ -1,6 +1,6 @@
 """Device settings: the declarative table and the ``screenly.conf`` reader and writer.
 
-The file is Anthias's own ``$HOME/.screenly/screenly.conf`` (legacy-api.md section 5), so a
+The file is Anthias's own ``$HOME/.screenly/screenly.conf`` (docs/legacy-api.md §5), so a
 device can switch between Anthias and Anthias Edge and keep its settings. Values load in a fixed
 order: table defaults, then the file, then ``ANTHIAS_<KEY>`` environment variables. No Flask and no
 module-level state here; pass a ``Settings`` object explicitly.
@@ -59,7 +59,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    # Anthias's keys, in its sections and save order (legacy-api.md 5.1).
+    # Anthias's keys, in its sections and save order (docs/legacy-api.md §5.1).
     Setting("main", "analytics_opt_out", bool, False,
             "Turn on to stop sending anonymous analytics with update checks."),
     Setting("main", "assetdir", PATH, "screenly_assets",
@@ -85,7 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("viewer", "default_duration", int, 10,
             "Seconds a new image or web page is shown when no duration is given.",
             minimum=0, maximum=2**31 - 1),
-    # Anthias keeps this one a string in memory (legacy-api.md 5.1, observed).
+    # Anthias keeps this one a string in memory (docs/legacy-api.md §5.1, observed).
     Setting("viewer", "default_streaming_duration", str, "300",
             "Seconds a new stream is shown when no duration is given."),
     Setting("viewer", "player_name", str, "",
@@ -161,12 +161,13 @@ def is_password_hash(value: str) -> bool:
 
 
 def _hash_if_plain(password: str) -> str:
-    # Quirk Q5 fixed: a non-empty password that is not a hash is plain text.
+    # A non-empty password that is not a hash is plain text; Anthias crashed on it
+    # (docs/legacy-api.md Q5), we hash it.
     return hash_password(password) if password and not is_password_hash(password) else password
 
 
 def _absolute(home: Path, value: str | os.PathLike[str]) -> str:
-    # Anthias joins relative paths onto HOME and keeps absolute ones (legacy-api.md 5.1).
+    # Anthias joins relative paths onto HOME and keeps absolute ones (docs/legacy-api.md §5.1).
     return str(home / value)
 
 
@@ -437,7 +438,7 @@ class Settings(Mapping[str, Any]):
         """A path another device wrote (``/data/...`` from a container) falls back to HOME.
 
         Anthias saves absolute paths, so a HOME copied or restored from another
-        device names folders that do not exist here (legacy-api.md 3.19).
+        device names folders that do not exist here (docs/legacy-api.md §3.19).
         """
         fallback = self._home / default
         if configured.is_relative_to(self._home) or configured.exists() or not fallback.exists():

@@ -1,4 +1,4 @@
-"""Datetimes as Anthias writes and reads them (legacy-api.md 1.5).
+"""Datetimes as Anthias writes and reads them (docs/legacy-api.md §1.5).
 
 Storage and arithmetic use naive UTC datetimes, exactly what Anthias keeps in
 SQLite. Output is ISO-8601 in the device's zone, ``Z`` for UTC, microseconds

@@ -176,7 +176,7 @@ def bench_processes(switches: int, cpu_seconds: float) -> dict[str, Any]:
     try:
         _wait(lambda: _call(base, "GET", "/api/v2/assets") is not None, 30)
         _wait(lambda: _call(base, "GET", "/api/v1/viewer_current_asset") is not None, 30)
-        # A local path is accepted only inside the asset folder (legacy-api.md 4.5).
+        # A local path is accepted only inside the asset folder (docs/legacy-api.md §4.5).
         media = home / "screenly_assets"
         media.mkdir(exist_ok=True)
         ids = [_call(base, "POST", "/api/v2/assets", v2_asset(

@@ -1,4 +1,4 @@
-"""Whether an asset can be shown now (legacy-api.md 8.4), decided fast and cached.
+"""Whether an asset can be shown now (docs/legacy-api.md §8.4), decided fast and cached.
 
 A local file must exist; a URL must answer within ``timeout_s``. Answers are kept for
 ``ttl_s`` so an unreachable page is skipped at once on the next lap, and ``warm`` starts the
@@ -23,8 +23,9 @@ PROBE_TIMEOUT_S = 2.0
 
 
 class Availability:
-    """Whether an asset can be shown (8.4): a local file that exists, a skipped check, or a URL
-    that answers. URL results are cached for ``ttl_s``; ``warm`` checks one in the background.
+    """Whether an asset can be shown (docs/legacy-api.md §8.4): a local file that exists, a skipped
+    check, or a URL that answers. URL results are cached for ``ttl_s``; ``warm`` checks one in the
+    background.
     """
 
     def __init__(self, probe: Callable[[PlayItem], bool],

@@ -1,8 +1,9 @@
-"""The player's command thread: ZeroMQ ``viewer`` messages from the server (legacy-api.md 7.2).
+"""The player's command thread: ZeroMQ ``viewer`` messages from the server
+(docs/legacy-api.md §7.2).
 
 Each command only sets state on the ``PlayLoop`` and wakes it, so it takes effect
 within milliseconds whatever is playing. ``current_asset_id`` is answered from
-this thread on the PUSH socket (3.13).
+this thread on the PUSH socket (docs/legacy-api.md §3.13).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Waiting is always a blocking wait on one ``threading.Event`` (through
 command from another thread (``player.commands``) takes effect at once. The
 loop never leaves the screen black: the standby image covers an empty or paused
 playlist, an unreachable URL is skipped (its check cached), and a renderer that
-fails is replaced while playback goes on (legacy-api.md 8.4-8.6).
+fails is replaced while playback goes on (docs/legacy-api.md §8.4-8.6).
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class PlayLoop:
 
     @property
     def current_asset_id(self) -> str | None:
-        """The asset on screen, or None for standby and splash (3.13)."""
+        """The asset on screen, or None for standby and splash (docs/legacy-api.md §3.13)."""
         item = self._on_screen
         return item.asset_id if item is not None else None
 
@@ -300,7 +300,8 @@ class PlayLoop:
             self._restart_renderer()
 
     def _show_splash(self, splash: PlayItem) -> None:
-        """Show the splash page for SPLASH_S, or until the first command (8.6)."""
+        """Show the splash page for SPLASH_S, or until the first command
+        (docs/legacy-api.md §8.6)."""
         deadline = time.monotonic() + SPLASH_S
         while not self.splash_ready():
             # The server may still be starting: show the standby image (a local file) at

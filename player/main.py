@@ -3,7 +3,7 @@
 Wires a ``PlayLoop`` to the database (schedule and proof of play), to the
 server's ZeroMQ sockets (``player.commands``) and to systemd (READY, WATCHDOG,
 STOPPING), then plays on a thread of its own until SIGTERM or SIGINT
-(legacy-api.md 8.6).
+(docs/legacy-api.md §8.6).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from player.schedule import PlayItem
 
 STANDBY_IMAGE = Path(__file__).resolve().parents[1] / "web_ui" / "static" / "img" / "standby.png"
-# What a ``setup_wifi&<json>`` message carries (legacy-api.md 7.2), in the order shown.
+# What a ``setup_wifi&<json>`` message carries (docs/legacy-api.md §7.2), in the order shown.
 HOTSPOT_FIELDS = ("network", "ssid_pswd", "address")
 
 

@@ -1,6 +1,6 @@
 """The player's schedule: which assets play, in what order, and when to look again.
 
-Pure code, no I/O: legacy-api.md 8.1-8.3 plus the day/time windows of 13, with
+Pure code, no I/O: docs/legacy-api.md §8.1-8.3 plus the day/time windows of §13, with
 quirks Q6 (jump to an asset that exists and is not processing) and Q7 (null
 dates are ignored) fixed. Times are naive UTC; windows are judged on the wall
 clock of ``zone``. The rules for one asset live in ``anthias_edge.scheduling``.
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 ALL_DAYS = (1, 2, 3, 4, 5, 6, 7)
 # next_change only looks at today and tomorrow, so a windowed asset is re-checked daily.
 WINDOW_HORIZON = dt.timedelta(days=1)
-# Upstream reshuffles after this many complete loops (8.2 b).
+# Upstream reshuffles after this many complete loops (docs/legacy-api.md §8.2 b).
 SHUFFLE_LOOPS = 5
 _EMPTY_HEADERS: Mapping[str, str] = MappingProxyType({})
 _TICK = dt.timedelta(microseconds=1)
@@ -36,7 +36,8 @@ def _no_headers() -> Mapping[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class PlayItem:
-    """One asset as the player needs it: every column except md5 (8.1), dates in naive UTC."""
+    """One asset as the player needs it: every column except md5, dates in naive UTC
+    (docs/legacy-api.md §8.1)."""
 
     asset_id: str
     name: str | None = None
@@ -99,7 +100,8 @@ def build_playlist(
     shuffle: bool = False,
     rng: random.Random | None = None,
 ) -> list[PlayItem]:
-    """The playlist at ``now_utc`` (8.1): active assets by play_order, then shuffled if asked.
+    """The playlist at ``now_utc``: active assets by play_order, then shuffled if asked
+    (docs/legacy-api.md §8.1).
 
     Active is ``anthias_edge.scheduling.is_active`` with its window; ties in
     play_order keep their input order.
@@ -217,7 +219,8 @@ def _next_transition(
 
 
 class Scheduler:
-    """The viewer's scheduler (8.2, 8.3): a playlist, a position and the rules to refresh it.
+    """The viewer's scheduler: a playlist, a position and the rules to refresh it
+    (docs/legacy-api.md §8.2, §8.3).
 
     ``load_items`` returns every asset (not only the playable ones); it is
     called when the data changed, a reshuffle is due or the deadline passed,
@@ -258,15 +261,17 @@ class Scheduler:
         self._data_changed = True
 
     def go_previous(self) -> None:
-        """Make the next choice the asset before the current one (8.5 ``previous``)."""
+        """Make the next choice the asset before the current one
+        (docs/legacy-api.md §8.5 ``previous``)."""
         self.reverse = True
 
     def jump_to(self, asset_id: str) -> None:
-        """Make the next choice this asset, if it exists and is not processing (8.5, Q6)."""
+        """Make the next choice this asset, if it exists and is not processing
+        (docs/legacy-api.md §8.5, Q6)."""
         self.pending_jump = asset_id
 
     def refresh_needed(self, now: dt.datetime | None = None) -> bool:
-        """Whether the next choice regenerates the playlist (8.2 a-c)."""
+        """Whether the next choice regenerates the playlist (docs/legacy-api.md §8.2 a-c)."""
         return (self._data_changed
                 or (self.shuffle and self.counter >= SHUFFLE_LOOPS)
                 or (self.deadline is not None and self.deadline <= self._now(now)))
@@ -281,7 +286,8 @@ class Scheduler:
         return (self.deadline - now).total_seconds()
 
     def refresh(self, now: dt.datetime | None = None) -> bool:
-        """Regenerate when needed (8.2); return whether the playlist or deadline changed."""
+        """Regenerate when needed; return whether the playlist or deadline changed
+        (docs/legacy-api.md §8.2)."""
         now = self._now(now)
         if not self.refresh_needed(now):
             return False
@@ -304,7 +310,7 @@ class Scheduler:
         return True
 
     def next_asset(self, now: dt.datetime | None = None) -> PlayItem | None:
-        """The asset to show now (8.3), or None when the playlist is empty."""
+        """The asset to show now (docs/legacy-api.md §8.3), or None when the playlist is empty."""
         now = self._now(now)
         if self.pending_jump is not None:
             wanted, self.pending_jump = self.pending_jump, None

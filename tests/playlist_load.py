@@ -87,7 +87,8 @@ def write_at_once(clients: Sequence[Caller]) -> tuple[list[Failure], list[int], 
 
     Returns the 5xx answers, the play orders of the enabled (all active) assets and every
     asset's name, read through the API. Whichever renumbering write runs last numbers the
-    playlist 0..n-1; clients creating the same name at once get distinct names (4.4).
+    playlist 0..n-1; clients creating the same name at once get distinct names
+    (docs/legacy-api.md §4.4).
     """
     seed = seed_assets(clients[0])
     failures: list[Failure] = []

@@ -1,4 +1,7 @@
-"""The v2 extension fields Anthias added in 2025-2026 (legacy-api.md 13), which v3 accepts too."""
+"""The v2 extension fields Anthias added in 2025-2026, which v3 accepts too.
+
+They are listed in docs/legacy-api.md §13.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The asset as each API version shows it (legacy-api.md 2.1 and 13), and its JSON schema.
+"""The asset as each API version shows it (docs/legacy-api.md §2.1 and §13), and its JSON schema.
 
 Shared by the legacy family (v1 to v2) and v3, which builds on the v2 asset, so neither
 imports the other.

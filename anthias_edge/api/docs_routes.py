@@ -1,4 +1,5 @@
-"""``/api/schema/`` (generated OpenAPI document) and ``/api/docs/`` (Redoc), legacy-api.md 3.0."""
+"""``/api/schema/`` (generated OpenAPI document) and ``/api/docs/`` (Redoc),
+docs/legacy-api.md §3.0."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ REDOC_SCRIPT = "vendor/redoc/redoc.standalone.js"
 
 @bp.route("/api/schema/", methods=["GET"])
 def schema() -> Response:
-    """The OpenAPI 3.0.3 YAML of ``/api/v2``; open to all, as Anthias's was (6.1)."""
+    """The OpenAPI 3.0.3 YAML of ``/api/v2``; open to all, as Anthias's was
+    (docs/legacy-api.md §6.1)."""
     return Response(schema_yaml(current_app), content_type=CONTENT_TYPE)
 
 

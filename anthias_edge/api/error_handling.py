@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 LEGACY_PREFIXES = ("/api/v1/", "/api/v1.1/", "/api/v1.2/", "/api/v2/")
 
-# Django's debug-off 404 page, which Anthias clients and browsers get (1.4).
+# Django's debug-off 404 page, which Anthias clients and browsers get (docs/legacy-api.md §1.4).
 NOT_FOUND_PAGE = (
     "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n"
     "  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n"
@@ -34,7 +34,8 @@ def is_legacy_path(path: str) -> bool:
 
 
 def legacy_error(exc: AnthiasError) -> Response:
-    """Anthias's shapes: 400 with field errors, else 500 ``{"error": message}`` (Q0)."""
+    """Anthias's shapes: 400 with field errors, else 500 ``{"error": message}``
+    (docs/legacy-api.md Q0)."""
     if isinstance(exc, ValidationError):
         body, status = exc.field_errors, 400
     else:

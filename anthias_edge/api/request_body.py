@@ -20,8 +20,8 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def body_kind() -> str:
     """How DRF parses this request's body: ``"json"``, ``"form"`` or ``"none"``.
 
-    No body, or a body without a Content-Type, reads as an empty JSON object (legacy-api.md
-    3.4); a body of another type is Anthias's 500 "Unsupported media type".
+    No body, or a body without a Content-Type, reads as an empty JSON object
+    (docs/legacy-api.md §3.4); a body of another type is Anthias's 500 "Unsupported media type".
     """
     mimetype = request.mimetype
     if mimetype in FORM_TYPES:

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.0.3 document of ``/api/v2``, generated from the routes (legacy-api.md 3.0).
+"""The OpenAPI 3.0.3 document of ``/api/v2``, generated from the routes (docs/legacy-api.md §3.0).
 
 Nothing here lists paths. The generator walks ``app.url_map`` for the ``v2.`` endpoints and
 reads what each view declares with :func:`openapi`: the field specs it validates (the same
@@ -39,8 +39,10 @@ CONTENT_TYPE = "application/vnd.oai.openapi; charset=utf-8"
 CACHE_KEY = "anthias_edge.openapi"
 ATTRIBUTE = "openapi"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
-# Docstrings cite the contract, "(3.18)" or "(legacy-api.md 3.18)"; readers of the API need not.
-SECTION_REFERENCE = re.compile(r"\s*\((?:legacy-api\.md\s*)?[\dQ][\w.]*(?:,\s*[\dQ][\w.]*)*\)")
+# Docstrings cite the contract, "(docs/legacy-api.md §3.18)" or "(docs/legacy-api.md §3.4, Q8)";
+# readers of the API need not see that.
+SECTION_REFERENCE = re.compile(
+    r"\s*\((?:(?:docs/)?legacy-api\.md\s*)?§?[\dQ][\w.]*(?:,\s*§?[\dQ][\w.]*)*\)")
 
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "string"}}}

@@ -25,7 +25,7 @@ from anthias_edge.settings import printable_text
 bp = Blueprint("unversioned", __name__)
 
 WEB_STATIC = Path(__file__).resolve().parent.parent.parent / "web_ui" / "static"
-# The hotspot page's fields (legacy-api.md 7.2 setup_wifi) and their longest sensible value:
+# The hotspot page's fields (docs/legacy-api.md §7.2 setup_wifi) and their longest sensible value:
 # an SSID is at most 32 bytes and a WPA passphrase 63 characters; an address is a host name.
 HOTSPOT_LIMITS = {"network": 32, "ssid_pswd": 63, "address": 253}
 
@@ -36,7 +36,8 @@ def _runtime() -> Runtime:
 
 @bp.route("/splash-page", methods=["GET"])
 def splash_page() -> Any:
-    """The device's addresses, shown on screen at start; open to all (3.17, Q13 fixed)."""
+    """The device's addresses, shown on screen at start; open to all
+    (docs/legacy-api.md §3.17, Q13 fixed)."""
     import os
 
     settings = _runtime().settings
@@ -77,7 +78,8 @@ def wifi_join_code(network: str, password: str) -> str:
 
 
 def _backup_file(filename: str) -> Any:
-    """A backup archive from HOME/screenly/staticfiles, behind the API's auth (3.16)."""
+    """A backup archive from HOME/screenly/staticfiles, behind the API's auth
+    (docs/legacy-api.md §3.16)."""
     challenge = basic_auth_challenge(_runtime().settings)
     if challenge is not None:
         return challenge
@@ -105,5 +107,5 @@ def static_with_mime(filename: str) -> Any:
 
 @bp.route("/api/docs", methods=["GET"])
 def docs_without_slash() -> Response:
-    """Django's APPEND_SLASH answer (1.2)."""
+    """Django's APPEND_SLASH answer (docs/legacy-api.md §1.2)."""
     return redirect("/api/docs/", code=301)

@@ -1,4 +1,4 @@
-"""HTTP Basic authentication exactly as Anthias does it (legacy-api.md 6.2).
+"""HTTP Basic authentication exactly as Anthias does it (docs/legacy-api.md §6.2).
 
 Pure functions over the ``Authorization`` header and the settings; the app turns an ``AuthResult``
 into a response with its ``status``, ``body`` and ``headers``. Throttling password guesses needs
@@ -120,7 +120,7 @@ def check_basic_auth(authorization_header: str | None, settings: Settings) -> Au
         return AuthResult(AuthOutcome.BACKEND_ERROR, error=str(exc))
     fields = credentials.split(":")
     guessed = AuthResult(AuthOutcome.DENIED, realm=realm(settings), credentials_given=True)
-    # Exactly two fields, so a password containing ':' never matches (Anthias, quirk Q11).
+    # Exactly two fields, so a password containing ':' never matches (docs/legacy-api.md Q11).
     if len(fields) != 2:
         return guessed
     username, password = fields

@@ -1,9 +1,10 @@
 """Flask side of authentication: Basic for scripts, a signed session plus CSRF for browsers.
 
-The legacy answers of legacy-api.md 6.2 (401 ``Access denied`` with ``WWW-Authenticate``, and 503)
-stay exactly as Anthias sends them to any client that is not our own web UI. A browser that signed
-in at ``/login`` carries a session cookie instead; every state-changing request made with that
-session must also carry the session's CSRF token (``X-CSRFToken`` header or ``csrf_token`` field).
+The legacy answers of docs/legacy-api.md §6.2 (401 ``Access denied`` with ``WWW-Authenticate``, and
+503) stay exactly as Anthias sends them to any client that is not our own web UI. A browser that
+signed in at ``/login`` carries a session cookie instead; every state-changing request made with
+that session must also carry the session's CSRF token (``X-CSRFToken`` header or ``csrf_token``
+field).
 """
 
 from __future__ import annotations

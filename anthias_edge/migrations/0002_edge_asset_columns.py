@@ -45,7 +45,7 @@ def up(migrator, db):
             column_type = postgres_type if postgres else sqlite_type
             db.execute_sql(f'ALTER TABLE "assets" ADD COLUMN "{name}" {column_type}')
     if postgres and "seq" not in existing:
-        # PostgreSQL has no rowid; this keeps Anthias's insertion order (Q10).
+        # PostgreSQL has no rowid; this keeps Anthias's insertion order (docs/legacy-api.md Q10).
         db.execute_sql('ALTER TABLE "assets" ADD COLUMN "seq" BIGSERIAL')
         db.execute_sql('CREATE INDEX IF NOT EXISTS "assets_seq" ON "assets" ("seq")')
     for statement in INDEXES:

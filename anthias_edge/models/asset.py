@@ -53,7 +53,7 @@ class Asset(BaseModel):
     share_code = TextField(null=True, unique=True)
     tags = JSONTextField(default=list)
     metadata = JSONTextField(default=dict)
-    # v2 extensions (legacy-api.md 13).
+    # v2 extensions (docs/legacy-api.md §13).
     play_days = JSONTextField(default=_all_days)
     play_time_from = TextField(null=True)
     play_time_to = TextField(null=True)
@@ -74,7 +74,8 @@ class Asset(BaseModel):
 
     @classmethod
     def natural_order(cls):
-        """Insertion order, which Anthias's list and renumbering rely on (Q10)."""
+        """Insertion order, which Anthias's list and renumbering rely on
+        (docs/legacy-api.md Q10)."""
         # SQLite keeps rowid; PostgreSQL has the ``seq`` identity column (migration 0002).
         return SQL("rowid") if is_sqlite(cls._meta.database) else SQL("seq")
 
@@ -105,5 +106,5 @@ class Asset(BaseModel):
 
     @property
     def is_video(self) -> bool:
-        """Anthias decides by substring (legacy-api.md 4.3)."""
+        """Anthias decides by substring (docs/legacy-api.md §4.3)."""
         return "video" in (self.mimetype or "")

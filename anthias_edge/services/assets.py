@@ -97,7 +97,7 @@ class AssetService:
         return asset
 
     def content(self, asset_id: str) -> dict[str, Any]:
-        """The file itself (base64) for local assets, else the URL (legacy-api.md 3.9)."""
+        """The file itself (base64) for local assets, else the URL (docs/legacy-api.md §3.9)."""
         asset = self.get(asset_id)
         uri = asset.uri or ""
         path = self._own_file(uri)
@@ -166,12 +166,13 @@ class AssetService:
         return self.get(asset_id)
 
     def update(self, asset_id: str, values: Mapping[str, Any], *, renumber: bool) -> Asset:
-        """Apply the given fields; ``uri``, ``mimetype`` and the id never change (3.6, 3.7)."""
+        """Apply the given fields; ``uri``, ``mimetype`` and the id never change
+        (docs/legacy-api.md §3.6, §3.7)."""
         asset = self.get(asset_id)
         data = {k: v for k, v in values.items() if k not in ("uri", "mimetype", "asset_id")}
         if "duration" in data:
             if asset.is_video:
-                data.pop("duration")  # measured, not chosen (3.6)
+                data.pop("duration")  # measured, not chosen (docs/legacy-api.md §3.6)
             elif data["duration"] is not None:
                 data["duration"] = to_duration(data["duration"])
 
@@ -193,14 +194,16 @@ class AssetService:
         return self.get(asset_id)
 
     def delete(self, asset_id: str) -> None:
-        """Remove the row, and the file when it lives in the asset folder (3.8)."""
+        """Remove the row, and the file when it lives in the asset folder
+        (docs/legacy-api.md §3.8)."""
         asset = self.get(asset_id)
         asset.delete_instance()
         self._remove_owned_file(asset.uri)
         self.on_change()
 
     def set_order(self, ids: Iterable[str]) -> None:
-        """``play_order = position``; unknown ids are skipped but use their index (3.11)."""
+        """``play_order = position``; unknown ids are skipped but use their index
+        (docs/legacy-api.md §3.11)."""
 
         def write() -> None:
             for position, asset_id in enumerate(ids):
@@ -212,7 +215,7 @@ class AssetService:
         self.on_change()
 
     def unique_name(self, name: str) -> str:
-        """``name``, else the first free ``name-1``, ``name-2``... (4.4)."""
+        """``name``, else the first free ``name-1``, ``name-2``... (docs/legacy-api.md §4.4)."""
         taken = {
             row[0] for row in Asset.select(Asset.name)
             .where(self._scope(), (Asset.name == name) | Asset.name.startswith(f"{name}-"))
@@ -315,7 +318,7 @@ class AssetService:
             self.run_in_background(job)
 
     def _renumber(self, affected_id: str, play_order: int) -> None:
-        """Anthias's play-order renumbering after a v1.2/v2 write (3.7).
+        """Anthias's play-order renumbering after a v1.2/v2 write (docs/legacy-api.md §3.7).
 
         Only rows whose position really changes are written, in one statement
         per batch, so a write to a 1,000-asset library stays cheap.
@@ -365,7 +368,8 @@ class AssetService:
 
 
 def relocate_asset_uris(asset_dir: Path) -> int:
-    """Point URIs into another device's ``screenly_assets`` at our asset folder (3.19)."""
+    """Point URIs into another device's ``screenly_assets`` at our asset folder
+    (docs/legacy-api.md §3.19)."""
     moved = 0
     prefix = str(asset_dir).rstrip("/") + "/"
     query = Asset.select(Asset.asset_id, Asset.uri).where(Asset.uri.contains("screenly_assets/"))

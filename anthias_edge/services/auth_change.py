@@ -1,4 +1,4 @@
-"""Rules for changing the login: auth backend, user name and password (legacy-api.md 6.3).
+"""Rules for changing the login: auth backend, user name and password (docs/legacy-api.md §6.3).
 
 Shared by the settings page and v2 ``device_settings``. Changes are made in memory only; the caller
 saves the settings and tells the player to reload.

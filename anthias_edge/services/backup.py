@@ -1,9 +1,9 @@
 """Backups in Anthias's archive format, restoring them, and importing an Anthias HOME folder.
 
 An archive is a gzip tar holding the folders ``.screenly`` (settings, database) and
-``screenly_assets`` (media), exactly as Anthias writes and reads it (legacy-api.md 3.16). Restoring
-extracts into a temp folder first, then moves file by file into place, keeping every replaced
-file so that any failure puts the device back exactly as it was.
+``screenly_assets`` (media), exactly as Anthias writes and reads it (docs/legacy-api.md §3.16).
+Restoring extracts into a temp folder first, then moves file by file into place, keeping every
+replaced file so that any failure puts the device back exactly as it was.
 
 An incoming ``screenly.conf`` never brings host-level settings (``settings.HOST_LEVEL``: commands,
 paths, addresses): this device's own values are written into it before it is installed.
@@ -81,7 +81,8 @@ def backup_name(player_name: str, now: datetime) -> str:
 
 
 def is_tar_name(filename: str) -> bool:
-    """Whether an uploaded file name guesses as a tar archive, Anthias's only check (3.16)."""
+    """Whether an uploaded file name guesses as a tar archive, Anthias's only check
+    (docs/legacy-api.md §3.16)."""
     return mimetypes.guess_type(filename)[0] == "application/x-tar"
 
 

@@ -1,4 +1,5 @@
-"""The default asset set that the ``default_assets`` setting adds and removes (4.9)."""
+"""The default asset set that the ``default_assets`` setting adds and removes
+(docs/legacy-api.md §4.9)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What the device tells about itself: ``/api/v1/info``, ``/api/v2/info`` and integrations.
 
 Plain functions reading ``/proc``, ``/sys`` and the environment; every path and the environment
-can be passed in, so tests run them on files they write (legacy-api.md 3.14 and 3.18).
+can be passed in, so tests run them on files they write (docs/legacy-api.md §3.14 and §3.18).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run the configured reboot and shutdown commands on the host (legacy-api.md 3.15).
+"""Run the configured reboot and shutdown commands on the host (docs/legacy-api.md §3.15).
 
 Anthias went through a host agent and ``sudo -n systemctl reboot``; here the command
 line comes from the settings and is started directly, without a shell, and not

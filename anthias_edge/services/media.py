@@ -35,7 +35,8 @@ def tenant_media_dir(asset_dir: Path, tenant_id: str | None, *, own_library: boo
 
 
 def upload_type(filename: str) -> tuple[str, str]:
-    """Return (``image``/``video``, canonical extension) guessed from a file name (3.10)."""
+    """Return (``image``/``video``, canonical extension) guessed from a file name
+    (docs/legacy-api.md §3.10)."""
     guessed, _ = mimetypes.guess_type(filename)
     kind = (guessed or "").split("/", 1)[0]
     if kind not in ("image", "video"):

@@ -1,6 +1,6 @@
 """Write transactions on one tenant's asset library, one at a time per tenant.
 
-Anthias's renumbering (legacy-api.md 3.7) reads the active assets and rewrites their
+Anthias's renumbering (docs/legacy-api.md §3.7) reads the active assets and rewrites their
 positions. Two such transactions interleaved under PostgreSQL's READ COMMITTED lock each
 other's rows in different orders (``deadlock detected``) or both act on what they read
 before the other wrote (two assets at one position). So each write that renumbers, orders

@@ -1,4 +1,5 @@
-"""Receiving uploaded files for ``file_asset``, whole or in ``Content-Range`` chunks (3.10).
+"""Receiving uploaded files for ``file_asset``, whole or in ``Content-Range`` chunks
+(docs/legacy-api.md §3.10).
 
 Anthias names the temporary file after the upload's file name alone, so two
 uploads of the same name corrupt each other and chunks are blindly appended.
@@ -135,7 +136,7 @@ def _copy_at_most(stream: BinaryIO, out: BinaryIO, limit: int) -> int:
 
 
 def remove_stale_uploads(asset_dir: Path, older_than_s: float = 3600.0) -> int:
-    """Delete ``*.tmp`` uploads untouched for ``older_than_s`` (the clean-up of section 10).
+    """Delete ``*.tmp`` uploads untouched for ``older_than_s`` (docs/legacy-api.md §10).
 
     Anthias deletes every ``*.tmp`` at once, which can cut an upload in progress;
     files still being written are younger than the limit and are kept. Tenants with a

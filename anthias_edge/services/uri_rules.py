@@ -1,4 +1,4 @@
-"""Validation and escaping of asset URIs (legacy-api.md 4.5)."""
+"""Validation and escaping of asset URIs (docs/legacy-api.md §4.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""YouTube assets through the ``yt-dlp`` command, when it is installed (legacy-api.md 4.3)."""
+"""YouTube assets through the ``yt-dlp`` command, when it is installed (docs/legacy-api.md §4.3)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The dashboard pages (``/``, ``/settings``, ``/system-info``, ``/integrations``) and the QR code.
 
-Pages are protected like Anthias's (6.1), but a browser with no credentials is sent to ``/login``
-instead of getting a Basic prompt; a request that does send Basic credentials is checked as before.
+Pages are protected like Anthias's (docs/legacy-api.md §6.1), but a browser with no credentials is
+sent to ``/login`` instead of getting a Basic prompt; a request that does send Basic credentials is
+checked as before.
 """
 
 from __future__ import annotations

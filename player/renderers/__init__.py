@@ -3,7 +3,7 @@
 ``browser`` (Chromium over CDP) shows images and web pages, ``mpv`` (JSON IPC) plays
 videos and streams, ``headless`` records what would be shown. ``choose_renderer`` picks
 by name or, for ``auto``, by what is installed; with both Chromium and mpv it returns a
-``MediaRouter`` that sends each asset to the right one (legacy-api.md 8.4).
+``MediaRouter`` that sends each asset to the right one (docs/legacy-api.md §8.4).
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def end_process_group(process: subprocess.Popen[bytes], grace_s: float = 3.0) ->
 
 
 class MediaRouter:
-    """Images and web pages in the browser, everything else in mpv (legacy-api.md 8.4).
+    """Images and web pages in the browser, everything else in mpv (docs/legacy-api.md §8.4).
 
     A switch never shows black: mpv's window opens over Chromium's and is on screen
     once mpv reports its first frame; leaving a video, the next page is swapped in

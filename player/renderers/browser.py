@@ -2,7 +2,7 @@
 
 Two page targets take turns: the next asset loads into the hidden one and is swapped in
 (``Target.activateTarget``) only after its load event, so the screen always holds a
-painted page and never a blank frame. Per-asset options (legacy-api.md section 13) are
+painted page and never a blank frame. Per-asset options (docs/legacy-api.md §13) are
 set on the loading target only: custom headers, cache off for ``nocache``, certificate
 errors ignored for ``skip_ssl_verify``; ``refresh_interval_s`` reloads the visible page
 on a timer.

@@ -1,6 +1,6 @@
 """Videos and streams in one long-lived mpv, driven over its JSON IPC socket.
 
-A video plays to its natural end (legacy-api.md 8.4: the duration is not used); a
+A video plays to its natural end (docs/legacy-api.md §8.4: the duration is not used); a
 stream plays for the asset's duration. ``next`` stops playback at once. Audio goes to
 the ALSA device chosen by ``audio_output`` (see ``audio_device``).
 

@@ -1,6 +1,6 @@
 """What v1, v1.1 and v1.2 share: dates, JSON rendering, negotiation, routing, Basic auth.
 
-legacy-api.md 1.2-1.5, 2.1, 3.0 and 6.
+docs/legacy-api.md §1.2-1.5, §2.1, §3.0 and §6.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ FORMAT_ERROR = ("Datetime has wrong format. Use one of these formats instead: "
                 "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].")
 ID = "0123456789abcdef0123456789abcdef"
 
-# Every route of the three versions with the methods it serves (legacy-api.md 3.0).
+# Every route of the three versions with the methods it serves (docs/legacy-api.md §3.0).
 ROUTES: list[tuple[str, str]] = [
     ("GET", "/api/v1/assets"), ("POST", "/api/v1/assets"),
     ("GET", f"/api/v1/assets/{ID}"), ("PUT", f"/api/v1/assets/{ID}"),
@@ -40,7 +40,7 @@ ROUTES: list[tuple[str, str]] = [
     ("PATCH", f"/api/v1.2/assets/{ID}"), ("DELETE", f"/api/v1.2/assets/{ID}"),
 ]
 
-# One method each route does not serve (legacy-api.md 1.4).
+# One method each route does not serve (docs/legacy-api.md §1.4).
 WRONG_METHODS: list[tuple[str, str]] = [
     ("DELETE", "/api/v1/assets"), ("POST", f"/api/v1/assets/{ID}"),
     ("PATCH", f"/api/v1/assets/{ID}"), ("POST", f"/api/v1/assets/{ID}/content"),
@@ -218,7 +218,7 @@ def locked(make_app: Callable[..., Flask]) -> FlaskClient:
 
 
 def assert_denied(response: Any, realm: str = "Anthias Lobby") -> None:
-    """Anthias's exact 401 (legacy-api.md 6.2)."""
+    """Anthias's exact 401 (docs/legacy-api.md §6.2)."""
     assert response.status_code == 401
     assert response.data == b"Access denied"
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"

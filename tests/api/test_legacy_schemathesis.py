@@ -1,7 +1,7 @@
 """schemathesis against ``/api/schema/`` (the v2 contract), in process, on SQLite and PostgreSQL.
 
 Anthias answers 500 ``{"error": ...}`` for an unknown asset, a wrong method or a bad URL
-(legacy-api.md 1.4), and the schema documents it, so a 500 alone is no crash here: a crash
+(docs/legacy-api.md §1.4), and the schema documents it, so a 500 alone is no crash here: a crash
 is a 500 the error handler had to invent (``"Internal error."``, logged as an unhandled
 error). Every answer must also match the schema: status, content type and body.
 """

@@ -1,7 +1,7 @@
 """Real Anthias data (tests/fixtures/anthias-real): opened in place, upgraded and restored.
 
 Every expectation comes from what the real Anthias server wrote and answered; only the
-file paths differ, because Anthias ran with HOME=/data (legacy-api.md 3.19).
+file paths differ, because Anthias ran with HOME=/data (docs/legacy-api.md §3.19).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def utc_app(make_app, tmp_path: Path, **env: str):
 
 
 def relocated(asset: dict, home: Path) -> dict:
-    """Anthias's asset with a file uri moved from /data to this HOME (3.19)."""
+    """Anthias's asset with a file uri moved from /data to this HOME (docs/legacy-api.md §3.19)."""
     uri = asset["uri"]
     if uri.startswith("/data/screenly_assets/"):
         return {**asset, "uri": str(home / "screenly_assets" / Path(uri).name)}

@@ -1,4 +1,5 @@
-"""``/api/schema/`` and ``/api/docs/``: the generated OpenAPI document and Redoc (3.0, 6.1)."""
+"""``/api/schema/`` and ``/api/docs/``: the generated OpenAPI document and Redoc
+(docs/legacy-api.md §3.0, §6.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Routes outside the versioned API: splash page, API docs redirect, static files (3.17)."""
+"""Routes outside the versioned API: splash page, API docs redirect, static files
+(docs/legacy-api.md §3.17)."""
 
 from __future__ import annotations
 

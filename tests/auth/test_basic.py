@@ -1,4 +1,4 @@
-"""Tests for ``anthias_edge.auth.basic``: Anthias's Basic auth check (legacy-api.md 6.2)."""
+"""Tests for ``anthias_edge.auth.basic``: Anthias's Basic auth check (docs/legacy-api.md §6.2)."""
 
 from __future__ import annotations
 

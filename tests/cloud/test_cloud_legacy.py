@@ -49,7 +49,7 @@ def test_each_tenant_lists_only_its_own_assets_on_its_subdomain(cloud_app, two_t
     assert [a["name"] for a in acme.get_json()] == ["Acme page"]
     assert [a["name"] for a in globex.get_json()] == ["Globex page"]
     # Another tenant's asset is answered exactly like one that does not exist (Anthias's
-    # legacy answer to an unknown id is its 500 quirk Q0).
+    # legacy answer to an unknown id is its 500, docs/legacy-api.md Q0).
     other_id = made_globex.get_json()["asset_id"]
     crossed = client.get(f"/api/v2/assets/{other_id}", headers=basic("alice"), **on("acme"))
     unknown = client.get("/api/v2/assets/" + "0" * 32, headers=basic("alice"), **on("acme"))

@@ -88,7 +88,7 @@ def test_a_subdomain_create_beyond_the_plan_limit_is_refused_in_the_legacy_shape
     over = client.post(path, **kwargs, **LEGACY_CREATES[path]())
 
     assert made == [201, 201]
-    assert over.status_code == 500  # every legacy refusal is Anthias's 500 (legacy-api.md Q0)
+    assert over.status_code == 500  # every legacy refusal is Anthias's 500 (docs/legacy-api.md Q0)
     assert over.get_json() == LEGACY_REFUSED
     assert len(client.get("/api/v2/assets", **kwargs).get_json()) == 2
 

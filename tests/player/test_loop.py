@@ -127,7 +127,8 @@ def test_previous_and_jump_choose_the_asset_at_once(harness):
     h.wait_for(lambda: h.loop.current_asset_id == "a", timeout_s=1)
     h.loop.jump("c")
     h.wait_for(lambda: h.loop.current_asset_id == "c", timeout_s=1)
-    # An unknown id is ignored (Q6) and the playlist goes on where it was (8.3).
+    # An unknown id is ignored (docs/legacy-api.md Q6) and the playlist goes on where it was
+    # (docs/legacy-api.md §8.3).
     h.loop.jump("no-such-asset")
     h.wait_for(lambda: h.loop.current_asset_id == "b", timeout_s=1)
     assert [p[0] for p in h.recorder.plays] == ["a", "b", "a", "c", "b"]
@@ -169,7 +170,7 @@ def test_a_refresh_keeps_the_asset_on_screen_unless_it_left_the_playlist(harness
     assert [p.asset_id for p in h.scheduler.playlist] == ["a", "b", "c"]
     h.items[0] = item("a", duration=60, is_enabled=False)
     h.loop.refresh()
-    # The position is kept (8.2): index 1 of the new list [b, c].
+    # The position is kept (docs/legacy-api.md §8.2): index 1 of the new list [b, c].
     h.wait_for(lambda: h.loop.current_asset_id == "c", timeout_s=1)
     assert h.recorder.plays[0][2] == "interrupted"
 

@@ -1,4 +1,4 @@
-"""The player's schedule (legacy-api.md 8.1-8.3 and 13) against a fake clock."""
+"""The player's schedule (docs/legacy-api.md §8.1-8.3 and §13) against a fake clock."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ def test_a_jump_plays_an_existing_asset_even_outside_the_playlist_then_resumes()
 
 
 def test_a_jump_to_a_missing_or_processing_asset_is_dropped_q6():
-    # Processing assets stay in the playlist (8.1); only the jump skips them.
+    # Processing assets stay in the playlist (docs/legacy-api.md §8.1); only the jump skips them.
     source = Source(item("a"), item("b", play_order=1),
                     item("busy", play_order=2, is_processing=True))
     scheduler = Scheduler(source, UTC)

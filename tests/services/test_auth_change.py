@@ -1,4 +1,4 @@
-"""Tests for ``anthias_edge.services.auth_change``: the rules of legacy-api.md 6.3."""
+"""Tests for ``anthias_edge.services.auth_change``: the rules of docs/legacy-api.md §6.3."""
 
 from __future__ import annotations
 

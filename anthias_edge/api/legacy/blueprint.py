@@ -23,13 +23,14 @@ def legacy_tenant_id() -> str | None:
 
 
 def make_blueprint(name: str, url_prefix: str) -> Blueprint:
-    """A blueprint whose views answer OPTIONS openly and require auth otherwise (6.1)."""
+    """A blueprint whose views answer OPTIONS openly and require auth otherwise
+    (docs/legacy-api.md §6.1)."""
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
 
     @bp.before_request
     def _options_and_auth() -> Any:
         if request.routing_exception is not None:
-            return None  # the method check comes before auth (6.1)
+            return None  # the method check comes before auth (docs/legacy-api.md §6.1)
         view = current_app.view_functions.get(request.endpoint or "")
         if request.method == "OPTIONS" and view is not None:
             return options_metadata(view_name(view))

@@ -1,4 +1,5 @@
-"""Field validation with Django REST framework's messages, which Anthias clients see (1.4)."""
+"""Field validation with Django REST framework's messages, which Anthias clients see
+(docs/legacy-api.md §1.4)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ class CharField(Field):
 
 @dataclass(frozen=True)
 class ExtensionField(CharField):
-    """A file name extension to append to an uploaded file's name (4.7), or blank."""
+    """A file name extension to append to an uploaded file's name, or blank
+    (docs/legacy-api.md §4.7)."""
 
     allow_blank: bool = True
     max_length: int | None = MAX_EXTENSION_LENGTH
@@ -182,7 +184,7 @@ class DurationField(RawField):
     """Anthias's ``duration`` text: a number out of range is refused here, as a field error.
 
     Anything else stays raw, for the asset rules to convert with the messages Anthias
-    clients have seen (a 500 for ``"abc"``, legacy-api.md 3.3).
+    clients have seen (a 500 for ``"abc"``, docs/legacy-api.md §3.3).
     """
 
     min_value: int = 0
@@ -214,7 +216,7 @@ def validate(
 
     Raise ValidationError with every field's messages, in schema order, as DRF does.
     With ``form_booleans_default_false`` an omitted boolean counts as false, as
-    DRF reads HTML forms (legacy-api.md 3.4).
+    DRF reads HTML forms (docs/legacy-api.md §3.4).
     """
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}

@@ -90,7 +90,8 @@ def error_body(status: int, message: str) -> Response:
 
 
 def read_model() -> dict[str, Any]:
-    """The v1/v1.1 ``model`` wrapper: a JSON string in the body or in a ``model`` field (3.2)."""
+    """The v1/v1.1 ``model`` wrapper: a JSON string in the body or in a ``model`` field
+    (docs/legacy-api.md §3.2)."""
     if body_kind() == "none":  # DRF parsed nothing, so Anthias found no model
         raise MalformedRequest("'model'")
     raw = request.get_data(cache=True)
@@ -131,5 +132,5 @@ def view_name(func: Callable[..., Any]) -> str:
 
 
 def options_metadata(name: str) -> Response:
-    """DRF's answer to OPTIONS, served without authentication (1.3)."""
+    """DRF's answer to OPTIONS, served without authentication (docs/legacy-api.md §1.3)."""
     return render({"name": name, "description": "", "renders": RENDERS, "parses": PARSES})

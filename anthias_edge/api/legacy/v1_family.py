@@ -1,4 +1,5 @@
-"""Request reading for v1 and v1.1: the asset arrives as a JSON string in ``model`` (3.2, 3.6)."""
+"""Request reading for v1 and v1.1: the asset arrives as a JSON string in ``model``
+(docs/legacy-api.md §3.2, §3.6)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def read_create() -> tuple[dict[str, Any], str | None]:
     """The create model: dates optional, play_order ignored (always 0), uri verbatim."""
     model = _blank_dates_are_null(read_model())
     values = validate(CREATE, model)
-    # Anthias ignored ext here (Q2); a string is used for the file's name, so it is checked.
+    # Anthias ignored ext here (docs/legacy-api.md Q2); a string is used for the file's name, so
+    # it is checked.
     ext = model.get("ext") if isinstance(model.get("ext"), str) else None
     if ext is not None:
         ext = validate({"ext": ExtensionField()}, {"ext": ext})["ext"]

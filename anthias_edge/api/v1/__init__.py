@@ -1,4 +1,4 @@
-"""API v1: Anthias's first REST API, plus the device endpoints (legacy-api.md 3)."""
+"""API v1: Anthias's first REST API, plus the device endpoints (docs/legacy-api.md §3)."""
 
 from __future__ import annotations
 
@@ -24,14 +24,14 @@ register_device_routes(bp, "V1")
 @bp.route("/info")
 @named("InfoViewV1")
 def info() -> Any:
-    """Load, free space, display power and update state (3.14)."""
+    """Load, free space, display power and update state (docs/legacy-api.md §3.14)."""
     return render(device_info.info_v1())
 
 
 @bp.route("/viewer_current_asset")
 @named("ViewerCurrentAssetViewV1")
 def viewer_current_asset() -> Any:
-    """Ask the player what it shows; ``[]`` when nothing (3.13)."""
+    """Ask the player what it shows; ``[]`` when nothing (docs/legacy-api.md §3.13)."""
     rt = runtime()
     asset_id = rt.messenger.ask_current_asset_id()
     if not asset_id:

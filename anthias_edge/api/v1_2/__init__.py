@@ -1,4 +1,5 @@
-"""API v1.2: direct fields, 0/1 flags, escaping and play-order renumbering (3.3, 3.7)."""
+"""API v1.2: direct fields, 0/1 flags, escaping and play-order renumbering
+(docs/legacy-api.md §3.3, §3.7)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ CREATE = {
     "is_enabled": IntegerField(required=True, min_value=0, max_value=1),
     "nocache": IntegerField(min_value=0, max_value=1, default=0),
     "play_order": IntegerField(default=0),
-    # Anthias 500s when this is missing (Q8); it defaults to "check the URL".
+    # Anthias 500s when this is missing (docs/legacy-api.md Q8); it defaults to "check the URL".
     "skip_asset_check": IntegerField(min_value=0, max_value=1, default=0),
     "ext": ExtensionField(),
 }

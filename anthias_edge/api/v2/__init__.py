@@ -36,7 +36,8 @@ CREATE = {
     "is_enabled": BooleanField(required=True),
     "nocache": BooleanField(default=False),
     "play_order": IntegerField(default=0),
-    # Anthias 500s when this is missing from JSON (Q8); it defaults to "check the URL".
+    # Anthias 500s when this is missing from JSON (docs/legacy-api.md Q8); it defaults to
+    # "check the URL".
     "skip_asset_check": BooleanField(default=False),
     "skip_ssl_verify": BooleanField(default=False),
     "ext": ExtensionField(),
@@ -57,12 +58,14 @@ UPDATE = {
 
 
 def _is_form() -> bool:
-    # A request with no body at all reads as JSON: every required field is reported (3.4).
+    # A request with no body at all reads as JSON: every required field is reported
+    # (docs/legacy-api.md §3.4).
     return body_kind() == "form"
 
 
 def read_create() -> tuple[dict[str, Any], str | None]:
-    """Direct fields with booleans; a form's omitted boolean counts as false (3.4)."""
+    """Direct fields with booleans; a form's omitted boolean counts as false
+    (docs/legacy-api.md §3.4)."""
     data = read_data()
     values = validate(CREATE, data, form_booleans_default_false=_is_form())
     values.update(read_extensions(data, None))
@@ -97,7 +100,7 @@ register_device_routes(bp, "V2")
 @named("InfoViewV2")
 @openapi(returns={"type": "object"})
 def info() -> Any:
-    """Device facts in words and units (3.18)."""
+    """Device facts in words and units (docs/legacy-api.md §3.18)."""
     return render(device_info.info_v2(os.environ))
 
 
@@ -105,7 +108,7 @@ def info() -> Any:
 @named("IntegrationsViewV2")
 @openapi(returns={"type": "object"})
 def integrations() -> Any:
-    """balena details, all null off balena (3.18)."""
+    """balena details, all null off balena (docs/legacy-api.md §3.18)."""
     return render(device_info.integrations(os.environ))
 
 

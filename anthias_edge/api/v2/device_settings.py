@@ -1,4 +1,5 @@
-"""``/api/v2/device_settings``: read and change the device settings (legacy-api.md 3.18, 6.3)."""
+"""``/api/v2/device_settings``: read and change the device settings
+(docs/legacy-api.md §3.18, §6.3)."""
 
 from __future__ import annotations
 

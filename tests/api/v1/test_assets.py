@@ -1,4 +1,5 @@
-"""API v1 assets as a client sees them: list, create, get, update, delete, content (3.1-3.9)."""
+"""API v1 assets as a client sees them: list, create, get, update, delete, content
+(docs/legacy-api.md §3.1-3.9)."""
 
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def test_every_encoding_of_the_model_creates_the_same_asset(
 
 
 def test_an_enabled_asset_is_created_with_201_and_shown_active(client: FlaskClient) -> None:
-    body = create(client, is_enabled=1)  # Anthias answered 500 here (Q1, fixed)
+    body = create(client, is_enabled=1)  # Anthias answered 500 here (docs/legacy-api.md Q1, fixed)
     assert (body["is_enabled"], body["is_active"]) == (1, 1)
     assert client.get(f"/api/v1/assets/{body['asset_id']}").get_json() == body
 
@@ -196,7 +197,7 @@ def test_a_reachable_url_passes_the_check(client: FlaskClient, web_server: str) 
 
 def test_a_stream_is_created_without_skipping_the_check(client: FlaskClient) -> None:
     body = create(client, uri="rtsp://127.0.0.1:1/live", mimetype="streaming",
-                  skip_asset_check=0)  # Anthias 500ed "name 'mplayer' is not defined" (Q3)
+                  skip_asset_check=0)  # Anthias 500ed (docs/legacy-api.md Q3)
     assert (body["uri"], body["mimetype"]) == ("rtsp://127.0.0.1:1/live", "streaming")
 
 

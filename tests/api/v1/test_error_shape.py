@@ -1,4 +1,4 @@
-"""Lock the legacy error shape clients parse (STYLE.md "Errors", legacy-api.md 1.4, Q0).
+"""Lock the legacy error shape clients parse (STYLE.md "Errors", docs/legacy-api.md §1.4, Q0).
 
 Failures are 500 ``{"error": "<text>"}``; validation errors are 400 ``{field: [messages]}``;
 URLs that match no route are Django's HTML 404. All JSON is compact with

@@ -1,4 +1,5 @@
-"""API v1.1: v1's ``model`` wrapper with unique names on create (legacy-api.md 3.2, 3.6, 4.4)."""
+"""API v1.1: v1's ``model`` wrapper with unique names on create
+(docs/legacy-api.md §3.2, §3.6, §4.4)."""
 
 from __future__ import annotations
 

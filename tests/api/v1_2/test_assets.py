@@ -1,4 +1,5 @@
-"""API v1.2: direct fields, 0/1 flags, escaping, PATCH (legacy-api.md 3.3, 3.7, 4.5, 4.6)."""
+"""API v1.2: direct fields, 0/1 flags, escaping, PATCH
+(docs/legacy-api.md §3.3, §3.7, §4.5, §4.6)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def test_is_processing_sent_on_create_is_ignored(client: FlaskClient) -> None:
 def test_a_missing_skip_asset_check_means_check_the_url(
         client: FlaskClient, web_server: str, encoding: str) -> None:
     body = fields(uri=f"{web_server}/ok")
-    del body["skip_asset_check"]  # Anthias answered 500 here (Q8, fixed)
+    del body["skip_asset_check"]  # Anthias answered 500 here (docs/legacy-api.md Q8, fixed)
     response = (client.post("/api/v1.2/assets", json=body) if encoding == "json"
                 else client.post("/api/v1.2/assets", data={k: str(v) for k, v in body.items()}))
     assert response.status_code == 201

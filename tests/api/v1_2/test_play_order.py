@@ -1,4 +1,4 @@
-"""v1.2 play-order renumbering after creates and updates (legacy-api.md 3.3, 3.7)."""
+"""v1.2 play-order renumbering after creates and updates (docs/legacy-api.md §3.3, §3.7)."""
 
 from __future__ import annotations
 

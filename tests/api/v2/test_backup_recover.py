@@ -1,4 +1,5 @@
-"""``POST /api/v2/backup`` and ``/recover`` (legacy-api.md 3.16) through the real endpoints."""
+"""``POST /api/v2/backup`` and ``/recover`` through the real endpoints
+(docs/legacy-api.md §3.16)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`/api/v2/device_settings`, `/info`, `/integrations`, reboot and shutdown (3.15, 3.18)."""
+"""`/api/v2/device_settings`, `/info`, `/integrations`, reboot and shutdown
+(docs/legacy-api.md §3.15, §3.18)."""
 
 from __future__ import annotations
 

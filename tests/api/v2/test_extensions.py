@@ -1,4 +1,4 @@
-"""The 2025-2026 v2 extension fields (legacy-api.md 13) and their effect on ``is_active``."""
+"""The 2025-2026 v2 extension fields (docs/legacy-api.md §13) and their effect on ``is_active``."""
 
 from __future__ import annotations
 

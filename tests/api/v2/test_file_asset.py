@@ -1,4 +1,5 @@
-"""``POST /api/v2/file_asset``: whole and chunked uploads, then creating the asset (3.10, 4.7)."""
+"""``POST /api/v2/file_asset``: whole and chunked uploads, then creating the asset
+(docs/legacy-api.md §3.10, §4.7)."""
 
 from __future__ import annotations
 

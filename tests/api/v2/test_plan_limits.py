@@ -52,7 +52,7 @@ def test_a_legacy_create_beyond_the_plan_limit_is_refused_in_anthias_error_shape
     over = client.post(path, **CREATES[path]())
 
     assert made == [201] * LIMIT
-    assert over.status_code == 500  # Anthias answers every refusal so (legacy-api.md Q0)
+    assert over.status_code == 500  # Anthias answers every refusal so (docs/legacy-api.md Q0)
     assert over.get_json() == REFUSED
     assert len(client.get("/api/v2/assets").get_json()) == LIMIT
 

@@ -1,4 +1,5 @@
-"""How v2 reads a request without a body or with a body it cannot parse (legacy-api.md 3.4)."""
+"""How v2 reads a request without a body or with a body it cannot parse
+(docs/legacy-api.md §3.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""YouTube assets through ``yt-dlp`` (legacy-api.md 4.3), with a stand-in ``yt-dlp`` on PATH."""
+"""YouTube assets through ``yt-dlp``, with a stand-in ``yt-dlp`` on PATH
+(docs/legacy-api.md §4.3)."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def create_via(world: World, route: str, tenant: str, uri: str):
 def assert_refused(route: str, response) -> None:
     """The API's own refusal of a file path, identical to a path that does not exist."""
     if route == "v2":
-        # Anthias's answer to a file path it will not use (legacy-api.md 4.5).
+        # Anthias's answer to a file path it will not use (docs/legacy-api.md §4.5).
         assert (response.status_code, response.get_json()) == (
             500, {"error": "Invalid file path. Failed to add asset."})
     else:

@@ -1,4 +1,5 @@
-// The edit dialog: name, dates, duration, flags, play days and window, refresh, headers (§13).
+// The edit dialog: name, dates, duration, flags, play days and window, refresh, headers
+// (docs/legacy-api.md §13).
 
 import { fromInputValue, toInputValue } from "./asset_format.js";
 import { formatDateTime } from "./dates.js";

@@ -1,4 +1,5 @@
-// Pure helpers for assets: mimetype detection (legacy-api.md 4.3), dates, one-line summaries.
+// Pure helpers for assets: mimetype detection (docs/legacy-api.md §4.3), dates, one-line
+// summaries.
 
 import { formatDateTime, formatTimeOfDay } from "./dates.js";
 
