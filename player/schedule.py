@@ -134,8 +134,8 @@ def compute_deadline(
 ) -> dt.datetime | None:
     """The next moment after ``now`` at which the playlist can change, or None if never.
 
-    Only assets that can ever play count (enabled, both dates set; Q7: nulls are
-    ignored). Their future start or end is an edge, and so is the next edge of a
+    Only assets that can ever play count (enabled, both dates set; nulls are ignored,
+    docs/legacy-api.md Q7). Their future start or end is an edge, and so is the next edge of a
     day/time window while the asset is inside its dates. A past date is not a
     deadline (upstream's past-deadline quirk is not kept).
     """

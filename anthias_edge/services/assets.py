@@ -84,7 +84,7 @@ class AssetService:
 
     # -- reading ---------------------------------------------------------
     def list_assets(self) -> list[Asset]:
-        """Every asset in insertion order (Anthias's natural order, Q10)."""
+        """Every asset in insertion order (Anthias's natural order, docs/legacy-api.md Q10)."""
         return list(Asset.for_tenant(self.tenant_id))
 
     def get(self, asset_id: str) -> Asset:

@@ -1,4 +1,5 @@
-"""API v2: booleans, integer durations, the 2025 device endpoints and extensions (3.4, 3.18, 13)."""
+"""API v2: booleans, integer durations, the 2025 device endpoints and extensions
+(docs/legacy-api.md §3.4, §3.18, §13)."""
 
 from __future__ import annotations
 
