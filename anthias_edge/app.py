@@ -103,12 +103,17 @@ def configure_errors(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount every API version, the operations endpoints and the web pages."""
+    """Mount every API version, the operations endpoints, the web pages and (cloud) the console."""
     from anthias_edge.api import docs_routes, v1, v1_1, v1_2, v2, v3
     from anthias_edge.api.unversioned import bp as unversioned_bp
     from anthias_edge.ops import bp as ops_bp
     from anthias_edge.web import init_web
 
+    if app.extensions["anthias"].is_cloud:
+        from anthias_edge.console import console_blueprint
+
+        # First: its page answers "/" in the cloud; a device keeps its dashboard there.
+        app.register_blueprint(console_blueprint())
     for blueprint in (v1.bp, v1_1.bp, v1_2.bp, v2.bp, v3.bp, docs_routes.bp, unversioned_bp,
                       ops_bp):
         app.register_blueprint(blueprint)

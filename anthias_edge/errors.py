@@ -281,6 +281,15 @@ class CrossSiteRequest(AnthiasError):
                        "Make it from this server's own pages, or from a script.")
 
 
+class CsrfTokenInvalid(AnthiasError):
+    """A call authenticated by the console's refresh cookie lacks its matching CSRF token."""
+
+    status = 403
+    code = "csrf_token_invalid"
+    default_message = ("This request was refused because its security token is missing or "
+                       "out of date. Reload the page and try again.")
+
+
 class AuthenticationFailed(AnthiasError):
     """Wrong password, unknown user or not a member: one answer, so users cannot be probed."""
 

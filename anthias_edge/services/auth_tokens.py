@@ -295,6 +295,25 @@ class AuthService:
             audit.record(token.tenant_id, token.user_id, "auth.logout", "user", token.user_id,
                          "", ip, clock=self.clock)
 
+    def logout_everywhere(self, refresh_token: str, ip: str | None = None) -> int:
+        """Revoke every session of this token's user in its tenant; answer how many ended.
+
+        The token must still be live: a revoked or expired one (a replayed, stolen cookie)
+        may not end its owner's other sessions.
+        """
+        enter_refresh_token_tenant(db, _sha256(refresh_token or ""))
+        token = RefreshToken.get_or_none(RefreshToken.token_hash == _sha256(refresh_token or ""))
+        if token is None or token.revoked_at is not None or token.expires_at <= self.clock():
+            raise TokenInvalid()
+        families = {family for (family,) in RefreshToken.select(RefreshToken.family_id)
+                    .where(RefreshToken.user == token.user_id,
+                           RefreshToken.tenant == token.tenant_id,
+                           RefreshToken.revoked_at.is_null()).distinct().tuples()}
+        ended = sum(1 for family in sorted(families) if self._revoke_family(family))
+        audit.record(token.tenant_id, token.user_id, "auth.logout_all", "user", token.user_id,
+                     f"{ended} session(s) ended", ip, clock=self.clock)
+        return ended
+
     def _revoke_family(self, family_id: str) -> int:
         now = self.clock()
         count = (RefreshToken.update(revoked_at=now)

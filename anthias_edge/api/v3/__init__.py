@@ -16,11 +16,13 @@ from anthias_edge.api.v3 import (  # noqa: E402,F401
     assets,
     audit,
     auth_routes,
+    auth_session,
     device_owner,
     legacy,
     openapi,
     roles,
     tenant,
     tokens,
+    uploads,
     users,
 )

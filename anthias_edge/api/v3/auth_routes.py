@@ -50,15 +50,19 @@ def _pair(pair: TokenPair) -> Response:
        errors=(400, 401, 403, 429), tag="auth")
 def auth_token(call: Call) -> Any:
     """Log in to one tenant; answer an access token and a refresh token."""
+    return _pair(log_in(call))
+
+
+def log_in(call: Call) -> TokenPair:
+    """The login of a ``LOGIN`` body, for the tenant it, the host or the header names."""
     rt = call.runtime
     default = None if rt.is_cloud else LOCAL_SUBDOMAIN
     tenant = login_tenant(request, call.data.get("tenant"), default)
     if not rt.is_cloud:
         # The screenly.conf user may have changed its password through device_settings.
         sync_device_owner(rt)
-    pair = rt.auth.authenticate(call.data["username"], call.data["password"], tenant or "",
+    return rt.auth.authenticate(call.data["username"], call.data["password"], tenant or "",
                                 call.ip)
-    return _pair(pair)
 
 
 @route("/auth/refresh", "POST", public=True, body=REFRESH, returns=TOKEN_PAIR,

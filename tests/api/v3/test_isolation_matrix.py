@@ -8,7 +8,7 @@ route is covered (or noticed) automatically.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ class Request:
 
     args: dict[str, str]
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,20 @@ def _new_user(_w: World, _t: str) -> Request:
 
 _USERS = iter(range(10**6))
 
+
+def _console_session(w: World, t: str) -> Request:
+    """A console sign-in on the world's client: the cookies stay in its jar."""
+    w.client.post("/api/v3/auth/session", json={
+        "username": w.usernames[(t, "owner")], "password": "correct horse battery",
+        "tenant": t})
+    return Request({}, headers={"X-CSRF-Token": w.client.get_cookie("ae_csrf").value})
+
+
+def _upload(_w: World, _t: str) -> Request:
+    return Request({}, headers={"Content-Type": "multipart/form-data; boundary=b"},
+                   body=b'--b\r\nContent-Disposition: form-data; name="file"; '
+                        b'filename="a.png"\r\n\r\npng\r\n--b--\r\n')
+
 CASES: dict[tuple[str, str], Case] = {
     ("v3.auth_token", "POST"): Case(None, lambda w, t: Request(
         {}, {"username": w.usernames[(t, "owner")], "password": "correct horse battery",
@@ -77,6 +92,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("v3.auth_logout", "POST"): Case(None, lambda w, t: Request(
         {}, {"refresh_token": w.login(w.usernames[(t, "owner")], t).get_json()[
             "refresh_token"]})),
+    ("v3.session_create", "POST"): Case(None, lambda w, t: Request(
+        {}, {"username": w.usernames[(t, "owner")], "password": "correct horse battery",
+             "tenant": t})),
+    ("v3.session_refresh", "POST"): Case(None, _console_session),
+    ("v3.session_logout", "POST"): Case(None, _console_session),
+    # Any signed-in member may ask who they are; every role holds tenant.view.
+    ("v3.auth_me", "GET"): Case("tenant.view", _none),
+    ("v3.upload_receive", "POST"): Case("assets.create", _upload),
     ("v3.openapi_document", "GET"): Case(None, _none),
     ("v3.role_list", "GET"): Case(None, _none),
     ("v3.asset_list", "GET"): Case("assets.view", _none),
@@ -133,8 +156,11 @@ def _url(rule: str, args: dict[str, str]) -> str:
 
 
 def _send(world: World, method: str, rule: str, request: Request, headers: dict[str, str]):
+    if isinstance(request.body, bytes):
+        return world.client.open(_url(rule, request.args), method=method, data=request.body,
+                                 headers={**request.headers, **headers})
     return world.client.open(_url(rule, request.args), method=method, json=request.body,
-                             headers=headers)
+                             headers={**request.headers, **headers})
 
 
 def test_every_v3_route_has_a_matrix_entry():

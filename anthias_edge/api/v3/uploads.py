@@ -1,0 +1,38 @@
+"""``/api/v3/uploads``: receive a file for a new asset, whole or in ``Content-Range`` chunks.
+
+The same receiver as v2's ``file_asset`` (services/uploads.py), into the caller's own media
+folder, so it works in the cloud too. The answer's ``uri`` is what ``POST /assets`` takes
+once ``complete`` is true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from anthias_edge.api.v3.routing import Call, route
+from anthias_edge.services import uploads
+
+FIELD = "file"
+UPLOADED = {"type": "object", "required": ["uri", "ext", "complete"], "properties": {
+    "uri": {"type": "string"}, "ext": {"type": "string"}, "complete": {"type": "boolean"}}}
+
+
+@route("/uploads", "POST", permission="assets.create", returns=UPLOADED, errors=(400,),
+       tag="assets")
+def upload_receive(call: Call) -> Any:
+    """Store an uploaded file (multipart field ``file``) or one chunk of it.
+
+    Chunks carry ``Content-Range: bytes START-END/TOTAL`` and one ``X-Upload-Id`` per file.
+    """
+    upload = request.files.get(FIELD)
+    result = uploads.receive_upload(
+        call.runtime.media_dir(call.tenant_id),
+        upload.filename if upload else None,
+        upload.stream if upload else None,
+        content_range=request.headers.get("Content-Range"),
+        # Keyed by the caller too: two members uploading the same name never share a file.
+        upload_key=f"{call.principal.user_id}\0{request.headers.get('X-Upload-Id', '')}",
+    )
+    return {"uri": str(result.path), "ext": result.ext, "complete": result.complete}
