@@ -13,7 +13,7 @@ from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.errors import AnthiasError, StartupError
 from anthias_edge.messaging import Messenger, NullMessenger, ServerMessenger
 from anthias_edge.proxies import Network, TrustedProxies, parse_trusted_proxies
-from anthias_edge.runtime import Runtime
+from anthias_edge.runtime import EXTENSION_KEY, Runtime
 from anthias_edge.services.assets import relocate_asset_uris
 from anthias_edge.services.file_swap import undo_interrupted_swaps
 from anthias_edge.settings import Settings
@@ -73,7 +73,7 @@ def init_runtime(
     runtime = Runtime(settings=settings, database=open_database(url), messenger=messenger,
                       mode=mode)
     settings.asset_dir.mkdir(parents=True, exist_ok=True)
-    app.extensions["anthias"] = runtime
+    app.extensions[EXTENSION_KEY] = runtime
     return runtime
 
 
@@ -159,4 +159,4 @@ def init_jobs(app: Flask, runtime: Runtime) -> None:
     """Start the in-process background jobs (clean-up, reachability checks)."""
     from anthias_edge.jobs import start_jobs
 
-    runtime.extras["scheduler"] = start_jobs(runtime)
+    start_jobs(runtime)

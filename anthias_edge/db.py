@@ -184,3 +184,34 @@ def checkpoint(database: Database) -> None:
     """Fold the SQLite WAL into the main file so a copy of it is complete."""
     if is_sqlite(database):
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def close_connections(database: Database) -> None:
+    """Close every connection of ``database``: all of a pool's, or the one of a plain database."""
+    if hasattr(database, "close_all"):
+        database.close_all()
+    elif not database.is_closed():
+        database.close()
+
+
+POSTGRES_DRIVER_HINT = ("PostgreSQL support is not installed: pip install "
+                        "'anthias-edge[postgres]' (it brings the psycopg driver).")
+
+
+def require_postgresql_driver(url: str) -> None:
+    """For a ``postgresql://`` URL, StartupError naming the extra when no driver imports.
+
+    peewee works with psycopg (3) or psycopg2, and names only psycopg2 when both are missing;
+    the ``postgres`` extra installs psycopg.
+    """
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import importlib
+
+    for driver in ("psycopg", "psycopg2"):
+        try:
+            importlib.import_module(driver)
+        except ImportError:
+            continue
+        return
+    raise StartupError(POSTGRES_DRIVER_HINT)

@@ -36,9 +36,8 @@ PROBED_PREFIXES = ("http://", "https://", "rtsp://", "rtmp://", "/")
 
 
 def _count_run(runtime: Runtime, job: str, outcome: str) -> None:
-    metrics = runtime.extras.get("metrics")
-    if metrics is not None:
-        metrics.count_job_run(job, outcome)
+    if runtime.metrics is not None:
+        runtime.metrics.count_job_run(job, outcome)
 
 
 def run_cleanup(runtime: Runtime) -> int:
@@ -128,8 +127,8 @@ def start_jobs(runtime: Runtime) -> BackgroundScheduler:
     # A partial per scheduler, so stopping one app's jobs leaves the others' exit hooks alone.
     shutdown = functools.partial(_shutdown, scheduler)
     atexit.register(shutdown)
-    runtime.extras["scheduler"] = scheduler
-    runtime.extras["scheduler_shutdown"] = shutdown
+    runtime.scheduler = scheduler
+    runtime.scheduler_shutdown = shutdown
     logger.info("background jobs started: clean-up every %s min, reachability every %s min",
                 settings["cleanup_interval_minutes"], settings["reachability_interval_minutes"])
     return scheduler
@@ -156,9 +155,4 @@ def _shutdown(scheduler: BackgroundScheduler) -> None:
 
 def stop_jobs(runtime: Runtime) -> None:
     """Stop the scheduler ``start_jobs`` started (if any); one-off work runs inline again."""
-    runtime.extras.pop("scheduler", None)
-    shutdown = runtime.extras.pop("scheduler_shutdown", None)
-    runtime.run_in_background = None
-    if shutdown is not None:
-        atexit.unregister(shutdown)
-        shutdown()
+    runtime.stop_jobs()

@@ -2,7 +2,7 @@
 
 ``/healthz`` and ``/readyz`` are open, for systemd watchdogs and load balancers;
 ``/metrics`` sits behind the API's Basic auth. Each app keeps its own metrics
-registry on ``runtime.extras["metrics"]``, so many apps can live in one process.
+registry on ``runtime.metrics``, so many apps can live in one process.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from anthias_edge.auth.guard import basic_auth_challenge
-from anthias_edge.runtime import Runtime
+from anthias_edge.runtime import Runtime, current_runtime, runtime_of
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -196,9 +196,8 @@ def count_assets(runtime: Runtime) -> dict[str, int]:
 
 def init_request_metrics(app: Flask) -> None:
     """Time every request and answer the probes before the database is touched."""
-    runtime: Runtime = app.extensions["anthias"]
-    metrics = Metrics(runtime)
-    runtime.extras["metrics"] = metrics
+    runtime = runtime_of(app)
+    metrics = runtime.metrics = Metrics(runtime)
     perf_counter = time.perf_counter
 
     def start_timer() -> None:
@@ -217,10 +216,6 @@ def init_request_metrics(app: Flask) -> None:
     app.after_request(record)
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["anthias"]
-
-
 @bp.route("/healthz", methods=["GET"])
 def healthz() -> Response:
     """The process is alive and answering."""
@@ -234,7 +229,7 @@ def readyz() -> tuple[Response, int]:
     In the cloud also when the secret key opens the stored signing keys: without it every
     login and token check fails, so a load balancer must not send traffic here.
     """
-    runtime = _runtime()
+    runtime = current_runtime()
     body: dict[str, Any] = {"status": "ready"}
     checks: list[Callable[[Runtime, dict[str, Any]], bool]] = [_check_database, _check_disk]
     if runtime.is_cloud:
@@ -297,10 +292,10 @@ def _check_disk(runtime: Runtime, body: dict[str, Any]) -> bool:
 @bp.route("/metrics", methods=["GET"])
 def metrics() -> Response:
     """Prometheus text exposition of this app's registry."""
-    refusal = basic_auth_challenge(_runtime().settings)
+    refusal = basic_auth_challenge(current_runtime().settings)
     if refusal is not None:
         return refusal
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    registry = _runtime().extras["metrics"].registry
+    registry = current_runtime().metrics.registry
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,11 +1,15 @@
 """The objects one running server shares: settings, database, messenger, background jobs.
 
-Built once by ``create_app`` and kept on ``app.extensions["anthias"]``; request
-handlers ask it for tenant-scoped services instead of building them by hand.
+Built once by ``create_app`` and kept on the app (``runtime_of(app)``; inside a request
+``current_runtime()``); request handlers ask it for tenant-scoped services instead of building
+them by hand. ``close()`` is the one way to shut it down: the command line, gunicorn workers and
+the tests all call it. Flask is imported only by ``current_runtime``, so code outside requests
+(jobs, the WSGI fast path) can use the runtime without it.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import os
@@ -13,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peewee import Database
 
 from anthias_edge.data_version import DataGeneration, RenderCache
-from anthias_edge.db import checkpoint, db, run_migrations
+from anthias_edge.db import checkpoint, close_connections, db, run_migrations
 from anthias_edge.messaging import Messenger
 from anthias_edge.services.assets import AssetService, relocate_asset_uris
 from anthias_edge.services.media import tenant_media_dir
@@ -27,10 +31,43 @@ from anthias_edge.settings import Settings
 from anthias_edge.timeutil import device_timezone, utcnow
 
 if TYPE_CHECKING:  # the v3 auth stack (jwt, cryptography, argon2) loads on first use only
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from flask import Flask
+
     from anthias_edge.services.auth_tokens import AuthService
+    from anthias_edge.services.login_throttle import LoginThrottle
     from anthias_edge.services.passwords import Passwords
 
 logger = logging.getLogger(__name__)
+
+# Where ``create_app`` keeps the runtime among the app's extensions.
+EXTENSION_KEY = "anthias"
+
+
+class Metrics(Protocol):
+    """What jobs and the asset-list fast path count into (``ops.Metrics``, one per app)."""
+
+    @property
+    def registry(self) -> Any:
+        """The Prometheus registry ``/metrics`` exposes."""
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
+
+    def count_job_run(self, job: str, outcome: str) -> None:
+        """Count one run of a background job by outcome."""
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """The runtime ``create_app`` built for ``app``."""
+    return app.extensions[EXTENSION_KEY]
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the app handling the current request (or app context)."""
+    from flask import current_app
+
+    return runtime_of(current_app)
 
 
 @dataclass
@@ -44,7 +81,13 @@ class Runtime:
     clock: Callable[[], dt.datetime] = utcnow
     zone_file: str = "/etc/timezone"
     run_in_background: Callable[[Callable[[], None]], None] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Set by ``ops.init_request_metrics``: this app's own Prometheus registry and counters.
+    metrics: Metrics | None = None
+    # Set by ``jobs.start_jobs`` and cleared by ``jobs.stop_jobs``.
+    scheduler: BackgroundScheduler | None = None
+    scheduler_shutdown: Callable[[], None] | None = None
+    # The device's own tenant, looked up on first use (``local_tenant_id``).
+    _local_tenant_id: str | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def render_cache(self) -> RenderCache:
@@ -57,6 +100,13 @@ class Runtime:
         from anthias_edge.services.passwords import Passwords
 
         return Passwords()
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        """Failed sign-ins per account and address, on the runtime's clock (read late)."""
+        from anthias_edge.services.login_throttle import LoginThrottle
+
+        return LoginThrottle(clock=lambda: self.clock())
 
     @cached_property
     def auth(self) -> AuthService:
@@ -95,16 +145,15 @@ class Runtime:
     @property
     def local_tenant_id(self) -> str:
         """The device's own tenant, which legacy v1-v2 act on; looked up once per database."""
-        cached = self.extras.get("local_tenant_id")
-        if cached is None:
+        if self._local_tenant_id is None:
             if self.is_cloud:  # a cloud database has no device tenant, nor may it get one
                 from anthias_edge.errors import TenantNotFound
 
                 raise TenantNotFound()
             from anthias_edge.services.tenants import local_tenant_id
 
-            cached = self.extras["local_tenant_id"] = local_tenant_id()
-        return cached
+            self._local_tenant_id = local_tenant_id()
+        return self._local_tenant_id
 
     def media_dir(self, tenant_id: str | None = None) -> Path:
         """The folder one tenant's files live in (``None``: the device's own library)."""
@@ -130,15 +179,34 @@ class Runtime:
         """The player rebuilds its playlist on ``refresh`` (WAL writes do not move the mtime)."""
         self.messenger.send_to_viewer("refresh")
 
+    def close(self) -> None:
+        """Stop the background jobs, close the messenger and the database; log, never raise."""
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("background jobs", self.stop_jobs),
+            ("messenger", self.messenger.close),
+            ("database", self.close_database),
+        ]
+        for name, close in steps:
+            try:
+                close()
+            except Exception:
+                logger.exception("Could not close the %s", name)
+
+    def stop_jobs(self) -> None:
+        """Stop the scheduler ``jobs.start_jobs`` started (if any); one-off work runs inline."""
+        shutdown = self.scheduler_shutdown
+        self.scheduler = self.scheduler_shutdown = None
+        self.run_in_background = None
+        if shutdown is not None:
+            atexit.unregister(shutdown)
+            shutdown()
+
     def close_database(self) -> None:
         """Checkpoint and close every pooled connection (before files are swapped)."""
         try:
             checkpoint(self.database)
         finally:
-            if hasattr(self.database, "close_all"):
-                self.database.close_all()
-            elif not self.database.is_closed():
-                self.database.close()
+            close_connections(self.database)
 
     def checkpoint_database(self) -> None:
         """Make ``screenly.db`` complete on its own, so a copy of the file is a backup."""
@@ -147,7 +215,7 @@ class Runtime:
     def after_restore(self) -> None:
         """Reload settings, then open the replaced database, migrate it and fix its paths."""
         self.settings.reload()
-        self.extras.pop("local_tenant_id", None)  # a restored database has its own
+        self._local_tenant_id = None  # a restored database has its own
         db.initialize(self.database)
         with self.database.connection_context():
             run_migrations(self.database)

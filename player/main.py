@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from peewee import Database, PeeweeException
 
 from anthias_edge import sd_notify
-from anthias_edge.db import db, open_database, run_migrations
+from anthias_edge.db import close_connections, db, open_database, run_migrations
 from anthias_edge.errors import StartupError
 from anthias_edge.messaging import ViewerEndpoint
 from anthias_edge.settings import Settings
@@ -244,10 +244,7 @@ def run_player(settings: Settings, renderer_name: str = "auto") -> int:
         player_thread.join(STOP_TIMEOUT_S)
         listener.stop()
         endpoint.close()
-        if hasattr(database, "close_all"):
-            database.close_all()
-        else:
-            database.close()
+        close_connections(database)
         for sig, handler_before in previous.items():
             signal.signal(sig, handler_before)
         logger.info("Player stopped")

@@ -108,9 +108,7 @@ def make_app(environ: dict[str, str]) -> Iterator[Callable[..., Flask]]:
 
     yield build
     for app in apps:
-        runtime = app.extensions["anthias"]
-        runtime.messenger.close()
-        runtime.close_database()
+        app.extensions["anthias"].close()
 
 
 @pytest.fixture

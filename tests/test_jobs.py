@@ -47,7 +47,7 @@ def create(client, **fields) -> str:
 
 
 def job_runs(runtime: Runtime, job: str, outcome: str) -> float | None:
-    return runtime.extras["metrics"].registry.get_sample_value(
+    return runtime.metrics.registry.get_sample_value(
         "anthias_job_runs_total", {"job": job, "outcome": outcome})
 
 
@@ -155,7 +155,7 @@ def test_jobs_count_their_runs_by_outcome(runtime):
 
 
 def test_start_jobs_schedules_both_jobs_at_the_configured_intervals(scheduled):
-    scheduler = scheduled.extras["scheduler"]
+    scheduler = scheduled.scheduler
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert scheduler.running
@@ -183,13 +183,13 @@ def test_run_in_background_runs_the_work_on_the_scheduler_with_a_database_connec
 
 
 def test_stop_jobs_shuts_the_scheduler_down_and_work_runs_inline_again(scheduled):
-    scheduler = scheduled.extras["scheduler"]
+    scheduler = scheduled.scheduler
 
     stop_jobs(scheduled)
 
     assert not scheduler.running
     assert scheduled.run_in_background is None
-    assert "scheduler" not in scheduled.extras
+    assert scheduled.scheduler is None
 
 
 def test_create_app_starts_the_jobs_when_asked(environ):
@@ -198,10 +198,8 @@ def test_create_app_starts_the_jobs_when_asked(environ):
     app = create_app(environ=environ, start_jobs=True)
     runtime = app.extensions["anthias"]
     try:
-        assert runtime.extras["scheduler"].running
+        assert runtime.scheduler.running
         assert runtime.run_in_background is not None
     finally:
-        stop_jobs(runtime)
-        runtime.messenger.close()
-        runtime.close_database()
+        runtime.close()
     assert runtime.run_in_background is None

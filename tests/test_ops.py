@@ -122,7 +122,7 @@ def test_metrics_count_requests_per_route_method_and_status(client):
 
 
 def test_metrics_latency_buckets_are_cumulative_and_include_their_bound(app):
-    metrics = app.extensions["anthias"].extras["metrics"]
+    metrics = app.extensions["anthias"].metrics
     for seconds in (0.005, 0.02, 20.0):  # on a bound, between two, beyond the last
         metrics.observe_request("GET", "/probe", 200, seconds)
 

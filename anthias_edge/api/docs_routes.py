@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 
 from anthias_edge.api.schema import CONTENT_TYPE, TITLE, schema_yaml
 from anthias_edge.auth.guard import basic_auth_challenge
+from anthias_edge.runtime import current_runtime
 
 bp = Blueprint("api_docs", __name__)
 
@@ -25,7 +26,7 @@ def schema() -> Response:
 @bp.route("/api/docs/", methods=["GET"])
 def docs() -> Any:
     """Redoc rendering ``/api/schema/``, behind the API's auth, from the bundled copy."""
-    challenge = basic_auth_challenge(current_app.extensions["anthias"].settings)
+    challenge = basic_auth_challenge(current_runtime().settings)
     if challenge is not None:
         return challenge
     return render_template(

@@ -8,7 +8,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
@@ -18,7 +17,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.security import safe_join
 
 from anthias_edge.auth.guard import basic_auth_challenge
-from anthias_edge.runtime import Runtime
+from anthias_edge.runtime import current_runtime
 from anthias_edge.services import device_info
 from anthias_edge.settings import printable_text
 
@@ -30,17 +29,13 @@ WEB_STATIC = Path(__file__).resolve().parent.parent.parent / "web_ui" / "static"
 HOTSPOT_LIMITS = {"network": 32, "ssid_pswd": 63, "address": 253}
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["anthias"]
-
-
 @bp.route("/splash-page", methods=["GET"])
 def splash_page() -> Any:
     """The device's addresses, shown on screen at start; open to all
     (docs/legacy-api.md §3.17, Q13 fixed)."""
     import os
 
-    settings = _runtime().settings
+    settings = current_runtime().settings
     # The URL must carry the port the server listens on, or it opens nothing (issue 9).
     addresses = device_info.dashboard_addresses(
         os.environ, settings["listen"], served_port=int(request.environ.get("SERVER_PORT") or 0))
@@ -80,10 +75,10 @@ def wifi_join_code(network: str, password: str) -> str:
 def _backup_file(filename: str) -> Any:
     """A backup archive from HOME/screenly/staticfiles, behind the API's auth
     (docs/legacy-api.md §3.16)."""
-    challenge = basic_auth_challenge(_runtime().settings)
+    challenge = basic_auth_challenge(current_runtime().settings)
     if challenge is not None:
         return challenge
-    static_dir = _runtime().settings.static_dir
+    static_dir = current_runtime().settings.static_dir
     if safe_join(str(static_dir), filename) is None:
         raise NotFound()
     return send_from_directory(static_dir, filename, as_attachment=filename.endswith(".tar.gz"),

@@ -13,10 +13,11 @@ import hashlib
 import hmac
 import secrets
 
-from flask import Response, current_app, request, session
+from flask import Response, request, session
 
 from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.throttling import check_throttled_basic_auth
+from anthias_edge.runtime import current_runtime
 from anthias_edge.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -90,7 +91,7 @@ def basic_auth_challenge(settings: Settings) -> Response | None:
     if has_session(settings):
         return None if csrf_ok() else csrf_refusal()
     result = check_throttled_basic_auth(request.headers.get("Authorization"),
-                                        current_app.extensions["anthias"], request.remote_addr)
+                                        current_runtime(), request.remote_addr)
     if result.ok:
         return None
     headers = result.headers

@@ -19,11 +19,7 @@ DEVICE_ACCOUNT = "device:basic"
 
 def login_throttle(runtime: Runtime) -> LoginThrottle:
     """This server's throttle, on the runtime's clock (read late, so tests can move it)."""
-    throttle = runtime.extras.get("login_throttle")
-    if throttle is None:
-        throttle = runtime.extras["login_throttle"] = LoginThrottle(
-            clock=lambda: runtime.clock())
-    return throttle
+    return runtime.login_throttle
 
 
 def check_throttled_basic_auth(header: str | None, runtime: Runtime,

@@ -10,7 +10,7 @@ import logging
 
 from flask import Blueprint, Flask
 
-from anthias_edge.runtime import Runtime
+from anthias_edge.runtime import runtime_of
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,6 @@ def init_web(app: Flask) -> None:
     """Configure sessions and register the dashboard blueprint on ``app``."""
     from anthias_edge.web import pages, session_auth  # noqa: F401  (they add routes to bp)
 
-    runtime: Runtime = app.extensions["anthias"]
+    runtime = runtime_of(app)
     session_auth.configure_sessions(app, runtime.settings)
     app.register_blueprint(bp)

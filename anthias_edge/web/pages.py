@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import basic_auth_challenge, has_session
-from anthias_edge.runtime import Runtime
+from anthias_edge.runtime import current_runtime
 from anthias_edge.services import device_info
 from anthias_edge.settings import SETTINGS, printable_text
 from anthias_edge.web import bp
@@ -42,16 +42,12 @@ DATE_FORMATS = ("mm/dd/yyyy", "dd/mm/yyyy", "yyyy/mm/dd", "mm-dd-yyyy", "dd-mm-y
                 "yyyy-mm-dd", "mm.dd.yyyy", "dd.mm.yyyy", "yyyy.mm.dd")
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["anthias"]
-
-
 @bp.before_request
 def _require_sign_in() -> Any:
     """Pages only: no credentials at all means the sign-in form; wrong Basic ones the 401."""
     if request.path not in PAGES:
         return None
-    settings = _runtime().settings
+    settings = current_runtime().settings
     if not auth_enabled(settings) or has_session(settings):
         return None
     if "Authorization" not in request.headers:
@@ -60,7 +56,7 @@ def _require_sign_in() -> Any:
 
 
 def _page(template: str, active: str, **context: Any) -> Any:
-    settings = _runtime().settings
+    settings = current_runtime().settings
     response = current_app.make_response(render_template(
         template, active=active, player_name=printable_text(settings["player_name"]),
         signed_in=auth_enabled(settings) and has_session(settings),
@@ -74,7 +70,7 @@ def _page(template: str, active: str, **context: Any) -> Any:
 @bp.route("/", methods=["GET"])
 def assets_page() -> Any:
     """The asset manager."""
-    settings = _runtime().settings
+    settings = current_runtime().settings
     return _page("assets.html", "assets",
                  default_duration=int(settings["default_duration"]),
                  default_streaming_duration=int(settings["default_streaming_duration"]))
@@ -85,17 +81,17 @@ def settings_page() -> Any:
     """The device settings form, with each setting's help text."""
     # "Current password" is only asked for once a password exists (issue 9).
     return _page("settings.html", "settings", help=HELP, date_formats=DATE_FORMATS,
-                 password_set=bool(_runtime().settings["password"]))
+                 password_set=bool(current_runtime().settings["password"]))
 
 
 @bp.route("/system-info", methods=["GET"])
 def system_page() -> Any:
     """Device facts, power buttons, backup and restore."""
     addresses = device_info.dashboard_addresses(
-        os.environ, _runtime().settings["listen"],
+        os.environ, current_runtime().settings["listen"],
         served_port=int(request.environ.get("SERVER_PORT") or 0))
     return _page("system_info.html", "system", addresses=addresses,
-                 behind_proxy=bool(_runtime().settings["trusted_proxies"]))
+                 behind_proxy=bool(current_runtime().settings["trusted_proxies"]))
 
 
 @bp.route("/integrations", methods=["GET"])

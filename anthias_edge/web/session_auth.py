@@ -12,14 +12,14 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, redirect, render_template, request, session
+from flask import Flask, redirect, render_template, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import csrf_ok, csrf_refusal, csrf_token, has_session, sign_in
 from anthias_edge.auth.throttling import DEVICE_ACCOUNT, login_throttle
 from anthias_edge.errors import TooManyAttempts
-from anthias_edge.runtime import Runtime
+from anthias_edge.runtime import current_runtime
 from anthias_edge.settings import Settings
 from anthias_edge.web import bp
 
@@ -66,7 +66,7 @@ def configure_sessions(app: Flask, settings: Settings) -> None:
 
 
 def _settings() -> Settings:
-    runtime: Runtime = current_app.extensions["anthias"]
+    runtime = current_runtime()
     return runtime.settings
 
 
@@ -95,7 +95,7 @@ def login() -> Any:
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     # The same count as HTTP Basic: one account, checked before the password is looked at.
-    throttle = login_throttle(current_app.extensions["anthias"])
+    throttle = login_throttle(current_runtime())
     try:
         had_failures = throttle.check(DEVICE_ACCOUNT, request.remote_addr)
     except TooManyAttempts as exc:

@@ -34,9 +34,7 @@ def cloud_app(home: Path, cloud_url: str) -> Iterator[Flask]:
     app.config["TESTING"] = True
     app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
     yield app
-    runtime = app.extensions["anthias"]
-    runtime.messenger.close()
-    runtime.close_database()
+    app.extensions["anthias"].close()
 
 
 @pytest.fixture

@@ -40,8 +40,7 @@ def make_cloud_app(home: Path, url: str) -> Iterator:
 
     yield build
     for app in apps:
-        app.extensions["anthias"].messenger.close()
-        app.extensions["anthias"].close_database()
+        app.extensions["anthias"].close()
 
 
 def _store_a_signing_key(app: Flask, key: bytes) -> None:

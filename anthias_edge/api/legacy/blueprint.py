@@ -9,12 +9,7 @@ from flask import Blueprint, current_app, g, request
 
 from anthias_edge.api.legacy.http import options_metadata, view_name
 from anthias_edge.auth.guard import basic_auth_challenge
-from anthias_edge.runtime import Runtime
-
-
-def runtime() -> Runtime:
-    """The running server's shared objects."""
-    return current_app.extensions["anthias"]
+from anthias_edge.runtime import current_runtime as runtime  # the legacy routes' name for it
 
 
 def legacy_tenant_id() -> str | None:

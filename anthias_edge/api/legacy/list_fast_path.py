@@ -20,7 +20,7 @@ from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.throttling import clean_and_correct
 from anthias_edge.runtime import Runtime
 
-# path -> (cache key suffix used by asset_routes, route label used by the metrics)
+# path -> (the version's suffix in ``asset_list_key``, route label used by the metrics)
 LIST_PATHS = {
     "/api/v1/assets": ("V1", "/api/v1/assets"),
     "/api/v1.1/assets": ("V1_1", "/api/v1.1/assets"),
@@ -30,6 +30,14 @@ LIST_PATHS = {
 JSON_ACCEPTS = ("", "*/*", "application/json")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def asset_list_key(suffix: str, tenant_id: str, zone_file: str) -> tuple[str, str, str]:
+    """The render-cache key of one version's asset list: the Flask view fills it, we read it.
+
+    The zone file is part of it because the list shows dates in the device's time zone.
+    """
+    return (suffix, tenant_id, zone_file)
 
 
 class ListFastPath:
@@ -55,7 +63,7 @@ class ListFastPath:
         try:
             if not protected or clean_and_correct(environ.get("HTTP_AUTHORIZATION"), runtime,
                                                   environ.get("REMOTE_ADDR")):
-                key = (suffix, runtime.local_tenant_id, runtime.zone_file)
+                key = asset_list_key(suffix, runtime.local_tenant_id, runtime.zone_file)
                 cached = runtime.render_cache.peek(key, runtime.clock())
         finally:
             if not database.is_closed():
@@ -69,9 +77,8 @@ class ListFastPath:
         if protected:  # Flask consulted the session cookie for this answer, and says so
             headers.append(("Vary", "Cookie"))
         start_response("200 OK", headers)
-        metrics = runtime.extras.get("metrics")
-        if metrics is not None:
-            metrics.observe_request("GET", label, 200, time.perf_counter() - started)
+        if runtime.metrics is not None:
+            runtime.metrics.observe_request("GET", label, 200, time.perf_counter() - started)
         return [body]
 
     def _plain_request(self, environ: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
 from anthias_edge.api import json_input
 from anthias_edge.api.v3 import bp
@@ -28,7 +28,7 @@ from anthias_edge.errors import (
     UnsupportedMediaType,
 )
 from anthias_edge.permissions import Principal
-from anthias_edge.runtime import Runtime
+from anthias_edge.runtime import Runtime, current_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -106,15 +106,10 @@ def read_json() -> Any:
     return data
 
 
-def runtime() -> Runtime:
-    """The running server's shared objects."""
-    return current_app.extensions["anthias"]
-
-
 def current_principal() -> Principal:
     """Authenticate the request and check the tenant it names; keep the tenant on ``g``."""
-    caller = authenticate(request, runtime().auth)
-    if runtime().is_cloud and is_device_tenant(caller.tenant):
+    caller = authenticate(request, current_runtime().auth)
+    if current_runtime().is_cloud and is_device_tenant(caller.tenant):
         raise TokenInvalid()  # the device's tenant is nobody's in the cloud (0009)
     check_tenant(request, caller.tenant)
     g.tenant_id = caller.principal.tenant_id
@@ -139,7 +134,7 @@ def route(rule: str, method: str, **facts: Any) -> Callable[[Callable[..., Any]]
             if operation.body is not None:
                 data = validate(operation.body, read_json(), partial=operation.partial)
             query = validate_query(operation.query, request.args) if operation.query else {}
-            call = Call(runtime(), principal, data, query, request.remote_addr)
+            call = Call(current_runtime(), principal, data, query, request.remote_addr)
             result = view(call, **path_args)
             if isinstance(result, Response):
                 return result
