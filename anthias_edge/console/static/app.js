@@ -62,7 +62,7 @@ function signInView(notice = "") {
     : h("input", { name: "tenant", required: true, autocapitalize: "none", spellcheck: "false",
                    autocomplete: "organization" });
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, "Sign in");
-  form.append(
+  replaceChildren(form,
     h("h1", { id: "sign-in-title" }, "Sign in"),
     h("p", { class: "muted" }, hostTenant.name ? `to ${hostTenant.name}` : "to your organisation's console"),
     notice ? h("p", { class: "notice", role: "status" }, notice) : null,

@@ -1,0 +1,120 @@
+"""The cloud console in a real browser: a cloud server on PostgreSQL, tenants, users, Chromium.
+
+One server serves the whole session: the cloud app (``ANTHIAS_MODE=cloud``) on a PostgreSQL
+database of its own, behind waitress on a free loopback port. Chromium resolves
+``*.signage.test`` to that port's host, so each tenant's console opens on its own subdomain
+exactly as in production (``http://acme.signage.test:<port>/``) and the base domain shows the
+sign-in form with an organisation field.
+
+Tenants ``acme`` and ``globex`` each have one user per role, named ``<tenant>-<role>``, all
+with ``PASSWORD``. Tests that change data use names of their own, so they never depend on
+each other or on their order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from anthias_edge.app import create_app
+from anthias_edge.permissions import ROLES
+from anthias_edge.services.tenants import TenantService, create_tenant
+from tests.cloud.pg import drop_database, fresh_database
+from tests.helpers import serve_wsgi
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.web.console.helpers import (
+    ACCESS_TOKEN_TTL,
+    BASE_DOMAIN,
+    DEFAULT_TIMEOUT_MS,
+    DESKTOP,
+    PASSWORD,
+    SECRET_KEY,
+    TENANTS,
+    ConsoleServer,
+    console_database,
+    username,
+)
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
+    """The cloud app on its own PostgreSQL database, served on 127.0.0.1 for the session."""
+    name = console_database()
+    url = fresh_database(name)
+    home = tmp_path_factory.mktemp("console-home")
+    previous_key = os.environ.get("ANTHIAS_SECRET_KEY")
+    os.environ["ANTHIAS_SECRET_KEY"] = SECRET_KEY  # read once, when the auth stack loads
+    try:
+        app = create_app(environ={"HOME": str(home), "ANTHIAS_MODE": "cloud",
+                                  "DATABASE_URL": url, "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN,
+                                  "ANTHIAS_SECRET_KEY": SECRET_KEY})
+        app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
+        runtime = app.extensions["anthias"]
+        offset = [dt.timedelta(0)]
+        real_clock = runtime.clock
+        runtime.clock = lambda: real_clock() + offset[0]
+        runtime.auth.access_tokens.ttl = ACCESS_TOKEN_TTL
+    finally:
+        if previous_key is None:
+            os.environ.pop("ANTHIAS_SECRET_KEY", None)
+        else:
+            os.environ["ANTHIAS_SECRET_KEY"] = previous_key
+    tenant_ids = {}
+    with runtime.database.connection_context():
+        for tenant in TENANTS:
+            made, _owner = create_tenant(tenant.title(), tenant, username(tenant, "owner"),
+                                         PASSWORD)
+            tenant_ids[tenant] = made.id
+            for role in ROLES:
+                if role != "owner":
+                    TenantService(made.id).create_user(username(tenant, role), PASSWORD, role)
+    with serve_wsgi(app, threads=8) as served:
+        port = int(served.rsplit(":", 1)[1])
+        yield ConsoleServer(app, port, tenant_ids, offset)
+    runtime.messenger.close()
+    runtime.close_database()
+    drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def console_browser(browser: Any) -> Iterator[Any]:
+    """The system Chromium with ``*.signage.test`` resolving to the loopback server."""
+    rules = f"MAP *.{BASE_DOMAIN} 127.0.0.1, MAP {BASE_DOMAIN} 127.0.0.1"
+    launched = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, f"--host-resolver-rules={rules}"])
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def open_console(console_browser: Any) -> Iterator[Callable[..., Any]]:
+    """``open_console(viewport=DESKTOP, timezone="UTC")``: a fresh browser tab (own cookies).
+
+    Any JavaScript error on any of the test's tabs fails the test.
+    """
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def open_tab(viewport: dict[str, int] | None = None, timezone: str = "UTC") -> Any:
+        context = console_browser.new_context(viewport=viewport or DESKTOP,
+                                              timezone_id=timezone, locale="en-GB")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_tab
+    for context in contexts:
+        context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def console_page(open_console: Callable[..., Any]) -> Any:
+    """A fresh desktop tab (1280x800)."""
+    return open_console()
