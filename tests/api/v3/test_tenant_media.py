@@ -147,6 +147,29 @@ def test_a_tenant_uses_a_file_in_its_own_folder(cloud: World, route: str):
     assert stored.read_bytes() == b"B's own"
 
 
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_file_of_the_host_is_no_tenants_to_take(cloud: World, route: str):
+    host_file = asset_dir(cloud).parent / "host-secret.png"
+    host_file.write_bytes(PNG)
+
+    assert_refused(route, create_via(cloud, route, cloud.b, str(host_file)))
+
+    assert host_file.read_bytes() == PNG
+    with cloud.db():
+        assert Asset.select().where(Asset.tenant == cloud.b).count() == 0
+
+
+@pytest.mark.parametrize("route", ("v3", "v3-legacy"))
+def test_on_a_device_v3_takes_no_file_of_the_host(world: World, route: str):
+    """v3 callers are tenant members, not the device's administrator."""
+    host_file = asset_dir(world).parent / "host-secret.png"
+    host_file.write_bytes(PNG)
+
+    assert_refused(route, create_via(world, route, world.a, str(host_file)))
+
+    assert host_file.read_bytes() == PNG
+
+
 def test_a_tenant_row_naming_another_tenants_file_neither_reads_nor_deletes_it(cloud: World):
     _asset_id, stored = a_files_asset(cloud)
     mine = cloud.asset(cloud.b)
