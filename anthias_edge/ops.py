@@ -55,7 +55,7 @@ class Metrics:
 
     Counting is plain dictionaries under a lock; prometheus_client is imported on the first
     scrape only. A device that nobody scrapes thus never loads it (1.2 MiB of idle memory,
-    which issue 2 budgets), while the exposition format stays the library's.
+    out of the budget in benchmarks/RESULTS.md), while the exposition format stays the library's.
     """
 
     def __init__(self, runtime: Runtime) -> None:

@@ -156,13 +156,13 @@ class Runtime:
         return self._local_tenant_id
 
     def media_dir(self, tenant_id: str | None = None) -> Path:
-        """The folder one tenant's files live in (``None``: the device's own library)."""
+        """The folder one tenant's files live in (``None``: the device's own tenant's)."""
         own_library = not self.is_cloud and (tenant_id is None
                                              or tenant_id == self.local_tenant_id)
         return tenant_media_dir(self.settings.asset_dir, tenant_id, own_library=own_library)
 
     def assets(self, tenant_id: str | None = None) -> AssetService:
-        """The asset service for one tenant (``None``: the device's own library)."""
+        """The asset service for one tenant (``None``: the device's own; the cloud has none)."""
         tenant_id = tenant_id or self.local_tenant_id
         return AssetService(
             asset_dir=self.settings.asset_dir,

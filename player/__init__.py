@@ -1,1 +1,3 @@
-"""The player process: schedule, play loop and renderers (built in its own issue)."""
+"""The player process: which assets play in what order, the play loop, the renderers and the
+server's commands. It runs apart from the server and never imports Flask.
+"""

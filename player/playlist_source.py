@@ -29,7 +29,7 @@ COLUMNS = (
 
 
 def load_items_from_db(tenant_id: str | None = None) -> list[PlayItem]:
-    """Every asset of one tenant (None: the device's own library) as PlayItems, in rowid order."""
+    """Every asset of one tenant (None: the device's own tenant) as PlayItems, in rowid order."""
     if tenant_id is None:
         from anthias_edge.services.tenants import local_tenant_id
 

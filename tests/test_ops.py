@@ -139,7 +139,7 @@ def test_metrics_latency_buckets_are_cumulative_and_include_their_bound(app):
 
 
 def test_an_idle_device_server_loads_neither_metrics_nor_password_libraries(tmp_path):
-    """Memory budget (issue 2): prometheus_client and argon2 load on first use only."""
+    """The idle-memory budget: prometheus_client and argon2 load on first use only."""
     script = (
         "import sys\n"
         "from anthias_edge.app import create_app\n"

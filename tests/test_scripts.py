@@ -1,4 +1,4 @@
-"""``scripts/run`` and ``scripts/test`` as a developer runs them, in real subprocesses (issue 9)."""
+"""``scripts/run`` and ``scripts/test`` as a developer runs them, in real subprocesses."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def splash_page() -> Any:
     import os
 
     settings = current_runtime().settings
-    # The URL must carry the port the server listens on, or it opens nothing (issue 9).
+    # The URL must carry the port the server listens on, or the address shown opens nothing.
     addresses = device_info.dashboard_addresses(
         os.environ, settings["listen"], served_port=int(request.environ.get("SERVER_PORT") or 0))
     return render_template("splash_page.html", addresses=addresses.urls,

@@ -88,7 +88,8 @@ class Asset(BaseModel):
         every newer row of the other tenants. ``= ANY(array)`` is not an equality the planner
         can drop from ``ORDER BY tenant_id, seq``, so only the (tenant_id, seq) index
         (migration 0005) yields that order. SQLite's (tenant_id) index carries the rowid, so
-        it serves both there. ``None`` is the device's own library (rows from before tenancy).
+        it serves both there. ``None`` selects rows without a tenant, which only a database not
+        yet migrated has: migration 0003 gives them all to the device's own tenant.
         """
         position = cls.natural_order()
         if tenant_id is None:
@@ -100,7 +101,7 @@ class Asset(BaseModel):
 
     @classmethod
     def for_tenant(cls, tenant_id: str | None):
-        """All assets of one tenant (``None`` is the device's own library) in natural order."""
+        """All assets of one tenant (``None``: rows without a tenant) in natural order."""
         scope, order = cls.tenant_scope(tenant_id)
         return cls.select().where(scope).order_by(*order)
 

@@ -66,12 +66,12 @@ def new_asset_id() -> str:
 
 @dataclass
 class AssetService:
-    """Asset rules for one tenant (``None``: the device's own library)."""
+    """Asset rules for one tenant; ``Runtime.assets`` builds it with the tenant's id and folder."""
 
     asset_dir: Path
     tenant_id: str | None = None
-    # This tenant's own folder (media.tenant_media_dir); None: the asset folder itself, as
-    # for the device's own library. A local path is accepted only inside it.
+    # This tenant's own folder (media.tenant_media_dir); None: the asset folder itself, which
+    # is the device's own tenant's folder. A local path is accepted only inside it.
     media_dir: Path | None = None
     checker: ReachabilityChecker = field(default_factory=ReachabilityChecker)
     # Anthias accepted any file on the device and /content then sent it back, so anyone on

@@ -24,7 +24,7 @@ LEGACY_SHA256 = "sha256$"
 
 # RFC 9106's low-memory profile (argon2.profiles.RFC_9106_LOW_MEMORY), written out so that
 # argon2 and cffi load on the first hash, not at start: a device with authentication off never
-# hashes, and the server's idle memory is budgeted (issue 2).
+# hashes, and the server's idle memory has a budget (benchmarks/RESULTS.md).
 LOW_MEMORY_TIME_COST = 3
 LOW_MEMORY_KIB = 65536
 LOW_MEMORY_PARALLELISM = 4

@@ -60,7 +60,7 @@ def _page(template: str, active: str, **context: Any) -> Any:
     response = current_app.make_response(render_template(
         template, active=active, player_name=printable_text(settings["player_name"]),
         signed_in=auth_enabled(settings) and has_session(settings),
-        # Every page's scripts show dates the way the settings ask (issue 9).
+        # Every page's scripts show dates the way the settings ask, so every page gets them.
         date_format=settings["date_format"], use_24_hour_clock=bool(settings["use_24_hour_clock"]),
         **context))
     response.headers["Cache-Control"] = "no-store"
@@ -79,7 +79,7 @@ def assets_page() -> Any:
 @bp.route("/settings", methods=["GET"])
 def settings_page() -> Any:
     """The device settings form, with each setting's help text."""
-    # "Current password" is only asked for once a password exists (issue 9).
+    # "Current password" is asked for only once a password exists: a first one has none.
     return _page("settings.html", "settings", help=HELP, date_formats=DATE_FORMATS,
                  password_set=bool(current_runtime().settings["password"]))
 

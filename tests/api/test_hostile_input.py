@@ -1,6 +1,6 @@
 """Hostile input on every API version: a clear 4xx in that version's shape, nothing stored.
 
-Each family of inputs an attacker's fuzzer sent (issue 8, item 6) goes to every route that
+Each family of inputs an attacker's fuzzer sent goes to every route that
 reads it: the legacy versions v1 to v2, the device settings, v3 and v3's legacy proxy. The
 answer is a 4xx in the version's error shape, whose body names no server path and no database
 message, and the stored assets and settings stay as they were. Valid Anthias input is covered

@@ -152,7 +152,7 @@ def test_two_servers_starting_at_once_on_an_empty_database_migrate_it_once(
 
     applied = query(cloud_url, "SELECT name, count(*) FROM anthias_edge_migrations GROUP BY name")
     assert applied and all(n == 1 for _name, n in applied)
-    # A cloud database has no device tenant (migration 0009 removes it; issue 8, item 10).
+    # A cloud database has no device tenant (migration 0009 removes it).
     assert query(cloud_url, "SELECT count(*) FROM tenants WHERE subdomain = 'local'") == [(0,)]
     for port in ports:
         assert get(port, "/api/v2/assets", f"nobody.{BASE_DOMAIN}", "x")[0] == 401

@@ -286,7 +286,7 @@ def test_removing_a_member_keeps_a_user_another_tenant_still_has(cloud_app, clou
     assert acme != globex
 
 
-# -- the device's own tenant has no place in the cloud (issue 8, item 10) -----------------
+# -- the device's own tenant has no place in the cloud ------------------------------------
 
 
 def test_a_cloud_database_has_no_device_tenant_and_local_names_no_tenant(

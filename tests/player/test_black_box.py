@@ -1,6 +1,6 @@
 """Black box: a real server and a real player process, talking over real ZeroMQ.
 
-Only the HTTP API is used to drive and observe them, as issue 3 describes. Timing
+Only the HTTP API is used to drive and observe them, as a user would. Timing
 limits are generous (a loaded CI machine); ``benchmarks/player.py`` measures the figures.
 """
 

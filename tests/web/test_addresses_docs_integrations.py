@@ -1,4 +1,4 @@
-"""The address people are told, the API docs with no network, the Integrations page (issue 9)."""
+"""The address people are told, the API docs with no network, the Integrations page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Asset rows, the edit and preview dialogs, toasts and uploads (issue 9, items 7-9 and 12)."""
+"""Asset rows, the edit and preview dialogs, toasts and uploads."""
 
 from __future__ import annotations
 

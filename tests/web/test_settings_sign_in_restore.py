@@ -1,4 +1,4 @@
-"""Settings help and checks, the sign-in page, the restore's checks (issue 9, items 10-12)."""
+"""Settings help and checks, the sign-in page, the restore's checks."""
 
 from __future__ import annotations
 

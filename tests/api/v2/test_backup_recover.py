@@ -200,7 +200,7 @@ def test_our_own_backup_restores_the_same_assets_on_a_fresh_device(
         {k: v for k, v in a.items() if k != "is_active"} for a in assets]
 
 
-# -- host-level settings (issue 8, item 1) -------------------------------------------------------
+# -- host-level settings stay the device's own (docs/settings.md) ------------------------------
 
 
 def _recording_script(path: Path, marker: Path) -> Path:
