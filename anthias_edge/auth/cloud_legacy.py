@@ -22,31 +22,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import logging
-import secrets
-import threading
-import time
-from collections import OrderedDict
 
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import NotFound
 
-from anthias_edge.api.v3.tenancy import base_domain, is_device_tenant, request_host
+from anthias_edge.api.v3.tenancy import base_domain, request_host
 from anthias_edge.auth.basic import CONTENT_TYPE, _header_value
 from anthias_edge.auth.throttling import login_throttle
 from anthias_edge.db import db
 from anthias_edge.errors import TenantNotFound, TooManyAttempts
 from anthias_edge.models import Tenant, TenantUser, User
 from anthias_edge.permissions import effective_permissions
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.member_login import VerifiedPasswords, check_member_password
 from anthias_edge.services.row_security import set_tenant
-from anthias_edge.services.tenants import (
-    get_tenant_by_domain,
-    get_tenant_by_subdomain,
-    normalise_username,
-)
+from anthias_edge.services.tenant_hosts import tenant_for_host
+from anthias_edge.services.tenants import normalise_username
 
 logger = logging.getLogger(__name__)
 
@@ -59,46 +50,6 @@ METHOD_PERMISSIONS = {"GET": "assets.view", "HEAD": "assets.view", "OPTIONS": "a
                       "DELETE": "assets.delete"}
 # Reordering the playlist edits assets, though it is a POST.
 ENDPOINT_PERMISSIONS = {"playlist_order": "assets.edit"}
-VERIFIED_TTL_S = 300
-VERIFIED_MAX = 4096
-
-
-class VerifiedPasswords:
-    """A small per-worker memo of successful argon2id checks, keyed by an HMAC digest."""
-
-    def __init__(self, passwords: Passwords | None = None, ttl_s: float = VERIFIED_TTL_S,
-                 max_entries: int = VERIFIED_MAX) -> None:
-        """Use ``passwords`` for real checks; remember successes ``ttl_s`` seconds."""
-        self.passwords = passwords or Passwords()
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._key = secrets.token_bytes(32)
-        self._lock = threading.Lock()
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
-
-    def _digest(self, password_hash: str, password: str) -> bytes:
-        material = password_hash.encode() + b"\0" + password.encode()
-        return hmac.new(self._key, material, hashlib.sha256).digest()
-
-    def remembered(self, password_hash: str, password: str) -> bool:
-        """True when this pair was verified within the last ``ttl_s`` seconds."""
-        digest = self._digest(password_hash, password)
-        with self._lock:
-            until = self._seen.get(digest)
-            if until is not None and until > time.monotonic():
-                return True
-            self._seen.pop(digest, None)
-        return False
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        """Check with argon2id and remember a success."""
-        if not self.passwords.verify(password_hash, password):
-            return False
-        with self._lock:
-            self._seen[self._digest(password_hash, password)] = time.monotonic() + self.ttl_s
-            while len(self._seen) > self.max_entries:
-                self._seen.popitem(last=False)
-        return True
 
 
 def _verified() -> VerifiedPasswords:
@@ -107,19 +58,14 @@ def _verified() -> VerifiedPasswords:
 
 
 def host_tenant(host: str, base: str) -> Tenant | None:
-    """The tenant ``<sub>.<base>`` or a custom domain names, or None (always for ``local``)."""
-    if not host:
-        return None
+    """The tenant ``<sub>.<base>`` or a custom domain names, or None (always for ``local``).
+
+    Only the cloud reaches here, so the device's tenant is nobody's (0009).
+    """
     try:
-        if base and host.endswith("." + base):
-            label = host[: -len(base) - 1]
-            tenant = None if "." in label else get_tenant_by_subdomain(label)
-        else:
-            tenant = get_tenant_by_domain(host)
+        return tenant_for_host(host, base, cloud=True)
     except TenantNotFound:
         return None
-    # Only the cloud reaches here: the device's tenant is nobody's there (0009).
-    return None if tenant is None or is_device_tenant(tenant) else tenant
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -142,12 +88,6 @@ def denied(tenant: Tenant | None) -> Response:
                     headers={"WWW-Authenticate": _header_value(f'Basic realm="{realm}"')})
 
 
-def _user(username: str) -> User | None:
-    """The active user of this name, from the global directory: no tenant is entered yet."""
-    return User.get_or_none(User.username == username,
-                            User.is_active == True)  # noqa: E712 (peewee expression)
-
-
 def _member(tenant: Tenant, user: User) -> TenantUser | None:
     """The user's active membership of ``tenant``, read inside it (its password matched)."""
     set_tenant(db, tenant.id)
@@ -157,27 +97,24 @@ def _member(tenant: Tenant, user: User) -> TenantUser | None:
             .first())
 
 
-def _password_ok(user: User | None, username: str, password: str) -> bool:
-    """Check the password once the throttle allows it (docs/security.md, "Login throttling").
+def _user(username: str) -> User | None:
+    """The active user of this name, from the global directory: no tenant is entered yet."""
+    return User.get_or_none(User.username == username,
+                            User.is_active == True)  # noqa: E712 (peewee expression)
 
-    The throttle comes first, even for a password this worker remembers: a throttled address
-    must learn nothing, not even that it just sent the right one.
+
+def _matching_user(username: str, password: str) -> User | None:
+    """The user whose password this is, checked under the login throttle, or None.
+
+    A right password clears the address's failures at once: whether the user is a member
+    of this tenant is another question, answered with the same 401 whatever the password.
     """
-    throttle = login_throttle(current_app.extensions["anthias"])
-    ip = request.remote_addr
-    had_failures = throttle.check(username, ip)
-    verified = _verified()
-    if user is None:
-        verified.passwords.dummy_verify(password)
-        ok = False
-    else:
-        ok = (verified.remembered(user.password_hash, password)
-              or verified.verify(user.password_hash, password))
-    if not ok:
-        throttle.record_failure(username, ip)
-    elif had_failures:
-        throttle.record_success(username, ip)
-    return ok
+    attempt = check_member_password(login_throttle(current_app.extensions["anthias"]),
+                                    _verified(), username, password, request.remote_addr,
+                                    lambda: _user(username))
+    if attempt.user is not None:
+        attempt.accept()
+    return attempt.user
 
 
 def authenticate_cloud_legacy() -> Response | None:
@@ -193,15 +130,14 @@ def authenticate_cloud_legacy() -> Response | None:
     if tenant is None or credentials is None:
         return denied(tenant)
     username = normalise_username(credentials[0])
-    user = _user(username)
     try:
-        ok = _password_ok(user, username, credentials[1])
+        user = _matching_user(username, credentials[1])
     except TooManyAttempts as exc:
         return Response("Too many failed attempts. Try again later.", status=429,
                         content_type=CONTENT_TYPE,
                         headers={"Retry-After": str(exc.retry_after)})
     # The tenant is entered only now, for a caller whose password matched (row_security.py).
-    member = _member(tenant, user) if ok and user is not None else None
+    member = _member(tenant, user) if user is not None else None
     if member is None:
         return denied(tenant)
     if not tenant.is_active:

@@ -42,6 +42,7 @@ from anthias_edge.permissions import Principal, check_permissions, effective_per
 from anthias_edge.services import audit
 from anthias_edge.services.jwt_tokens import AccessTokens
 from anthias_edge.services.login_throttle import LoginThrottle
+from anthias_edge.services.member_login import check_member_password
 from anthias_edge.services.passwords import Passwords
 from anthias_edge.services.row_security import (
     enter_api_token_tenant,
@@ -205,23 +206,24 @@ class AuthService:
                      ip: str | None = None) -> TokenPair:
         """Log in to one tenant; the same AuthenticationFailed for every kind of wrong."""
         username = normalise_username(username)
-        # Before the password is looked at: a throttled address learns nothing from it.
-        had_failures = self.throttle.check(username, ip)
-        user, tenant_id = self._login_user(username, tenant_ref)
-        if user is None:
-            self.passwords.dummy_verify(password or "")
-            ok = False
-        else:
-            ok = self.passwords.verify(user.password_hash, password or "")
+        tenant_id = None
+
+        def find_user() -> User | None:
+            nonlocal tenant_id
+            user, tenant_id = self._login_user(username, tenant_ref)
+            return user
+
+        attempt = check_member_password(self.throttle, self.passwords, username,
+                                        password or "", ip, find_user)
         # The tenant's rows are entered only once the password matched (row_security.py).
-        member = self._member_in(user, tenant_id) if ok else None
+        member = self._member_in(attempt.user, tenant_id) if attempt.user else None
         if member is None or not (member.is_active and member.user.is_active):
-            self.throttle.record_failure(username, ip)
+            if attempt.user is not None:  # a wrong password is counted already
+                attempt.refuse()
             raise AuthenticationFailed()
         if not member.tenant.is_active:
             raise TenantInactive()
-        if had_failures:
-            self.throttle.record_success(username, ip)
+        attempt.accept()
         if self.passwords.needs_rehash(member.user.password_hash):
             User.update(password_hash=self.passwords.hash(password)).where(
                 User.id == member.user_id).execute()

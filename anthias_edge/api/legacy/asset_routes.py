@@ -11,6 +11,7 @@ from flask import Blueprint, Response, g, request
 
 from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
+from anthias_edge.api.legacy.list_fast_path import asset_list_key
 from anthias_edge.api.schema import AssetOf, Body, ListOf, openapi
 from anthias_edge.models import Asset
 from anthias_edge.scheduling import next_change
@@ -57,7 +58,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
             return body, min(edges, default=now + CACHE_HORIZON)
 
         # The list is what scripts and the UI poll: reuse it until data or a schedule edge moves.
-        key = (rules.suffix, tenant_id, rt.zone_file)
+        key = asset_list_key(rules.suffix, tenant_id, rt.zone_file)
         body, etag = rt.render_cache.get_or_build(key, now, build)
         if rules.suffix != "V2":
             return render_body(body)

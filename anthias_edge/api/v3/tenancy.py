@@ -9,7 +9,6 @@ domain itself, ``localhost``) are ignored, so a device answers on any address.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 
@@ -17,9 +16,14 @@ from flask import Request, current_app
 
 from anthias_edge.errors import TenantMismatch, TenantNotFound
 from anthias_edge.models import Tenant
-from anthias_edge.models.tenant import LOCAL_SUBDOMAIN
 from anthias_edge.services.auth_tokens import TenantRef
-from anthias_edge.services.tenants import get_tenant, get_tenant_by_domain, get_tenant_by_subdomain
+from anthias_edge.services.tenant_hosts import (
+    SUBDOMAIN,
+    host_name,
+    is_device_tenant,
+    tenant_for_host,
+)
+from anthias_edge.services.tenants import get_tenant, get_tenant_by_domain
 
 logger = logging.getLogger(__name__)
 
@@ -41,36 +45,6 @@ def request_host(request: Request) -> str:
     return host.rsplit(":", 1)[0].rstrip(".")
 
 
-def _is_address(host: str) -> bool:
-    """IP literals and ``localhost`` are never a tenant's custom domain: skip the lookup."""
-    if host == "localhost":
-        return True
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def _host_name(host: str, base: str) -> tuple[str, str] | None:
-    """What the host says about the tenant: ("subdomain", label), ("domain", name) or None.
-
-    A label with a dot (``a.b.<base>``) is kept as a subdomain that no tenant has.
-    """
-    if not host:
-        return None
-    if base and host.endswith("." + base):
-        return "subdomain", host[: -len(base) - 1].strip()
-    if (base and host == base) or _is_address(host):
-        return None  # an IP address or the bare base domain names no tenant
-    return "domain", host.strip()
-
-
-def is_device_tenant(tenant: Tenant | TenantRef) -> bool:
-    """The device's own tenant, which nothing in the cloud may reach (it is removed there)."""
-    return tenant.subdomain == LOCAL_SUBDOMAIN
-
-
 def _cloud_usable(tenant: Tenant) -> Tenant:
     """``tenant``, or TenantNotFound for the device's tenant in the cloud."""
     if is_device_tenant(tenant) and current_app.extensions["anthias"].is_cloud:
@@ -80,21 +54,10 @@ def _cloud_usable(tenant: Tenant) -> Tenant:
 
 def _host_tenant(host: str, base: str) -> Tenant | bool | None:
     """The tenant the host names; None when it names none; False when it names an unknown one."""
-    named = _host_name(host, base)
-    if named is None:
-        return None
-    kind, name = named
-    if kind == "subdomain":
-        if "." in name:
-            return False
-        try:
-            return _cloud_usable(get_tenant_by_subdomain(name))
-        except TenantNotFound:
-            return False
     try:
-        return _cloud_usable(get_tenant_by_domain(name))
+        return tenant_for_host(host, base, cloud=current_app.extensions["anthias"].is_cloud)
     except TenantNotFound:
-        return None  # a name of no tenant is ignored
+        return False
 
 
 def named_tenants(request: Request) -> list[tuple[str, Tenant | None]]:
@@ -125,11 +88,11 @@ def _host_names_other(host: str, base: str, own: TenantRef) -> bool:
     Answers as ``_host_tenant`` would, but only a custom domain other than ``own``'s costs a
     query (to tell another tenant's domain from a name of no tenant, which is ignored).
     """
-    named = _host_name(host, base)
+    named = host_name(host, base)
     if named is None:
         return False
     kind, name = named
-    if kind == "subdomain":
+    if kind == SUBDOMAIN:
         return name != own.subdomain
     if own.custom_domain and name == own.custom_domain:
         return False
