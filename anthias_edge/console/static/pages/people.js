@@ -179,8 +179,8 @@ async function render(root, ctx) {
       novalidate: true },
       h("fieldset", {},
         h("legend", {}, `What ${user.username} may do`),
-        h("p", { class: "hint" }, `Ticked: allowed. Unticking a ${user.role} permission ` +
-          "revokes it for this person only; ticking an extra one grants it."),
+        h("p", { class: "hint" }, `Ticked: allowed. Unticking a permission of the ${user.role} ` +
+          "role revokes it for this person only; ticking an extra one grants it."),
         h("div", { class: "check-grid", "data-field": "grants" }, ...boxes)),
       h("div", { class: "form-actions" },
         h("button", { type: "submit", class: "btn btn-primary" }, "Save permissions"),
@@ -224,7 +224,7 @@ async function render(root, ctx) {
       await refresh(message);
     } catch (error) {
       // The API's own words, e.g. "A tenant must keep at least one active owner."
-      ctx.ui.toast(error.message || "That did not work.", { kind: "error" });
+      ctx.ui.toast(refusal(error), { kind: "error" });
       await refresh();
     }
   }
@@ -235,6 +235,17 @@ async function render(root, ctx) {
   }
 
   draw();
+}
+
+// Why the API refused: a member holding more than the signed-in user (the owner, to an
+// admin) is named with what they hold; anything else in the API's own message.
+function refusal(error) {
+  const beyond = error.code === "permission_denied" && error.details?.permissions;
+  if (Array.isArray(beyond) && beyond.length) {
+    return "You cannot change or remove someone who holds permissions you do not have: " +
+      `${beyond.map(permissionLabel).join(", ")}.`;
+  }
+  return error.message || "That did not work.";
 }
 
 function effective(base, grants, revokes) {

@@ -16,6 +16,7 @@ const EXPIRY = [
   ["date", "On a date…"], ["never", "Never"],
 ];
 const DAY_MS = 24 * 60 * 60 * 1000;
+const SECRET_START = "ae_";
 
 async function render(root, ctx) {
   const { h } = ctx.ui;
@@ -123,14 +124,11 @@ async function render(root, ctx) {
       class: "secret", spellcheck: "false", "aria-describedby": "token-secret-hint" });
     const copy = h("button", { type: "button", class: "btn btn-primary", "data-action": "copy",
       onclick: async () => {
+        value.focus();
         value.select();
-        try {
-          await navigator.clipboard.writeText(secret.token);
-          ctx.ui.toast("Copied to the clipboard.");
-        } catch {
-          // Without clipboard access the text is selected for Ctrl+C / long press.
-          ctx.ui.toast("Press Ctrl+C (or long-press and Copy) to copy the selected token.");
-        }
+        if (await copySelected(value.value)) ctx.ui.toast("Copied to the clipboard.");
+        // Without clipboard access the text stays selected for Ctrl+C or a long press.
+        else ctx.ui.toast("Press Ctrl+C (or long-press and Copy) to copy the selected token.");
       } }, "Copy");
     return h("section", { class: "card secret-panel", "data-secret": "", role: "region",
       "aria-labelledby": "token-secret-title" },
@@ -155,7 +153,7 @@ async function render(root, ctx) {
       h("div", { class: "person-head" },
         h("h2", { class: "person-name" }, token.name),
         h("div", { class: "badges" }, h("span", { class: `badge ${status}` }, status))),
-      h("p", { class: "meta" }, h("code", {}, `${token.prefix}…`), ` · by ${directory.name(
+      h("p", { class: "meta" }, h("code", {}, `${shownPrefix(token.prefix)}…`), ` · by ${directory.name(
         token.user_id)}`),
       h("p", { class: "meta" }, dates.join(" · ")),
       h("ul", { class: "chips", "aria-label": "Permissions" },
@@ -182,10 +180,33 @@ async function render(root, ctx) {
   draw();
 }
 
+// The Clipboard API exists only on HTTPS (and localhost); elsewhere the selection is copied
+// the older way, which a click still allows.
+async function copySelected(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // fall through to the selection
+    }
+  }
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  }
+}
+
 function tokenStatus(token) {
   if (token.revoked_at) return "revoked";
   if (token.expires_at && Date.parse(token.expires_at) <= Date.now()) return "expired";
   return "active";
+}
+
+// How the token's secret begins, as the user saw it when it was made ("ae_1a2b…").
+function shownPrefix(prefix) {
+  return prefix.startsWith(SECRET_START) ? prefix : `${SECRET_START}${prefix}`;
 }
 
 function formatOr(ctx, iso, fallback) {
@@ -204,7 +225,7 @@ function expiresAt(choice, day) {
   if (choice === "date") {
     if (!day) return null;
     const [y, m, d] = day.split("-").map(Number);
-    return new Date(y, m - 1, d + 1).toISOString(); // the start of the next local day
+    return new Date(y, m - 1, d, 23, 59, 59).toISOString(); // the end of that local day
   }
   return new Date(Date.now() + Number(choice) * DAY_MS).toISOString();
 }
