@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=50_000,
                         help="cap on requests per wrk run (default 50000)")
     parser.add_argument("--launcher", choices=("auto", "cli", "inline"), default="auto",
-                        help="auto: the CLI when anthias_edge/cli.py exists, else inline waitress")
+                        help="auto: the CLI when anthias_edge.cli exists, else inline waitress")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter of the install to measure, e.g. a device-like venv "

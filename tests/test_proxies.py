@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask, request
 
-from anthias_edge.cloud import gunicorn_options
+from anthias_edge.cloud_server import gunicorn_options
 from anthias_edge.errors import StartupError
 from anthias_edge.proxies import TrustedProxies, parse_trusted_proxies
 

@@ -14,24 +14,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from anthias_edge.cli import _progress_bar, load_settings
+from anthias_edge.cli.common import load_settings, progress_bar
 from anthias_edge.permissions import ROLES
 
 if TYPE_CHECKING:
     from peewee import Database
 
-    from anthias_edge.errors import AnthiasError
     from anthias_edge.services.jwt_tokens import AccessTokens
-
-
-def error_message(exc: AnthiasError) -> str:
-    """One line for a domain error, field errors included."""
-    field_errors = getattr(exc, "field_errors", None)
-    if field_errors:
-        fields = "; ".join(f"{name}: {' '.join(messages)}"
-                           for name, messages in field_errors.items())
-        return f"{exc.message} {fields}"
-    return exc.message
 
 
 @contextlib.contextmanager
@@ -40,7 +29,6 @@ def _tenancy_database() -> Iterator[Database]:
     from peewee import PeeweeException
 
     from anthias_edge.db import db, open_database
-    from anthias_edge.errors import AnthiasError
     from anthias_edge.services.pg_migration import migrate_locked
 
     settings = load_settings()
@@ -50,8 +38,6 @@ def _tenancy_database() -> Iterator[Database]:
         with database.connection_context():
             migrate_locked(database)
             yield database
-    except AnthiasError as exc:
-        raise click.ClickException(error_message(exc)) from exc
     except PeeweeException as exc:
         raise click.ClickException(f"Database error: {exc}") from exc
     finally:
@@ -198,20 +184,15 @@ def migrate_to_postgresql_command(sqlite_db: Path, tenant_name: str, tenant_subd
     One transaction: all assets or none. Running it again updates what it copied before.
     The local assets' files are copied into the tenant's own folder of the asset folder.
     """
-    from anthias_edge.errors import AnthiasError
     from anthias_edge.services.media_copy import MediaCopy
     from anthias_edge.services.pg_migration import migrate_to_postgresql
 
     media = MediaCopy(
         source_dir=source_assets or sqlite_db.absolute().parent.parent / "screenly_assets",
         asset_dir=asset_dir or load_settings().asset_dir)
-    try:
-        with _progress_bar("Copying assets") as progress:
-            result = migrate_to_postgresql(sqlite_db, tenant_name, tenant_subdomain,
-                                           database_url, dry_run=dry_run, progress=progress,
-                                           media=media)
-    except AnthiasError as exc:
-        raise click.ClickException(error_message(exc)) from exc
+    with progress_bar("Copying assets") as progress:
+        result = migrate_to_postgresql(sqlite_db, tenant_name, tenant_subdomain, database_url,
+                                       dry_run=dry_run, progress=progress, media=media)
     tenant = ("a new tenant" if result.tenant_created
               else f"tenant {result.tenant_id}") + f" '{tenant_subdomain}'"
     missing = (f"; {result.files_missing} not found in {media.source_dir}"

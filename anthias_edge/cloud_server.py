@@ -6,7 +6,8 @@ PostgreSQL advisory lock (several hosts may start together), binds the socket, a
 connection pool after the fork, and keeps no state another worker would need.
 Background jobs do not run in cloud workers (they would run once per worker).
 Without a secret key that opens the stored signing keys every login would fail, so the
-arbiter refuses to start instead (``check_secret_key``, ``check_stored_keys``).
+arbiter refuses to start instead (``check_secret_key``, ``check_stored_keys``). Every refusal is
+a ``StartupError``, which the command line prints as one ``Error:`` line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from anthias_edge.errors import StartupError
 from anthias_edge.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,26 +41,22 @@ def default_workers() -> int:
 
 
 def cloud_database_url(environ: Mapping[str, str]) -> str:
-    """``DATABASE_URL`` when it names PostgreSQL; a one-line ClickException otherwise."""
+    """``DATABASE_URL`` when it names PostgreSQL; StartupError otherwise."""
     url = (environ.get("DATABASE_URL") or "").strip()
     if not url:
-        raise click.ClickException(
+        raise StartupError(
             "Cloud mode (ANTHIAS_MODE=cloud) needs DATABASE_URL=postgresql://user@host/db.")
     if not url.startswith(("postgres://", "postgresql://")):
-        raise click.ClickException(
+        raise StartupError(
             "Cloud mode needs PostgreSQL: DATABASE_URL must start with postgresql://.")
     return url
 
 
 def check_secret_key(environ: Mapping[str, str], home: Path) -> CryptoBox:
-    """The configured secret key; a one-line ClickException when it is missing or malformed."""
-    from anthias_edge.errors import AnthiasError
+    """The configured secret key; an AnthiasError when it is missing or malformed."""
     from anthias_edge.services.crypto_box import load_crypto_box
 
-    try:
-        return load_crypto_box(environ, home, cloud=True)
-    except AnthiasError as exc:
-        raise click.ClickException(exc.message) from exc
+    return load_crypto_box(environ, home, cloud=True)
 
 
 def check_stored_keys(database: Database, box: CryptoBox) -> None:
@@ -75,19 +73,13 @@ def migrate_before_fork(url: str, box: CryptoBox | None = None) -> list[str]:
 
     With ``box``, also check that it opens the stored signing keys.
     """
-    from anthias_edge.errors import AnthiasError
     from anthias_edge.services.pg_migration import migrate_locked, open_target
 
-    try:
-        database = open_target(url)
-    except AnthiasError as exc:
-        raise click.ClickException(exc.message) from exc
+    database = open_target(url)
     try:
         applied = migrate_locked(database)
         if box is not None:
             check_stored_keys(database, box)
-    except AnthiasError as exc:
-        raise click.ClickException(exc.message) from exc
     finally:
         database.close_all()
     for name in applied:
@@ -106,7 +98,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         reason = (exc.strerror or str(exc)).lower()
-        raise click.ClickException(f"Cannot listen on {host}:{port}: {reason}.") from exc
+        raise StartupError(f"Cannot listen on {host}:{port}: {reason}.") from exc
     sock.set_inheritable(True)
     return sock
 
@@ -139,13 +131,13 @@ def gunicorn_options(bind: str, workers: int, threads: int,
 def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None,
                 threads: int) -> None:
     """Run the cloud server until SIGTERM or Ctrl-C (gunicorn handles both gracefully)."""
-    from anthias_edge.cli import require_postgresql_driver
+    from anthias_edge.db import require_postgresql_driver
 
     url = cloud_database_url(os.environ)
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError as exc:
-        raise click.ClickException(
+        raise StartupError(
             "Cloud mode needs gunicorn: pip install 'anthias-edge[cloud]'.") from exc
     require_postgresql_driver(url)
     box = check_secret_key(os.environ, settings.home)
@@ -163,9 +155,9 @@ def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None
     def worker_exit(_server: Any, worker: Any) -> None:
         app = getattr(worker, "wsgi", None)
         if app is not None and hasattr(app, "extensions"):
-            from anthias_edge.cli import close_runtime
+            from anthias_edge.runtime import runtime_of
 
-            close_runtime(app.extensions["anthias"])
+            runtime_of(app).close()
 
     class CloudApplication(BaseApplication):
         """gunicorn configured in code; ``load`` runs in each worker after the fork."""
