@@ -1,4 +1,4 @@
-"""Player figures of issue 3: playlist build, ``next`` latency in Chromium, idle CPU.
+"""Player figures: playlist build, ``next`` latency in Chromium, idle CPU.
 
 1. ``build_playlist`` for 10,000 assets (the data of ``benchmarks/player_schedule.py``),
    median of 20 runs (target: 20 ms).
@@ -11,7 +11,7 @@
    ``GET /api/v1/viewer_current_asset`` names the other asset.
 4. CPU use of that player process while it shows one 60-s image asset: utime+stime from
    /proc/<pid>/stat over 30 s (target: < 1 %).
-5. On screen (issue 9): a private Xvfb at 1920x1080 with no window manager, real Chromium
+5. On screen: a private Xvfb at 1920x1080 with no window manager, real Chromium
    and mpv playing a web page, an image and two videos (solid colours), filmed with
    ffmpeg's x11grab and classified frame by frame: time to the first picture at start,
    blank (black, white or partly covered) frames per switch, the time from one asset's
