@@ -94,7 +94,8 @@ def console_browser(browser: Any) -> Iterator[Any]:
 def open_console(console_browser: Any) -> Iterator[Callable[..., Any]]:
     """``open_console(viewport=DESKTOP, timezone="UTC")``: a fresh browser tab (own cookies).
 
-    Any JavaScript error on any of the test's tabs fails the test.
+    Any JavaScript error, or anything the Content-Security-Policy refused, on any of the
+    test's tabs fails the test.
     """
     contexts: list[Any] = []
     errors: list[str] = []
@@ -106,6 +107,9 @@ def open_console(console_browser: Any) -> Iterator[Callable[..., Any]]:
         page = context.new_page()
         page.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # Anything the Content-Security-Policy refused is a bug of the page, not of the test.
+        page.on("console", lambda message: errors.append(message.text)
+                if "Content Security Policy" in message.text else None)
         return page
 
     yield open_tab

@@ -81,6 +81,10 @@ class ConsoleServer:
                         "nocache": False, "play_order": 0, "skip_asset_check": True,
                         "start_date": None, "end_date": None, "tags": [], "metadata": {},
                         **values}
+                for key in ("start_date", "end_date"):
+                    if isinstance(body[key], str):  # ISO text, as the API takes it
+                        when = dt.datetime.fromisoformat(body[key].replace("Z", "+00:00"))
+                        body[key] = when.astimezone(dt.UTC).replace(tzinfo=None)
                 ids.append(service.create(body, unique_name=False, renumber=False).asset_id)
         return ids
 
