@@ -42,6 +42,7 @@ def create_app(
         init_database(app, runtime)
         configure_errors(app)
         register_blueprints(app)
+        init_device_owner(runtime)
         init_metrics(app)
         init_origin_check(app)
         init_fast_paths(app, runtime)
@@ -118,6 +119,13 @@ def register_blueprints(app: Flask) -> None:
                       ops_bp):
         app.register_blueprint(blueprint)
     init_web(app)
+
+
+def init_device_owner(runtime: Runtime) -> None:
+    """On a device, make the screenly.conf login the owner of the device's tenant for v3."""
+    from anthias_edge.services.device_owner import sync_device_owner_at_start
+
+    sync_device_owner_at_start(runtime)
 
 
 def init_metrics(app: Flask) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from anthias_edge.api.legacy.blueprint import named, runtime
@@ -20,17 +19,11 @@ from anthias_edge.api.request_body import read_data
 from anthias_edge.api.schema import Body, fields_object, openapi
 from anthias_edge.api.v2 import bp
 from anthias_edge.errors import AnthiasError, InvalidSetting
-from anthias_edge.services import default_assets
-from anthias_edge.services.auth_change import apply_auth_change
+from anthias_edge.services import device_settings as device_settings_service
+from anthias_edge.services.device_settings import BOOLEANS
 from anthias_edge.settings import Settings
 
-logger = logging.getLogger(__name__)
-
 TEXT = CharField(allow_blank=True)
-BOOLEANS = ("show_splash", "default_assets", "shuffle_playlist", "use_24_hour_clock",
-            "debug_logging")
-PLAIN_FIELDS = ("player_name", "audio_output", "date_format", "default_duration",
-                "default_streaming_duration", *BOOLEANS)
 
 PATCH_SCHEMA = {
     "player_name": TEXT,
@@ -81,15 +74,6 @@ def _public(message: str, settings: Settings) -> str:
     return message.replace(str(settings.home), "~")
 
 
-def _discard_changes(settings: Settings) -> None:
-    """Drop what a failed save changed in memory: re-read the file, if it still reads."""
-    try:
-        settings.reload()
-    except (InvalidSetting, OSError):
-        logger.warning("after a failed save the settings file could not be re-read",
-                       exc_info=True)
-
-
 @bp.route("/device_settings", methods=["PATCH"])
 @named("DeviceSettingsViewV2")
 @openapi(request=Body(PATCH_SCHEMA), returns=fields_object({"message": CharField()}),
@@ -97,47 +81,13 @@ def _discard_changes(settings: Settings) -> None:
 def update_device_settings() -> Any:
     """Validate, apply the auth rules, write the fields, save and tell the player."""
     values = validate(PATCH_SCHEMA, read_data(), partial=True)
-    rt = runtime()
-    settings = rt.settings
+    settings = runtime().settings
     try:
-        settings.reload()
-        # Anthias treats an absent auth_backend as "" and so disables auth on any save
-        # that carries the current password; here an absent backend means "unchanged".
-        backend = values.get("auth_backend", settings["auth_backend"])
-        if backend not in ("", "auth_basic"):
-            backend = ""
-        apply_auth_change(
-            settings,
-            new_backend=backend,
-            current_password=values.get("current_password", ""),
-            username=values.get("username", settings["user"]),
-            password=values.get("password", ""),
-            password_confirmation=values.get("password_2", ""),
-        )
-        was_default = bool(settings["default_assets"])
-        changes = {name: values[name] for name in PLAIN_FIELDS if name in values}
-        if "default_streaming_duration" in changes:
-            changes["default_streaming_duration"] = str(changes["default_streaming_duration"])
-        settings.update(changes)
-        now_default = bool(settings["default_assets"])
-        if now_default and not was_default:
-            default_assets.add_default_assets(settings.default_assets_path,
-                                              int(settings["default_duration"]),
-                                              rt.local_tenant_id, now=rt.clock())
-        elif was_default and not now_default:
-            default_assets.remove_default_assets(rt.local_tenant_id)
-        settings.save()
+        device_settings_service.save(runtime(), values)
     except AnthiasError as exc:
-        _discard_changes(settings)
         message = _public(exc.message, settings)
         return error_body(400, f"An error occurred while saving settings: {message}")
     except OSError as exc:
-        _discard_changes(settings)
         # strerror only: the exception's text names the settings file's path.
         return error_body(400, f"An error occurred while saving settings: {exc.strerror}")
-    except BaseException:
-        _discard_changes(settings)  # nothing half-applied may stay in memory
-        raise
-    rt.messenger.send_to_viewer("reload")
-    rt.tell_player_data_changed()
     return render({"message": "Settings were successfully saved."})

@@ -17,7 +17,6 @@ from anthias_edge.api.v3 import (  # noqa: E402,F401
     audit,
     auth_routes,
     auth_session,
-    device_owner,
     legacy,
     openapi,
     roles,

@@ -15,22 +15,23 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peewee import PeeweeException
 
-from anthias_edge.api.v3 import bp
-from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.db import db
 from anthias_edge.models import TenantUser, User
-from anthias_edge.runtime import Runtime
 from anthias_edge.services import audit
 from anthias_edge.services.passwords import legacy_sha256_hash
 from anthias_edge.services.tenants import normalise_username
 
+if TYPE_CHECKING:
+    from anthias_edge.runtime import Runtime
+
 logger = logging.getLogger(__name__)
 
 MARKER_NAME = "v3-owner.json"
+AUTH_BASIC = "auth_basic"  # the auth_backend setting that turns the device's login on
 
 
 def _fingerprint(username: str, password_hash: str) -> str:
@@ -59,7 +60,8 @@ def sync_device_owner(rt: Runtime) -> str | None:
     Does nothing (None) in the cloud or when the device has no login.
     """
     settings = rt.settings
-    if rt.is_cloud or not auth_enabled(settings) or not settings["user"]:
+    # Only a device with Basic auth on has a login to mirror (auth.basic.auth_enabled).
+    if rt.is_cloud or settings["auth_backend"] != AUTH_BASIC or not settings["user"]:
         return None
     conf_hash = str(settings["password"] or "")
     if len(conf_hash) != 64:
@@ -99,14 +101,13 @@ def sync_device_owner(rt: Runtime) -> str | None:
     return user.id
 
 
-@bp.record_once
-def _sync_at_start(state: Any) -> None:
-    rt = state.app.extensions.get("anthias")
-    if rt is None or rt.is_cloud:
+def sync_device_owner_at_start(rt: Runtime) -> None:
+    """``sync_device_owner`` as a start-up step: a device starts even when it fails."""
+    if rt.is_cloud:
         return
     try:
         with rt.database.connection_context():
             sync_device_owner(rt)
     except (PeeweeException, OSError):
-        # A device must start even if this fails; the next v3 login tries again.
+        # The next v3 login tries again.
         logger.exception("could not make the screenly.conf user the device owner")
