@@ -165,9 +165,10 @@ async function contentPage(root, ctx) {
       list.setAttribute("aria-busy", "false");
       if (error.code === "validation_error") {
         ui.formErrors(filterForm, error);
-        return;
+      } else if (error.code !== "session_ended") { // the shell asks to sign in again
+        replaceChildren(list, h("li", { class: "form-error", role: "alert" }, error.message));
       }
-      throw error;
+      return;
     }
     if (token !== state.loading) return; // a newer filter won
     ui.clearFormErrors(filterForm);
