@@ -7,8 +7,9 @@ from typing import NamedTuple
 from flask import Request
 
 from anthias_edge.api.v3.tenancy import base_domain, request_host
-from anthias_edge.auth.cloud_legacy import host_tenant
+from anthias_edge.errors import TenantNotFound
 from anthias_edge.models import Tenant
+from anthias_edge.services.tenant_hosts import tenant_for_host
 
 
 class HostTenant(NamedTuple):
@@ -19,9 +20,12 @@ class HostTenant(NamedTuple):
 
 
 def host_tenant_of(request: Request) -> HostTenant:
-    """The host's tenant; a subdomain of the base domain that no tenant has is ``unknown``."""
-    host, base = request_host(request), base_domain()
-    tenant = host_tenant(host, base)
-    if tenant is not None:
-        return HostTenant(tenant, False)
-    return HostTenant(None, bool(base) and host.endswith("." + base))
+    """The host's tenant; a subdomain of the base domain that no tenant has is ``unknown``.
+
+    The console runs only in the cloud, where the device's tenant is nobody's.
+    """
+    try:
+        return HostTenant(tenant_for_host(request_host(request), base_domain(), cloud=True),
+                          False)
+    except TenantNotFound:
+        return HostTenant(None, True)
