@@ -5,7 +5,7 @@ assets by COPY, one owner and one API token per tenant, starts ``anthias-edge se
 mode with 4 gunicorn workers, and drives ``GET /api/v3/assets?limit=50`` with wrk, a Lua
 script rotating across every tenant's token, once per connection count. Prints requests/s,
 p50 and p99 per size and connection count, and the EXPLAIN of the list query exactly as
-``asset_store.list_query`` builds it, for the last tenant seeded (the one whose rows come
+``asset_queries.list_query`` builds it, for the last tenant seeded (the one whose rows come
 after every other tenant's): it must use the (tenant_id, seq) index, not filter a global one.
 
     .venv/bin/python benchmarks/tenancy.py                       # 1000 tenants, then 10
@@ -159,7 +159,7 @@ def explain(url: str) -> str:
     switch to after five runs (psycopg prepares repeated queries); neither may filter a
     global index.
     """
-    from anthias_edge.api.v3.asset_store import list_query
+    from anthias_edge.services.asset_queries import list_query
     from anthias_edge.db import db, open_database
 
     db.initialize(open_database(url))  # list_query builds PostgreSQL's SQL; it never connects

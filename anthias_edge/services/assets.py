@@ -13,16 +13,18 @@ import logging
 import mimetypes
 import os
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peewee import Case
+from peewee import Case, IntegrityError
 
 from anthias_edge.db import db
 from anthias_edge.errors import (
+    AnthiasError,
     AssetNotFound,
     InvalidDuration,
     InvalidFilePath,
@@ -30,7 +32,7 @@ from anthias_edge.errors import (
     VideoDurationNotZero,
 )
 from anthias_edge.models import Asset
-from anthias_edge.services import media, youtube
+from anthias_edge.services import audit, media, youtube
 from anthias_edge.services.reachability import ReachabilityChecker
 from anthias_edge.services.tenant_writes import in_tenant_write
 from anthias_edge.services.tenants import check_asset_limit
@@ -46,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 YOUTUBE_MIMETYPE = "youtube_asset"
 RENUMBER_BATCH = 200
+SHARE_CODE_BYTES = 9  # 72 random bits, 12 URL-safe characters
+MAX_SHARE_CODE_TRIES = 5
 OLD_ASSET_PATH = re.compile(r"^/(?:.*/)?screenly_assets/(?P<name>[^/]+)$")
 
 
@@ -81,6 +85,10 @@ class AssetService:
     run_in_background: Callable[[Callable[[], None]], None] | None = None
     notify_websocket: Callable[[str], None] = lambda _payload: None
     clock: Callable[[], dt.datetime] = utcnow
+    # Who writes, for the audit log (v3 names its caller); None writes no entries (legacy).
+    # Each entry is written in the transaction of its change, as TenantService does.
+    actor: str | None = None
+    ip: str | None = None
 
     # -- reading ---------------------------------------------------------
     def list_assets(self) -> list[Asset]:
@@ -118,13 +126,15 @@ class AssetService:
         renumber: bool = True,
         name_file_after_id: bool = True,
         created_by: str | None = None,
+        shared: bool = False,
     ) -> Asset:
         """Validate, place the file, measure, check and insert one asset.
 
         ``values`` are already typed by the caller; ``duration`` may still be
         raw text, converted here with Anthias's messages. ``created_by`` is the
-        authenticated user's id, when there is one. Every create counts against the
-        tenant's plan limit (``max_assets``), whichever API it came through.
+        authenticated user's id, when there is one; ``shared`` gives the asset a share
+        code. Every create counts against the tenant's plan limit (``max_assets``),
+        whichever API it came through.
         """
         data = dict(values)
         if created_by is not None:
@@ -155,8 +165,11 @@ class AssetService:
             if unique_name:  # under the lock: two clients creating "x" at once get x and x-1
                 data["name"] = self.unique_name(requested_name)
             asset = self._insert(asset_id, data)
+            if shared:
+                self._write_columns(asset, {}, shared=True)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+            self._audit("asset.create", asset_id, asset.name)
             if target is not None:
                 # Last, so that a retried transaction still finds the file to move.
                 os.replace(source, target)
@@ -165,10 +178,19 @@ class AssetService:
         self.on_change()
         return self.get(asset_id)
 
-    def update(self, asset_id: str, values: Mapping[str, Any], *, renumber: bool) -> Asset:
-        """Apply the given fields; ``uri``, ``mimetype`` and the id never change
-        (docs/legacy-api.md §3.6, §3.7)."""
-        asset = self.get(asset_id)
+    def update(self, asset_id: str, values: Mapping[str, Any], *, renumber: bool,
+               current: Asset | None = None, shared: bool | None = None) -> Asset:
+        """Apply the given fields and return the row; ``uri``, ``mimetype`` and the id never
+        change (docs/legacy-api.md §3.6, §3.7).
+
+        ``current`` is the row as the caller already read it (else it is read here). Only the
+        columns whose value changes are written, with ``updated_at``. ``shared`` (None: as it
+        is) shares or unshares the asset. The row returned is ``current`` as written when the
+        caller gave it and nothing was renumbered (no other column moved); else it is read
+        again, as the legacy versions always answered.
+        """
+        asset = current if current is not None else self.get(asset_id)
+        sent = sorted([*values, *(["is_shared"] if shared is not None else [])])
         data = {k: v for k, v in values.items() if k not in ("uri", "mimetype", "asset_id")}
         if "duration" in data:
             if asset.is_video:
@@ -177,12 +199,11 @@ class AssetService:
                 data["duration"] = to_duration(data["duration"])
 
         def write() -> None:
-            for key, value in data.items():
-                setattr(asset, key, value)
-            asset.updated_at = self.clock()
-            asset.save()
+            self._write_columns(asset, {**data, "updated_at": self.clock()}, shared)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+            self._audit("asset.update", asset_id,
+                        f"{asset.name}: {', '.join(sent) or 'nothing'}")
 
         # Only a renumbering update waits for the tenant's other playlist writes.
         if renumber:
@@ -191,13 +212,15 @@ class AssetService:
             with db.atomic():
                 write()
         self.on_change()
-        return self.get(asset_id)
+        return asset if current is not None and not renumber else self.get(asset_id)
 
     def delete(self, asset_id: str) -> None:
         """Remove the row, and the file when it lives in the asset folder
         (docs/legacy-api.md §3.8)."""
         asset = self.get(asset_id)
-        asset.delete_instance()
+        with db.atomic():
+            asset.delete_instance()
+            self._audit("asset.delete", asset_id, asset.name)
         self._remove_owned_file(asset.uri)
         self.on_change()
 
@@ -228,6 +251,46 @@ class AssetService:
         return candidate
 
     # -- helpers ---------------------------------------------------------
+    def _audit(self, action: str, asset_id: str, summary: str) -> None:
+        if self.actor is not None:
+            audit.record(self.tenant_id, self.actor, action, "asset", asset_id, summary,
+                         self.ip, clock=self.clock)
+
+    def _write_columns(self, asset: Asset, columns: dict[str, Any],
+                       shared: bool | None = None) -> None:
+        """One UPDATE of the ``columns`` that change and of the sharing asked for.
+
+        ``asset`` is changed to match. Sharing draws a fresh unguessable code, kept while the
+        asset stays shared; unsharing removes it.
+        """
+        if shared is False:
+            columns.update(is_shared=False, share_code=None)
+        elif shared and asset.share_code:
+            columns["is_shared"] = True
+        elif shared:
+            for _ in range(MAX_SHARE_CODE_TRIES):
+                code = secrets.token_urlsafe(SHARE_CODE_BYTES)
+                try:
+                    with db.atomic():  # a savepoint: PostgreSQL survives the failed update
+                        self._update_row(asset, {**columns, "is_shared": True,
+                                                 "share_code": code})
+                    return
+                except IntegrityError:  # another asset has this code: draw again
+                    continue
+            raise AnthiasError("Could not make a unique share code.")
+        self._update_row(asset, columns)
+
+    @staticmethod
+    def _update_row(asset: Asset, columns: dict[str, Any]) -> None:
+        fields = Asset._meta.fields
+        changed = {key: value for key, value in columns.items()
+                   if key == "updated_at" or getattr(asset, key, None) != value}
+        written = {key: value for key, value in changed.items() if key in fields}
+        if written:
+            Asset.update(**written).where(Asset.asset_id == asset.asset_id).execute()
+        for key, value in changed.items():  # a name that is no column stays on the object
+            setattr(asset, key, value)
+
     def _scope(self):
         return Asset.tenant.is_null() if self.tenant_id is None else (
             Asset.tenant == self.tenant_id)

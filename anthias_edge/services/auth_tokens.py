@@ -275,10 +275,11 @@ class AuthService:
                .where(RefreshToken.id == token.id, RefreshToken.rotated_at.is_null(),
                       RefreshToken.revoked_at.is_null()).execute())
         if not won:
-            self._revoke_family(token.family_id)
-            audit.record(token.tenant_id, token.user_id, "auth.refresh_reuse", "user",
-                         token.user_id, "reused refresh token: session revoked", ip,
-                         clock=self.clock)
+            with db.atomic():  # the audit entry with the change it records
+                self._revoke_family(token.family_id)
+                audit.record(token.tenant_id, token.user_id, "auth.refresh_reuse", "user",
+                             token.user_id, "reused refresh token: session revoked", ip,
+                             clock=self.clock)
             logger.warning("refresh token reused; family %s revoked", token.family_id)
             raise TokenInvalid()
         member = self._live_member(token.user_id, token.tenant_id)
@@ -293,9 +294,10 @@ class AuthService:
         token = RefreshToken.get_or_none(RefreshToken.token_hash == _sha256(refresh_token or ""))
         if token is None:
             raise TokenInvalid()
-        if self._revoke_family(token.family_id):
-            audit.record(token.tenant_id, token.user_id, "auth.logout", "user", token.user_id,
-                         "", ip, clock=self.clock)
+        with db.atomic():  # the audit entry with the change it records
+            if self._revoke_family(token.family_id):
+                audit.record(token.tenant_id, token.user_id, "auth.logout", "user",
+                             token.user_id, "", ip, clock=self.clock)
 
     def logout_everywhere(self, refresh_token: str, ip: str | None = None) -> int:
         """Revoke every session of this token's user in its tenant; answer how many ended.
@@ -424,10 +426,11 @@ class AuthService:
         """Revoke one of this tenant's API tokens (again is harmless)."""
         token = self.get_api_token(tenant_id, token_id)
         if token.revoked_at is None:
-            token.revoked_at = self.clock()
-            token.save()
-            audit.record(tenant_id, actor, "token.revoke", "api_token", token.id, token.name,
-                         ip, clock=self.clock)
+            with db.atomic():  # the audit entry with the change it records
+                token.revoked_at = self.clock()
+                token.save(only=[ApiToken.revoked_at])
+                audit.record(tenant_id, actor, "token.revoke", "api_token", token.id,
+                             token.name, ip, clock=self.clock)
         return token
 
     def authenticate_api_token(self, secret: str) -> Principal:

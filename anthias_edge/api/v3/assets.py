@@ -10,12 +10,7 @@ from typing import Any
 
 from anthias_edge.api.asset_extensions import CONVERTERS, MAX_HEADERS, MAX_REFRESH_S
 from anthias_edge.api.asset_extensions import read_extensions as check_extensions
-from anthias_edge.api.v3.asset_store import (
-    asset_schema,
-    list_page,
-    set_sharing,
-    v3_asset,
-)
+from anthias_edge.api.v3.asset_store import asset_schema, v3_asset
 from anthias_edge.api.v3.fields import (
     Bool,
     Converted,
@@ -28,7 +23,8 @@ from anthias_edge.api.v3.fields import (
 )
 from anthias_edge.api.v3.routing import Call, route
 from anthias_edge.models import Asset
-from anthias_edge.services import audit
+from anthias_edge.services.asset_queries import list_page
+from anthias_edge.services.assets import AssetService
 
 MIMETYPES = ("image", "video", "webpage", "streaming")
 MAX_DURATION = 366 * 24 * 3600
@@ -106,6 +102,13 @@ def _show(call: Call, asset: Asset) -> dict[str, Any]:
     return v3_asset(asset, rt.clock(), rt.zone)
 
 
+def _service(call: Call) -> AssetService:
+    """The tenant's assets, every write audited in its own transaction as the caller."""
+    service = call.runtime.assets(call.tenant_id)
+    service.actor, service.ip = call.actor, call.ip
+    return service
+
+
 def _check_window(values: dict[str, Any], asset: Asset | None) -> None:
     current = None if asset is None else {"play_time_from": asset.play_time_from,
                                           "play_time_to": asset.play_time_to}
@@ -140,14 +143,8 @@ def asset_create(call: Call) -> Any:
                               else int(settings["default_duration"]))
     shared = values.pop("is_shared")
     values["created_by"] = call.principal.user_id
-    # The service takes a local path only from the tenant's own folder, never a file of the host.
-    service = call.runtime.assets(call.tenant_id)
-    asset = service.create(values, unique_name=False, renumber=False)
-    if shared:
-        set_sharing(asset, True)
-    audit.record(call.tenant_id, call.actor, "asset.create", "asset", asset.asset_id,
-                 asset.name, call.ip, clock=call.runtime.clock)
-    return _show(call, service.get(asset.asset_id))
+    asset = _service(call).create(values, unique_name=False, renumber=False, shared=shared)
+    return _show(call, asset)
 
 
 @route("/assets/<asset_id>", "GET", permission="assets.view", returns=ASSET, tag="assets")
@@ -157,19 +154,13 @@ def asset_detail(call: Call, asset_id: str) -> Any:
 
 
 def _update(call: Call, asset_id: str) -> Any:
-    service = call.runtime.assets(call.tenant_id)
-    asset = service.get(asset_id)
+    service = _service(call)
+    asset = service.get(asset_id)  # the one read: the update writes to it and returns it
     values = dict(call.data)
     _check_window(values, asset)
     shared = values.pop("is_shared", None)
-    updated = service.update(asset_id, values, renumber=False)
-    if shared is not None:
-        set_sharing(updated, shared)
-    changed = sorted([*values, *(["is_shared"] if shared is not None else [])])
-    audit.record(call.tenant_id, call.actor, "asset.update", "asset", asset_id,
-                 f"{updated.name}: {', '.join(changed) or 'nothing'}", call.ip,
-                 clock=call.runtime.clock)
-    return _show(call, service.get(asset_id))
+    return _show(call, service.update(asset_id, values, renumber=False, current=asset,
+                                      shared=shared))
 
 
 @route("/assets/<asset_id>", "PUT", permission="assets.edit", body=EDITABLE, returns=ASSET,
@@ -189,9 +180,5 @@ def asset_patch(call: Call, asset_id: str) -> Any:
 @route("/assets/<asset_id>", "DELETE", permission="assets.delete", status=204, tag="assets")
 def asset_delete(call: Call, asset_id: str) -> Any:
     """Delete an asset (and its file when it lives in the asset folder)."""
-    service = call.runtime.assets(call.tenant_id)
-    name = service.get(asset_id).name
-    service.delete(asset_id)
-    audit.record(call.tenant_id, call.actor, "asset.delete", "asset", asset_id, name, call.ip,
-                 clock=call.runtime.clock)
+    _service(call).delete(asset_id)
     return None

@@ -33,12 +33,9 @@ def test_domain_routing_and_method_errors_share_one_shape(world: World):
 
 
 def test_an_unexpected_failure_is_a_generic_500(world: World, monkeypatch):
-    from anthias_edge.api.v3 import asset_store
-
     def boom(*_args, **_kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(asset_store, "list_page", boom)
     monkeypatch.setattr("anthias_edge.api.v3.assets.list_page", boom)
     world.app.config["PROPAGATE_EXCEPTIONS"] = False
     response = world.client.get("/api/v3/assets", headers=world.auth())
