@@ -159,8 +159,8 @@ def explain(url: str) -> str:
     switch to after five runs (psycopg prepares repeated queries); neither may filter a
     global index.
     """
-    from anthias_edge.services.asset_queries import list_query
     from anthias_edge.db import db, open_database
+    from anthias_edge.services.asset_queries import list_query
 
     db.initialize(open_database(url))  # list_query builds PostgreSQL's SQL; it never connects
     analyze = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from playhouse.test_utils import count_queries
 
-from anthias_edge.services.asset_queries import list_query
 from anthias_edge.db import is_postgresql, is_sqlite
 from anthias_edge.models import Asset
+from anthias_edge.services.asset_queries import list_query
 from tests.api.v3.conftest import World
 
 
