@@ -30,7 +30,11 @@ def create_app(
     messenger: Messenger | None = None,
     start_jobs: bool = False,
 ) -> Flask:
-    """Build the Anthias Edge server; raise StartupError when it cannot run."""
+    """Build the Anthias Edge server; raise StartupError when it cannot run.
+
+    Its whole configuration is ``settings``, else what ``Settings.load`` reads from ``environ``
+    (``os.environ`` if None): ``screenly.conf``, ``ANTHIAS_<KEY>`` and the deployment variables.
+    """
     environ = os.environ if environ is None else environ
     try:
         settings = settings or Settings.load(Path(environ.get("HOME") or Path.home()), environ)
@@ -38,7 +42,7 @@ def create_app(
         app = Flask("anthias_edge", static_folder=None,
                     template_folder=str(WEB_UI / "templates"))
         app.config["MAX_CONTENT_LENGTH"] = 4 * 1024**3  # Anthias's nginx limit
-        runtime = init_runtime(app, settings, environ, messenger)
+        runtime = init_runtime(app, settings, messenger)
         init_database(app, runtime)
         configure_errors(app)
         register_blueprints(app)
@@ -56,15 +60,13 @@ def create_app(
     return app
 
 
-def init_runtime(
-    app: Flask, settings: Settings, environ: Mapping[str, str], messenger: Messenger | None
-) -> Runtime:
+def init_runtime(app: Flask, settings: Settings, messenger: Messenger | None) -> Runtime:
     """Choose the database and messenger for this deployment and keep them on the app."""
     mode = settings["mode"]
     # A restore cut short by a crash or power cut is undone before anything reads the data.
     if undo_interrupted_swaps(settings.home):
         settings.reload()
-    url = environ.get("DATABASE_URL") or str(settings.database_path)
+    url = settings.database_url or str(settings.database_path)
     if messenger is None:
         if mode == "cloud":
             messenger = NullMessenger()

@@ -133,14 +133,14 @@ def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None
     """Run the cloud server until SIGTERM or Ctrl-C (gunicorn handles both gracefully)."""
     from anthias_edge.db import require_postgresql_driver
 
-    url = cloud_database_url(os.environ)
+    url = cloud_database_url(settings.deployment)
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError as exc:
         raise StartupError(
             "Cloud mode needs gunicorn: pip install 'anthias-edge[cloud]'.") from exc
     require_postgresql_driver(url)
-    box = check_secret_key(os.environ, settings.home)
+    box = check_secret_key(settings.deployment, settings.home)
     migrate_before_fork(url, box)
     sock = listen_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]

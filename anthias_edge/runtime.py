@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -120,7 +119,7 @@ class Runtime:
         from anthias_edge.services.crypto_box import load_crypto_box
         from anthias_edge.services.jwt_tokens import AccessTokens
 
-        box = load_crypto_box(os.environ, self.settings.home, cloud=self.is_cloud)
+        box = load_crypto_box(self.settings.deployment, self.settings.home, cloud=self.is_cloud)
 
         def clock() -> dt.datetime:
             return self.clock()  # late-bound, so a test may swap ``self.clock``

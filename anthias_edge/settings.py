@@ -133,6 +133,33 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class DeploymentVariable:
+    """An environment variable that configures the deployment, read with the settings.
+
+    Unlike a setting it has no key in ``screenly.conf``: it names where the data lives or holds
+    a secret, so it is never written to the file, put in a backup or shown by any API.
+    """
+
+    name: str
+    help: str
+
+
+DEPLOYMENT_VARIABLES: tuple[DeploymentVariable, ...] = (
+    DeploymentVariable("DATABASE_URL",
+                       "postgresql:// URL of the database (cloud mode); when unset, the SQLite "
+                       "file of the database setting."),
+    DeploymentVariable("ANTHIAS_BASE_DOMAIN",
+                       "The cloud's base domain: <subdomain>.<base domain> serves that tenant."),
+    DeploymentVariable("ANTHIAS_SECRET_KEY_FILE",
+                       "File holding the key that encrypts stored secrets (wins over "
+                       "ANTHIAS_SECRET_KEY)."),
+    DeploymentVariable("ANTHIAS_SECRET_KEY",
+                       "The key that encrypts stored secrets; one of the two is required in "
+                       "cloud mode."),
+)
+
+
 def _index(settings: tuple[Setting, ...]) -> Mapping[str, Setting]:
     """Index the table by key, refusing duplicate keys or defaults of the wrong type."""
     by_key: dict[str, Setting] = {}
@@ -283,21 +310,26 @@ class Settings(Mapping[str, Any]):
     written back. Keys are unique across sections, so a key alone names a setting.
     """
 
-    def __init__(self, home: Path, env_values: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, home: Path, env_values: Mapping[str, Any] | None = None,
+                 deployment: Mapping[str, str] | None = None) -> None:
         """Hold table defaults for ``home``; ``load()`` is the usual way in."""
         self._home = Path(home)
         self._env_values: dict[str, Any] = dict(env_values or {})
+        self._deployment: Mapping[str, str] = MappingProxyType(dict(deployment or {}))
         self._file_values: dict[str, Any] = _defaults(self._home)
 
     @classmethod
     def load(cls, home: Path, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``home/.screenly/screenly.conf`` (written with defaults if missing), then the env.
 
-        :param environ: variables to read ``ANTHIAS_<KEY>`` overrides from; ``os.environ`` if None.
+        :param environ: variables to read ``ANTHIAS_<KEY>`` overrides and the
+            ``DEPLOYMENT_VARIABLES`` from; ``os.environ`` if None.
         """
         home = Path(home)
-        env = _read_environment(os.environ if environ is None else environ, home)
-        settings = cls(home, env)
+        environ = os.environ if environ is None else environ
+        deployment = {variable.name: environ[variable.name] for variable in DEPLOYMENT_VARIABLES
+                      if variable.name in environ}
+        settings = cls(home, _read_environment(environ, home), deployment)
         settings.reload()
         return settings
 
@@ -408,6 +440,21 @@ class Settings(Mapping[str, Any]):
     def env_overrides(self) -> frozenset[str]:
         """Keys whose value comes from an ``ANTHIAS_<KEY>`` environment variable."""
         return frozenset(self._env_values)
+
+    @property
+    def deployment(self) -> Mapping[str, str]:
+        """The ``DEPLOYMENT_VARIABLES`` that were set at load time, by variable name."""
+        return self._deployment
+
+    @property
+    def database_url(self) -> str:
+        """``DATABASE_URL`` as given ("" when unset: the SQLite file ``database_path``)."""
+        return self._deployment.get("DATABASE_URL", "")
+
+    @property
+    def base_domain(self) -> str:
+        """``ANTHIAS_BASE_DOMAIN``, lower-case, without dots at either end ("" when unset)."""
+        return self._deployment.get("ANTHIAS_BASE_DOMAIN", "").strip().lower().strip(".")
 
     @property
     def home(self) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -112,7 +111,7 @@ def last_good(load: Callable[[], Sequence[PlayItem]]) -> Callable[[], Sequence[P
 
 def open_player_database(settings: Settings) -> Database:
     """Open the server's database and make sure the schema is current (the server may lag)."""
-    database = open_database(os.environ.get("DATABASE_URL") or settings.database_path)
+    database = open_database(settings.database_url or settings.database_path)
     db.initialize(database)
     for attempt in range(3):
         try:

@@ -28,3 +28,17 @@ def test_a_publisher_address_already_in_use_stops_start_up(app, environ):
     with pytest.raises(StartupError) as caught:
         create_app(environ={**environ, "ANTHIAS_ZMQ_PUBLISHER": taken})
     assert taken in str(caught.value)
+
+
+def test_the_environ_given_is_the_whole_configuration(environ, home, monkeypatch):
+    """A secret key in the process environment does not reach an app built from another."""
+    from cryptography.fernet import Fernet
+
+    given, ignored = Fernet.generate_key(), Fernet.generate_key()
+    monkeypatch.setenv("ANTHIAS_SECRET_KEY", ignored.decode())
+    app = create_app(environ={**environ, "ANTHIAS_SECRET_KEY": given.decode()})
+    try:
+        box = app.extensions["anthias"].auth.access_tokens.box
+        assert Fernet(given).decrypt(box.encrypt("secret").encode()) == b"secret"
+    finally:
+        app.extensions["anthias"].close()

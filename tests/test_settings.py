@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from anthias_edge.errors import HostLevelSetting, InvalidSetting
-from anthias_edge.settings import HOST_LEVEL, SETTINGS, Settings, hash_password
+from anthias_edge.settings import (
+    DEPLOYMENT_VARIABLES,
+    HOST_LEVEL,
+    SETTINGS,
+    Settings,
+    hash_password,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
@@ -432,3 +438,24 @@ def test_every_setting_has_help_and_is_documented():
         assert f"`{setting.env_var}`" in docs, f"{setting.env_var} is missing from docs"
         host_row = f"| {setting.section} | `{setting.key}` | {'yes' if setting.host else 'no'} |"
         assert host_row in docs, f"docs/settings.md: is {setting.key} host-level?"
+
+
+def test_every_deployment_variable_is_documented_and_no_setting_shares_its_name():
+    docs = DOCS.read_text(encoding="utf-8")
+
+    for variable in DEPLOYMENT_VARIABLES:
+        assert variable.help.strip()
+        assert f"| `{variable.name}` |" in docs, f"{variable.name} is missing from docs"
+        assert variable.name not in {setting.env_var for setting in SETTINGS}
+
+
+def test_deployment_variables_come_from_the_given_environment_only(home, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://process@127.0.0.1/ignored")
+    settings = Settings.load(home, {"DATABASE_URL": "postgresql://given@127.0.0.1/edge",
+                                    "ANTHIAS_BASE_DOMAIN": " Signage.Example. "})
+
+    assert settings.database_url == "postgresql://given@127.0.0.1/edge"
+    assert settings.base_domain == "signage.example"
+    assert "ANTHIAS_SECRET_KEY" not in settings.deployment
+    assert "DATABASE_URL" not in settings.conf_path.read_text(encoding="utf-8")
+    assert "DATABASE_URL" not in settings.as_dict()

@@ -34,6 +34,7 @@ from anthias_edge.db import db
 from anthias_edge.errors import TenantNotFound, TooManyAttempts
 from anthias_edge.models import Tenant, TenantUser, User
 from anthias_edge.permissions import effective_permissions
+from anthias_edge.runtime import current_runtime
 from anthias_edge.services.member_login import VerifiedPasswords, check_member_password
 from anthias_edge.services.row_security import set_tenant
 from anthias_edge.services.tenant_hosts import tenant_for_host
@@ -109,7 +110,7 @@ def _matching_user(username: str, password: str) -> User | None:
     A right password clears the address's failures at once: whether the user is a member
     of this tenant is another question, answered with the same 401 whatever the password.
     """
-    attempt = check_member_password(login_throttle(current_app.extensions["anthias"]),
+    attempt = check_member_password(login_throttle(current_runtime()),
                                     _verified(), username, password, request.remote_addr,
                                     lambda: _user(username))
     if attempt.user is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -18,7 +17,7 @@ def migrate() -> None:
     from anthias_edge.db import open_database, require_postgresql_driver, run_migrations
 
     settings = load_settings()
-    url = os.environ.get("DATABASE_URL") or str(settings.database_path)
+    url = settings.database_url or str(settings.database_path)
     require_postgresql_driver(url)
     database = open_database(url)
     try:
@@ -44,11 +43,11 @@ def import_anthias_command(path: Path, yes: bool) -> None:
     """
     from anthias_edge.services.importer import check_source, import_anthias
 
-    if os.environ.get("DATABASE_URL"):
+    settings = load_settings()
+    if settings.database_url:
         raise click.ClickException(
             "import-anthias fills the device's SQLite database; unset DATABASE_URL first."
         )
-    settings = load_settings()
     try:
         check_source(path, settings)
         if settings.database_path.exists() and not yes:

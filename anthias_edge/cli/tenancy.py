@@ -7,7 +7,6 @@ mode). Loaded lazily by ``anthias_edge.cli.main``; Flask is never imported here.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +31,7 @@ def _tenancy_database() -> Iterator[Database]:
     from anthias_edge.services.pg_migration import migrate_locked
 
     settings = load_settings()
-    database = open_database(os.environ.get("DATABASE_URL") or settings.database_path)
+    database = open_database(settings.database_url or settings.database_path)
     db.initialize(database)
     try:
         with database.connection_context():
@@ -105,7 +104,7 @@ def _access_tokens() -> AccessTokens:
     from anthias_edge.services.jwt_tokens import AccessTokens
 
     settings = load_settings()
-    return AccessTokens(load_crypto_box(os.environ, settings.home,
+    return AccessTokens(load_crypto_box(settings.deployment, settings.home,
                                         cloud=settings["mode"] == "cloud"))
 
 

@@ -14,6 +14,7 @@ from tests.cloud.pg import database_fixtures
 
 DATABASE = "anthias_cloud_test"
 BASE_DOMAIN = "signage.test"
+SECRET_KEY = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="  # v3 tokens in cloud mode need one
 
 
 # This package's own PostgreSQL database, recreated per test module and emptied per test.
@@ -21,16 +22,16 @@ cloud_server_url, cloud_url = database_fixtures(DATABASE, made="cloud_server_url
                                                 emptied="cloud_url")
 
 
-def cloud_environ(home: Path, url: str) -> dict[str, str]:
-    """The environment of a cloud server on ``url``."""
+def cloud_environ(home: Path, url: str, **extra: str) -> dict[str, str]:
+    """The environment of a cloud server on ``url`` (no secret key unless ``extra`` has one)."""
     return {"HOME": str(home), "ANTHIAS_MODE": "cloud", "DATABASE_URL": url,
-            "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN}
+            "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN, **extra}
 
 
 @pytest.fixture
 def cloud_app(home: Path, cloud_url: str) -> Iterator[Flask]:
     """A cloud-mode app on the emptied database."""
-    app = create_app(environ=cloud_environ(home, cloud_url))
+    app = create_app(environ=cloud_environ(home, cloud_url, ANTHIAS_SECRET_KEY=SECRET_KEY))
     app.config["TESTING"] = True
     app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
     yield app

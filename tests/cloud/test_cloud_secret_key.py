@@ -33,8 +33,8 @@ def make_cloud_app(home: Path, url: str) -> Iterator:
     """Build cloud apps on the emptied database; close them afterwards."""
     apps: list[Flask] = []
 
-    def build() -> Flask:
-        app = create_app(environ=cloud_environ(home, url))
+    def build(**env: str) -> Flask:
+        app = create_app(environ=cloud_environ(home, url, **env))
         apps.append(app)
         return app
 
@@ -99,22 +99,19 @@ def test_readyz_tells_when_the_secret_key_is_missing(make_cloud_app):
 
 
 @pytest.mark.postgres
-def test_readyz_tells_when_the_key_cannot_open_the_stored_signing_keys(make_cloud_app,
-                                                                       monkeypatch):
-    app = make_cloud_app()
+def test_readyz_tells_when_the_key_cannot_open_the_stored_signing_keys(make_cloud_app):
+    app = make_cloud_app(ANTHIAS_SECRET_KEY=Fernet.generate_key().decode())
     _store_a_signing_key(app, Fernet.generate_key())
-    monkeypatch.setenv("ANTHIAS_SECRET_KEY", Fernet.generate_key().decode())
     body = app.test_client().get("/readyz").get_json()
     assert body["failed"] == ["secret_key"]
     assert "could not be decrypted" in body["secret_key"]
 
 
 @pytest.mark.postgres
-def test_readyz_is_ready_with_the_right_key(make_cloud_app, monkeypatch):
+def test_readyz_is_ready_with_the_right_key(make_cloud_app):
     key = Fernet.generate_key()
-    app = make_cloud_app()
+    app = make_cloud_app(ANTHIAS_SECRET_KEY=key.decode())
     _store_a_signing_key(app, key)
-    monkeypatch.setenv("ANTHIAS_SECRET_KEY", key.decode())
     response = app.test_client().get("/readyz")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["secret_key"] == "ok"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.cloud.conftest import BASE_DOMAIN
 
@@ -12,8 +11,7 @@ pytestmark = pytest.mark.postgres
 PASSWORD = "correct horse battery"
 
 
-def test_a_signed_out_access_token_is_refused_in_the_cloud(cloud_app, make_tenant, monkeypatch):
-    monkeypatch.setenv("ANTHIAS_SECRET_KEY", Fernet.generate_key().decode())
+def test_a_signed_out_access_token_is_refused_in_the_cloud(cloud_app, make_tenant):
     make_tenant("acme", "alice", PASSWORD)
     client = cloud_app.test_client()
     host = {"base_url": f"https://acme.{BASE_DOMAIN}"}

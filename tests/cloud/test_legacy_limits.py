@@ -27,7 +27,6 @@ pytestmark = pytest.mark.postgres
 
 DATABASE = "anthias_legacy_limits_test"
 PASSWORD = "correct horse battery"
-SECRET_KEY = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="  # v3 tokens in cloud mode need one
 HOST = f"acme.{BASE_DOMAIN}"
 LEGACY_REFUSED = {"error": "This tenant has reached its asset limit."}
 
@@ -50,10 +49,8 @@ def cloud_server_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def acme(cloud_app: Flask, make_tenant: Callable[..., str],
-         monkeypatch: pytest.MonkeyPatch) -> str:
+def acme(cloud_app: Flask, make_tenant: Callable[..., str]) -> str:
     """Tenant acme (owner alice, editor eve) on a plan of 2 assets."""
-    monkeypatch.setenv("ANTHIAS_SECRET_KEY", SECRET_KEY)
     tenant_id = make_tenant("acme", "alice", PASSWORD, {"eve": "editor"})
     with cloud_app.extensions["anthias"].database.connection_context():
         TenantService(tenant_id).set_plan(max_assets=2)

@@ -15,7 +15,6 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 from click.testing import CliRunner
-from cryptography.fernet import Fernet
 from flask import Flask
 from peewee import Database, PeeweeException
 
@@ -25,7 +24,7 @@ from anthias_edge.errors import ValidationError
 from anthias_edge.models import Asset
 from anthias_edge.services.row_security import ConfinedTransaction, set_tenant
 from anthias_edge.services.tenants import create_tenant
-from tests.cloud.conftest import BASE_DOMAIN, cloud_environ
+from tests.cloud.conftest import BASE_DOMAIN, SECRET_KEY, cloud_environ
 from tests.cloud.pg import drop_database, fresh_database, query
 
 pytestmark = pytest.mark.postgres
@@ -35,12 +34,6 @@ PASSWORD = "correct horse battery"
 TENANT_TABLES = ("assets", "tenant_users", "api_tokens", "refresh_tokens", "audit_log")
 PAGE = {"name": "Page", "uri": "https://example.org/", "mimetype": "webpage", "duration": 10,
         "is_enabled": True, "skip_asset_check": True}
-
-
-@pytest.fixture(autouse=True)
-def _secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """v3 tokens in cloud mode need a key (read from the environment)."""
-    monkeypatch.setenv("ANTHIAS_SECRET_KEY", Fernet.generate_key().decode())
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +311,7 @@ def test_a_device_tenant_holding_data_is_deactivated_at_cloud_start_and_unreacha
     query(cloud_url, "INSERT INTO tenant_users (user_id, tenant_id, role, created_at) "
                      "SELECT id, 'dev', 'owner', now() FROM users WHERE username = 'alice' "
                      "RETURNING id")
-    second = create_app(environ=cloud_environ(home, cloud_url))
+    second = create_app(environ=cloud_environ(home, cloud_url, ANTHIAS_SECRET_KEY=SECRET_KEY))
     second.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
     try:
         client = second.test_client()
@@ -383,7 +376,7 @@ def test_an_owner_that_is_not_a_superuser_migrates_serves_and_is_held_to_the_pol
     added = CliRunner().invoke(main, ["user", "create", "--tenant", "acme", "--username",
                                       "carl", "--password", PASSWORD, "--role", "editor"],
                                env=env)
-    app = create_app(environ=cloud_environ(home, owner_url))
+    app = create_app(environ=cloud_environ(home, owner_url, ANTHIAS_SECRET_KEY=SECRET_KEY))
     app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
     try:
         client = app.test_client()

@@ -10,12 +10,12 @@ domain itself, ``localhost``) are ignored, so a device answers on any address.
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Request, current_app
 
 from anthias_edge.errors import TenantMismatch, TenantNotFound
 from anthias_edge.models import Tenant
+from anthias_edge.runtime import current_runtime
 from anthias_edge.services.auth_tokens import TenantRef
 from anthias_edge.services.tenant_hosts import (
     SUBDOMAIN,
@@ -32,8 +32,8 @@ TENANT_HEADER = "X-Tenant-ID"
 
 
 def base_domain() -> str:
-    """The cloud's base domain (``example.com``): app config first, then the environment."""
-    value = current_app.config.get(BASE_DOMAIN_ENV) or os.environ.get(BASE_DOMAIN_ENV, "")
+    """The cloud's base domain (``example.com``): app config first, then the settings."""
+    value = current_app.config.get(BASE_DOMAIN_ENV) or current_runtime().settings.base_domain
     return value.strip().lower().strip(".")
 
 
@@ -47,7 +47,7 @@ def request_host(request: Request) -> str:
 
 def _cloud_usable(tenant: Tenant) -> Tenant:
     """``tenant``, or TenantNotFound for the device's tenant in the cloud."""
-    if is_device_tenant(tenant) and current_app.extensions["anthias"].is_cloud:
+    if is_device_tenant(tenant) and current_runtime().is_cloud:
         raise TenantNotFound()
     return tenant
 
@@ -55,7 +55,7 @@ def _cloud_usable(tenant: Tenant) -> Tenant:
 def _host_tenant(host: str, base: str) -> Tenant | bool | None:
     """The tenant the host names; None when it names none; False when it names an unknown one."""
     try:
-        return tenant_for_host(host, base, cloud=current_app.extensions["anthias"].is_cloud)
+        return tenant_for_host(host, base, cloud=current_runtime().is_cloud)
     except TenantNotFound:
         return False
 

@@ -78,9 +78,9 @@ def test_host_endpoints_are_device_only_and_need_devices_manage(world: World):
     assert owner_info.status_code == 200
 
 
-def test_host_endpoints_do_not_exist_in_the_cloud(make_world, monkeypatch):
-    monkeypatch.setenv("ANTHIAS_SECRET_KEY", "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE=")
-    world = make_world(ANTHIAS_MODE="cloud")
+def test_host_endpoints_do_not_exist_in_the_cloud(make_world):
+    world = make_world(ANTHIAS_MODE="cloud",
+                       ANTHIAS_SECRET_KEY="Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE=")
     reboot = world.client.post("/api/v3/legacy/reboot", headers=world.auth())
     assets = world.client.get("/api/v3/legacy/assets", headers=world.auth())
     assert reboot.status_code == 404

@@ -57,9 +57,9 @@ def test_v3_legacy_control_is_refused_from_another_site(world: World):
         viewer.close()
 
 
-def test_another_tenants_subdomain_is_another_origin(world: World, monkeypatch):
+def test_another_tenants_subdomain_is_another_origin(world: World):
     """Tenants share the base domain's site, so only the very same host counts."""
-    monkeypatch.setenv("ANTHIAS_BASE_DOMAIN", "example.com")
+    world.app.config["ANTHIAS_BASE_DOMAIN"] = "example.com"
     for headers in ({"Origin": "https://beta.example.com"}, {"Sec-Fetch-Site": "same-site"},
                     {"Origin": "https://example.com"}):
         refused = world.client.post("/api/v3/assets", json=ASSET,

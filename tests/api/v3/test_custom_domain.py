@@ -8,9 +8,9 @@ from tests.api.v3.conftest import World
 
 
 @pytest.fixture
-def cloud_hosts(world: World, monkeypatch) -> World:
+def cloud_hosts(world: World) -> World:
     """The world with base domain example.com; beta already owns signs.beta.test."""
-    monkeypatch.setenv("ANTHIAS_BASE_DOMAIN", "example.com")
+    world.app.config["ANTHIAS_BASE_DOMAIN"] = "example.com"
     taken = world.client.patch("/api/v3/tenant", headers=world.auth("owner", world.b),
                                json={"custom_domain": "signs.beta.test"})
     assert taken.status_code == 200

@@ -29,8 +29,8 @@ def test_an_x_tenant_id_that_agrees_by_id_or_subdomain_is_fine(world: World, val
     assert by_sub.get_json()["id"] == world.a
 
 
-def test_a_subdomain_host_must_match_the_token(world: World, monkeypatch):
-    monkeypatch.setenv("ANTHIAS_BASE_DOMAIN", "example.com")
+def test_a_subdomain_host_must_match_the_token(world: World):
+    world.app.config["ANTHIAS_BASE_DOMAIN"] = "example.com"
     own = world.client.get("/api/v3/tenant", headers=world.auth(),
                            base_url="http://alpha.example.com")
     other = world.client.get("/api/v3/tenant", headers=world.auth(),
@@ -44,8 +44,8 @@ def test_a_subdomain_host_must_match_the_token(world: World, monkeypatch):
     assert other.get_json()["error"]["code"] == "tenant_mismatch"
 
 
-def test_a_login_on_a_subdomain_needs_no_tenant_field(world: World, monkeypatch):
-    monkeypatch.setenv("ANTHIAS_BASE_DOMAIN", "example.com")
+def test_a_login_on_a_subdomain_needs_no_tenant_field(world: World):
+    world.app.config["ANTHIAS_BASE_DOMAIN"] = "example.com"
     response = world.client.post("/api/v3/auth/token", base_url="http://beta.example.com",
                                  json={"username": "beta-owner",
                                        "password": "correct horse battery"})
@@ -53,8 +53,8 @@ def test_a_login_on_a_subdomain_needs_no_tenant_field(world: World, monkeypatch)
     assert response.get_json()["tenant_id"] == world.b
 
 
-def test_a_login_whose_tenant_disagrees_with_the_host_is_a_mismatch(world: World, monkeypatch):
-    monkeypatch.setenv("ANTHIAS_BASE_DOMAIN", "example.com")
+def test_a_login_whose_tenant_disagrees_with_the_host_is_a_mismatch(world: World):
+    world.app.config["ANTHIAS_BASE_DOMAIN"] = "example.com"
     response = world.client.post("/api/v3/auth/token", base_url="http://beta.example.com",
                                  json={"username": "alpha-owner", "tenant": "alpha",
                                        "password": "correct horse battery"})
@@ -98,9 +98,8 @@ def test_an_admin_cannot_change_limits_through_the_tenant(world: World):
     assert "max_assets" in response.get_json()["error"]["details"]
 
 
-def test_hosts_naming_no_tenant_are_ignored_and_each_naming_source_must_agree(world: World,
-                                                                              monkeypatch):
-    monkeypatch.setenv("ANTHIAS_BASE_DOMAIN", "example.com")
+def test_hosts_naming_no_tenant_are_ignored_and_each_naming_source_must_agree(world: World):
+    world.app.config["ANTHIAS_BASE_DOMAIN"] = "example.com"
 
     def source(base_url: str, **headers: str) -> str | int:
         response = world.client.get("/api/v3/tenant", headers={**world.auth(), **headers},

@@ -26,10 +26,9 @@ WINDOW = {"start_date": "2024-01-01T00:00:00Z", "end_date": "2099-01-01T00:00:00
 
 
 @pytest.fixture
-def cloud(make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch) -> World:
+def cloud(make_world: Callable[..., World]) -> World:
     """A cloud-mode server with tenants alpha (a) and beta (b) on ``<sub>.signage.test``."""
-    monkeypatch.setenv("ANTHIAS_SECRET_KEY", SECRET_KEY)
-    world = make_world(ANTHIAS_MODE="cloud")
+    world = make_world(ANTHIAS_MODE="cloud", ANTHIAS_SECRET_KEY=SECRET_KEY)
     world.app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
     return world
 
