@@ -3,9 +3,10 @@
 Under a bare X server (many Pi kiosks) there is no window manager, so ``--kiosk`` and
 ``--fs`` cannot ask anyone for a full-screen window: the player reads the root window's
 size itself and places its windows at 0,0 with that size. Under a Wayland compositor
-such as cage, the compositor makes every window full screen. libX11 is reached through
-ctypes (Chromium and mpv depend on it), with ``xdpyinfo`` as a fallback, so no Python
-X binding is needed.
+such as cage, the compositor makes every window full screen and stacks them itself, so a
+compositor that answers is used directly even when Xwayland offers an X display too.
+libX11 is reached through ctypes (Chromium and mpv depend on it), with ``xdpyinfo`` as a
+fallback, so no Python X binding is needed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -54,7 +57,8 @@ _ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p
 _XLIB: list[ctypes.CDLL | None] = []
 
 
-def _xlib() -> ctypes.CDLL | None:
+def xlib() -> ctypes.CDLL | None:
+    """libX11 with a non-fatal error handler, loaded once; None when it is missing."""
     if _XLIB:
         return _XLIB[0]
     lib = _load("X11")
@@ -75,7 +79,7 @@ def _xlib() -> ctypes.CDLL | None:
 
 def x11_size(display: str) -> tuple[int, int] | None:
     """The size of ``display``'s default screen in pixels, or None when it cannot be read."""
-    lib = _xlib()
+    lib = xlib()
     if lib is not None:
         handle = lib.XOpenDisplay(display.encode())
         if handle:
@@ -96,9 +100,34 @@ def x11_size(display: str) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if match else None
 
 
-def detect_screen(environ: dict[str, str] | None = None) -> Screen:
-    """The screen from ``DISPLAY`` (preferred: Xwayland under cage is X11 too) or Wayland."""
+def wayland_answers(environ: Mapping[str, str]) -> bool:
+    """Whether a Wayland compositor listens on ``WAYLAND_DISPLAY`` (a stale name does not)."""
+    name = environ.get("WAYLAND_DISPLAY")
+    if not name:
+        return False
+    path = name if name.startswith("/") else os.path.join(environ.get("XDG_RUNTIME_DIR", ""),
+                                                          name)
+    if not os.path.isabs(path):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def detect_screen(environ: Mapping[str, str] | None = None) -> Screen:
+    """The screen: a Wayland compositor that answers, else ``DISPLAY``'s X server.
+
+    Wayland comes first: under cage, Xwayland's windows are stacked by the compositor,
+    which ignores X restacking, so mpv's window raised through X stayed under Chromium's.
+    """
     env = os.environ if environ is None else environ
+    if wayland_answers(env):
+        logger.info("Wayland compositor on %s", env["WAYLAND_DISPLAY"])
+        return Screen("wayland")
     display = env.get("DISPLAY")
     if display:
         size = x11_size(display)
@@ -130,7 +159,7 @@ class CursorHider:
 
     def hide(self, display: str | None) -> bool:
         """Hide the pointer on ``display``; True when it worked."""
-        lib, fixes = _xlib(), _load("Xfixes")
+        lib, fixes = xlib(), _load("Xfixes")
         if not display or lib is None or fixes is None:
             return False
         handle = lib.XOpenDisplay(display.encode())
@@ -148,133 +177,3 @@ class CursorHider:
             with contextlib.suppress(Exception):
                 self._lib.XCloseDisplay(self._handle)
         self._lib, self._handle = None, None
-
-
-class WindowRaiser:
-    """Raises a top-level X window found by its title: stacking without a window manager.
-
-    mpv cannot raise its own window without one (``ontop`` asks the window manager), and
-    mapping a new window for each video shows it first at a small size; so mpv keeps one
-    window for its whole life, and the player raises it when a video's first frame is out.
-    """
-
-    def __init__(self, display: str | None, title: str) -> None:
-        self.display = display
-        self.title = title.encode()
-        self._lib = _xlib()
-        self._handle: int | None = None
-        self._window: int | None = None
-        # Whether a window manager put a frame around the window (found on first use).
-        self.framed: bool | None = None
-
-    def _open(self) -> int | None:
-        if self._handle is None and self._lib is not None and self.display:
-            self._handle = self._lib.XOpenDisplay(self.display.encode()) or None
-            if self._handle is not None:
-                lib = self._lib
-                lib.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong,
-                                           ctypes.POINTER(ctypes.c_ulong),
-                                           ctypes.POINTER(ctypes.c_ulong),
-                                           ctypes.POINTER(ctypes.POINTER(ctypes.c_ulong)),
-                                           ctypes.POINTER(ctypes.c_uint)]
-                lib.XFetchName.argtypes = [ctypes.c_void_p, ctypes.c_ulong,
-                                           ctypes.POINTER(ctypes.c_char_p)]
-                lib.XRaiseWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
-                lib.XFree.argtypes = [ctypes.c_void_p]
-        return self._handle
-
-    def _children(self, handle: int, window: int) -> list[int]:
-        lib = self._lib
-        assert lib is not None
-        root, parent = ctypes.c_ulong(), ctypes.c_ulong()
-        children = ctypes.POINTER(ctypes.c_ulong)()
-        count = ctypes.c_uint()
-        if not lib.XQueryTree(handle, window, ctypes.byref(root), ctypes.byref(parent),
-                              ctypes.byref(children), ctypes.byref(count)):
-            return []
-        found = [children[index] for index in range(count.value)]
-        if children:
-            lib.XFree(children)
-        return found
-
-    def _named(self, handle: int, window: int, depth: int) -> bool:
-        lib = self._lib
-        assert lib is not None
-        name = ctypes.c_char_p()
-        if lib.XFetchName(handle, window, ctypes.byref(name)) and name.value:
-            matched = name.value == self.title
-            lib.XFree(name)
-            if matched:
-                return True
-        return depth > 0 and any(self._named(handle, child, depth - 1)
-                                 for child in self._children(handle, window))
-
-    def _find(self, handle: int) -> int | None:
-        """The top-level window holding the titled one: itself on a bare X server, the
-        frame a window manager put around it otherwise."""
-        assert self._lib is not None
-        for window in self._children(handle, self._lib.XDefaultRootWindow(handle)):
-            if self._named(handle, window, 0):
-                self.framed = False
-                return window
-            if self._named(handle, window, 2):
-                self.framed = True
-                return window
-        return None
-
-    def keep_pixels_on_expose(self) -> int:
-        """Give every other top-level window no background, and return how many.
-
-        When Chromium's window comes back over mpv's, the X server would fill it with its
-        background colour (white) until Chromium repaints; with no background the
-        outgoing picture stays on screen for those milliseconds instead.
-        """
-        handle = self._open()
-        lib = self._lib
-        if handle is None or lib is None:
-            return 0
-        lib.XSetWindowBackgroundPixmap.argtypes = [ctypes.c_void_p, ctypes.c_ulong,
-                                                   ctypes.c_ulong]
-        mine = self._find(handle)
-        # Chromium draws into a child window of its top-level one: both keep their pixels.
-        windows: list[int] = []
-        level = [w for w in self._children(handle, lib.XDefaultRootWindow(handle)) if w != mine]
-        for _depth in range(3):
-            windows += level
-            level = [child for window in level for child in self._children(handle, window)]
-        for window in windows:
-            lib.XSetWindowBackgroundPixmap(handle, window, 0)  # None
-        lib.XFlush(handle)
-        return len(windows)
-
-    def raise_window(self) -> bool:
-        """Put the window above every other; False when it cannot be found."""
-        return self._restack("XRaiseWindow")
-
-    def lower_window(self) -> bool:
-        """Put the window below every other; False when it cannot be found."""
-        return self._restack("XLowerWindow")
-
-    def _restack(self, request: str) -> bool:
-        handle = self._open()
-        lib = self._lib
-        if handle is None or lib is None:
-            return False
-        if self._window is None:
-            self._window = self._find(handle)
-            if self._window is None:
-                return False
-        call = getattr(lib, request)
-        call.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
-        call(handle, self._window)
-        # XSync, not XFlush: the stacking has changed once this returns.
-        lib.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.XSync(handle, 0)
-        return True
-
-    def close(self) -> None:
-        """Close the X connection."""
-        if self._lib is not None and self._handle is not None:
-            with contextlib.suppress(Exception):
-                self._lib.XCloseDisplay(self._handle)
-        self._handle, self._window = None, None

@@ -232,8 +232,15 @@ class MediaRouter:
             # The page under mpv is left as it is: a page blanked there came back as one
             # black frame when Chromium was uncovered (it re-presents its last frame).
         else:
+            leaving_media = self._active is self.media
+            keep_pixels = getattr(self.media, "keep_pixels_on_expose", None)
+            if leaving_media and keep_pixels is not None:
+                # Chromium raises its own window when it swaps tabs (at once under a window
+                # manager) and resets its background as pages load: take it away again
+                # just before, so the uncovered window shows the video's last frame.
+                keep_pixels()
             self.browser.show(item)
-            if self._active is self.media:
+            if leaving_media:
                 lower_window = getattr(self.media, "lower_window", None)
                 if lower_window is not None:
                     # Chromium keeps drawing under mpv's window (it cannot tell it is

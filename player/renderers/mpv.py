@@ -30,7 +30,7 @@ from typing import Any
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
 from player.renderers import OutputLogger, PlayableItem, end_process_group, kind_of
-from player.screen import WindowRaiser
+from player.stacking import WindowRaiser
 
 logger = logging.getLogger(__name__)
 
@@ -183,13 +183,11 @@ class MpvRenderer:
         return self._stack(on_top=False)
 
     def _stack(self, *, on_top: bool) -> bool:
+        # Not mpv's own ``ontop``: without a window manager mpv restacks its window on its
+        # own thread, racing the request below, and with one a focused full-screen
+        # Chromium stays above "on top" windows; the raiser handles both cases.
         if self._raiser is None:
             return False
-        # ontop asks a window manager (a desktop session); without one it is left alone,
-        # as mpv would restack its window on its own thread, racing the X request below.
-        if self._raiser.framed is not False:
-            with contextlib.suppress(PlayerUnavailable):
-                self._command(["set_property", "ontop", on_top])
         return self._raiser.raise_window() if on_top else self._raiser.lower_window()
 
     @property

@@ -1,0 +1,78 @@
+"""The player on a desktop session and under cage: real Chromium and mpv, filmed.
+
+A bare X server is filmed by test_screen.py. Here the same playlist of solid colours plays
+under a stacking window manager (openbox, as an X desktop session has) and under the cage
+kiosk compositor (nested in an Xvfb), and every frame must show one asset over the whole
+screen: no window manager panel or decoration, no window left under another, no black
+or white frame between two assets, and no renderer restart. Two turns of the playlist
+each: every kind of switch twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from player.screen import Screen, detect_screen
+from tests.player.screen_capture import runs, xvfb
+from tests.player.screen_sessions import (
+    PALETTE,
+    Film,
+    cage,
+    colour_playlist,
+    film_player,
+    green_page,
+    openbox,
+)
+
+# Two turns of the four-asset playlist: 8 switches, 4 into a video and 4 out of one.
+STARTS = 9
+ORDER = ["green", "blue", "magenta", "red"]
+
+
+@pytest.fixture
+def page_url() -> Iterator[str]:
+    with green_page() as url:
+        yield url
+
+
+def _assert_every_frame_is_one_whole_asset(film: Film) -> None:
+    sequence = runs(film.labels)
+    assert len(film.renderers) == 1, "the renderers were restarted"
+    assert film.media_restarts == 0, "mpv was restarted"
+    assert not [e for e in film.events if e[1].startswith("skipped")], film.events
+    # Never black, white or only part of the screen.
+    assert all(kind in PALETTE for kind, _ in sequence), f"frames by kind: {sequence}"
+    shown = [kind for kind, _ in sequence]
+    assert set(shown) == set(ORDER), sequence
+    for before, after in itertools.pairwise(shown):
+        assert ORDER.index(after) == (ORDER.index(before) + 1) % len(ORDER), sequence
+
+
+def test_under_a_window_manager_every_asset_fills_the_screen_with_no_blank_between(
+        page_url, tmp_path, monkeypatch):
+    size = (1280, 720)
+    with xvfb(size) as display, openbox(display):
+        monkeypatch.setenv("DISPLAY", display)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        film = film_player(display, size, colour_playlist(tmp_path, page_url, size), STARTS)
+    film.save_odd_frames(tmp_path)
+    _assert_every_frame_is_one_whole_asset(film)
+
+
+def test_under_cage_every_asset_fills_the_screen_with_no_blank_between(
+        page_url, tmp_path, monkeypatch):
+    # cage's nested output is 1024x768; the Xvfb has that size, so the film is the output.
+    size = (1024, 768)
+    with xvfb(size) as display, cage(display) as wayland:
+        # As the systemd unit has it: DISPLAY set (here to an X server that answers) and
+        # WAYLAND_DISPLAY; the compositor must win, or mpv's window stays under Chromium's.
+        monkeypatch.setenv("DISPLAY", display)
+        for name, value in wayland.items():
+            monkeypatch.setenv(name, value)
+        assert detect_screen() == Screen("wayland")
+        film = film_player(display, size, colour_playlist(tmp_path, page_url, size), STARTS)
+    film.save_odd_frames(tmp_path)
+    _assert_every_frame_is_one_whole_asset(film)
