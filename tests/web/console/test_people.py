@@ -207,6 +207,33 @@ def test_another_tenants_people_never_show(console_server: ConsoleServer, open_c
     assert other.get_by_role("button", name="Sign out everywhere").count() == 0
 
 
+def test_a_keyboard_alone_adds_a_person_with_focus_always_visible(
+        console_server: ConsoleServer, open_console):
+    page = open_page(open_console, console_server, username("acme", "admin"), "people")
+    newcomer = unique("keyboard")
+    focused = "() => document.activeElement"
+    outline = "() => getComputedStyle(document.activeElement).outlineStyle"
+    page.locator('[data-page="people"] h1').focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate(f"{focused}.dataset.action") == "add-person"
+    assert page.evaluate(outline) != "none"
+    page.keyboard.press("Enter")
+    assert page.evaluate(f"{focused}.name") == "username"
+    page.keyboard.type(newcomer)
+    page.keyboard.press("Tab")  # email
+    page.keyboard.press("Tab")  # password
+    assert page.evaluate(f"{focused}.name") == "password"
+    page.keyboard.type("long enough secret")
+    page.keyboard.press("Tab")  # role
+    page.keyboard.press("Tab")
+    assert page.evaluate(f"{focused}.textContent") == "Add person"
+    page.keyboard.press("Enter")
+    page.locator(f'[data-user="{newcomer}"]').wait_for()
+    # Focus goes back to the button that opened the form, not to the top of the page.
+    page.wait_for_function("() => document.activeElement.dataset.action === 'add-person'")
+    assert page.evaluate(outline) != "none"
+
+
 def test_people_page_screenshots(console_server: ConsoleServer, open_console):
     page = open_page(open_console, console_server, username("acme", "owner"), "people")
     save_screenshots(page, "people")

@@ -51,6 +51,19 @@ async function render(root, ctx) {
     root.replaceChildren(...children);
   }
 
+  // The control focus returns to when an editor closes: the button that opened it.
+  function openerOf(key) {
+    if (!key || key === "add") return '[data-action="add-person"]';
+    const [kind, id] = key.split(":");
+    const user = users.items.find((item) => item.id === id);
+    const action = kind === "role" ? "change-role" : "permissions";
+    return user ? `[data-user="${CSS.escape(user.username)}"] [data-action="${action}"]` : "h1";
+  }
+
+  function focusOn(selector) {
+    (root.querySelector(selector) || root.querySelector("h1"))?.focus();
+  }
+
   function focusOpen() {
     const field = root.querySelector("[data-editor] input, [data-editor] select");
     if (field) field.focus();
@@ -83,8 +96,10 @@ async function render(root, ctx) {
   }
 
   function close() {
+    const back = openerOf(state.open);
     state.open = null;
     draw();
+    focusOn(back);
   }
 
   async function submit(form, method, path, json, message) {
@@ -92,8 +107,10 @@ async function render(root, ctx) {
     button.disabled = true;
     try {
       await ctx.api(method, path, { json });
+      const back = openerOf(state.open);
       state.open = null;
       await refresh(message);
+      focusOn(back);
     } catch (error) {
       showError(form, error);
       button.disabled = false;
@@ -208,17 +225,18 @@ async function render(root, ctx) {
     if (!await ctx.ui.confirmDialog(question, { confirmLabel: label, danger: !active })) return;
     await act(() => ctx.api("PATCH", `/api/v3/users/${encodeURIComponent(user.id)}`,
       { json: { is_active: active } }),
-      `${user.username} was ${active ? "reactivated" : "deactivated"}.`);
+      `${user.username} was ${active ? "reactivated" : "deactivated"}.`,
+      `[data-user="${CSS.escape(user.username)}"] [data-action="toggle-active"]`);
   }
 
   async function remove(user) {
     if (!await ctx.ui.confirmDialog(`Delete ${user.username} from this organisation? ` +
       "Their sessions and API tokens end now. This cannot be undone.")) return;
     await act(() => ctx.api("DELETE", `/api/v3/users/${encodeURIComponent(user.id)}`),
-      `${user.username} was deleted.`);
+      `${user.username} was deleted.`, "h1");
   }
 
-  async function act(call, message) {
+  async function act(call, message, back) {
     try {
       await call();
       await refresh(message);
@@ -227,6 +245,7 @@ async function render(root, ctx) {
       ctx.ui.toast(refusal(error), { kind: "error" });
       await refresh();
     }
+    focusOn(back);
   }
 
   function roleSelect(name, choices, selected) {

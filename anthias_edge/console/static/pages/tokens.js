@@ -86,7 +86,11 @@ async function render(root, ctx) {
       h("div", { class: "form-actions" },
         h("button", { type: "submit", class: "btn btn-primary" }, "Create token"),
         h("button", { type: "button", class: "btn",
-          onclick: () => { state.adding = false; draw(); } }, "Cancel")));
+          onclick: () => {
+            state.adding = false;
+            draw();
+            root.querySelector('[data-action="add-token"]')?.focus();
+          } }, "Cancel")));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const json = {
@@ -138,7 +142,11 @@ async function render(root, ctx) {
       h("div", { class: "secret-row" },
         h("label", { for: "token-secret", class: "visually-hidden" }, "Token"), value, copy),
       h("button", { type: "button", class: "btn", "data-action": "done",
-        onclick: () => { state.secret = null; draw(); } }, "I have copied it"));
+        onclick: () => {
+          state.secret = null;
+          draw();
+          root.querySelector('[data-action="add-token"]')?.focus();
+        } }, "I have copied it"));
   }
 
   function tokenItem(token) {
@@ -172,6 +180,12 @@ async function render(root, ctx) {
     try {
       await ctx.api("DELETE", `/api/v3/tokens/${encodeURIComponent(token.id)}`);
       await refresh(`Token “${token.name}” was revoked.`);
+      // Its Revoke button is gone: focus stays on the token, now marked revoked.
+      const heading = root.querySelector(`[data-token="${CSS.escape(token.name)}"] h2`);
+      if (heading) {
+        heading.tabIndex = -1;
+        heading.focus();
+      }
     } catch (error) {
       ctx.ui.toast(error.message || "The token could not be revoked.", { kind: "error" });
     }
