@@ -72,7 +72,7 @@ def test_an_admin_creates_a_token_copies_its_secret_once_and_revokes_it(
     assert card.locator(".badge").inner_text().lower() == "active"
     shown = card.locator("code").inner_text()  # how the secret begins, e.g. "ae_1a2b…"
     assert shown.endswith("…") and secret.startswith(shown[:-1]) and len(shown) < 24
-    assert card.locator(".chip").all_inner_texts() == ["Add content", "View content"]
+    assert card.locator(".chip").all_inner_texts() == ["View content", "Add content"]
     with console_server.db():
         token = ApiToken.get(ApiToken.name == name)
     assert sorted(token.permissions) == ["assets.create", "assets.view"]

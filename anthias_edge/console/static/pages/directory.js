@@ -55,6 +55,21 @@ export function fieldErrors(error) {
   return fields;
 }
 
+// Permissions grouped by what they act on, each group read -> write -> remove.
+const VERB_ORDER = ["view", "create", "edit", "delete", "manage"];
+export function sortPermissions(names) {
+  const nouns = Object.keys(NOUNS);
+  const rank = (name) => {
+    const [noun, verb] = name.split(".");
+    const n = nouns.indexOf(noun);
+    return [n < 0 ? nouns.length : n, VERB_ORDER.indexOf(verb)];
+  };
+  return [...names].sort((a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    return x[0] - y[0] || x[1] - y[1] || a.localeCompare(b);
+  });
+}
+
 // Permission names read as words: "users.manage" -> "Manage users".
 const VERBS = { view: "View", create: "Add", edit: "Edit", delete: "Delete", manage: "Manage" };
 const NOUNS = {

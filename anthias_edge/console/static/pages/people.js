@@ -3,7 +3,7 @@
 // user may use it, and only on members the API would let them change: no one may touch a
 // member who holds a permission they lack (an admin and the owner, for one).
 
-import { fieldErrors, loadRoles, permissionLabel } from "./directory.js";
+import { fieldErrors, loadRoles, permissionLabel, sortPermissions } from "./directory.js";
 
 export const page = {
   id: "people",
@@ -128,8 +128,9 @@ async function render(root, ctx) {
     if (isMe) badges.push(h("span", { class: "badge" }, "you"));
     if (!user.is_active) badges.push(h("span", { class: "badge muted" }, "deactivated"));
     const extras = [
-      ...user.grants.map((name) => h("li", { class: "chip grant" }, `+ ${permissionLabel(name)}`)),
-      ...user.revokes.map((name) => h("li", { class: "chip revoke" },
+      ...sortPermissions(user.grants).map((name) => h("li", { class: "chip grant" },
+        `+ ${permissionLabel(name)}`)),
+      ...sortPermissions(user.revokes).map((name) => h("li", { class: "chip revoke" },
         `− ${permissionLabel(name)}`)),
     ];
     const item = h("li", { class: "card person", "data-user": user.username },
@@ -187,7 +188,7 @@ async function render(root, ctx) {
     const base = new Set(roleSet.get(user.role) || []);
     const has = new Set(user.permissions);
     // Only permissions the signed-in user holds can be given; the rest keep what they are.
-    const offered = roles.permissions.filter((name) => mine.has(name));
+    const offered = sortPermissions(roles.permissions.filter((name) => mine.has(name)));
     const boxes = offered.map((name) => h("label", { class: "check" },
       h("input", { type: "checkbox", name: "permission", value: name, checked: has.has(name) }),
       ` ${permissionLabel(name)} `,

@@ -2,7 +2,7 @@
 // see its secret once (with a copy button), revoke it. A token never holds a permission its
 // creator lacks, so only the signed-in user's own permissions are offered.
 
-import { fieldErrors, loadDirectory, permissionLabel } from "./directory.js";
+import { fieldErrors, loadDirectory, permissionLabel, sortPermissions } from "./directory.js";
 
 export const page = {
   id: "tokens",
@@ -56,7 +56,7 @@ async function render(root, ctx) {
   }
 
   function createForm() {
-    const mine = [...ctx.user.permissions].sort();
+    const mine = sortPermissions(ctx.user.permissions);
     const dateInput = h("input", { type: "date", name: "expires_on", id: "token-expires-on",
       min: localDate(new Date(Date.now() + DAY_MS)) });
     const dateField = h("div", { class: "field", "data-error-for": "expires_at", hidden: true },
@@ -165,7 +165,8 @@ async function render(root, ctx) {
         token.user_id)}`),
       h("p", { class: "meta" }, dates.join(" · ")),
       h("ul", { class: "chips", "aria-label": "Permissions" },
-        ...token.permissions.map((name) => h("li", { class: "chip" }, permissionLabel(name)))));
+        ...sortPermissions(token.permissions).map((name) => h("li", { class: "chip" },
+          permissionLabel(name)))));
     if (status === "active") {
       item.append(h("div", { class: "actions" },
         h("button", { type: "button", class: "btn btn-danger", "data-action": "revoke",
