@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 ACTIVE = {"start_date": "2019-08-24T14:15:22Z", "end_date": "2099-08-24T14:15:22Z"}
+# The keys of a v1-family asset, in Anthias's order (docs/legacy-api.md §3.1): the contract the
+# tests hold the formatter to, so written out here rather than imported from it.
+V1_KEYS = ["asset_id", "name", "uri", "start_date", "end_date", "duration", "mimetype",
+           "is_enabled", "nocache", "play_order", "skip_asset_check", "is_active", "is_processing"]
 
 
 def v2_asset(**fields: Any) -> dict[str, Any]:
@@ -20,6 +24,15 @@ def v2_asset(**fields: Any) -> dict[str, Any]:
     body = {"name": "Anthias", "uri": "https://anthias.screenly.io", **ACTIVE, "duration": 20,
             "mimetype": "webpage", "is_enabled": True, "nocache": False, "play_order": 0,
             "skip_asset_check": True}
+    body.update(fields)
+    return body
+
+
+def v1_2_asset(**fields: Any) -> dict[str, Any]:
+    """A valid v1.2 create body (JSON, 0/1 flags) for a disabled web page; override any field."""
+    body = {"name": "Anthias", "uri": "https://anthias.screenly.io", **ACTIVE, "duration": "20",
+            "mimetype": "webpage", "is_enabled": 0, "nocache": 0, "play_order": 0,
+            "skip_asset_check": 1}
     body.update(fields)
     return body
 

@@ -15,7 +15,7 @@ from anthias_edge.db import open_database
 from anthias_edge.jobs import run_cleanup, run_reachability_check, start_jobs, stop_jobs
 from anthias_edge.models import Asset
 from anthias_edge.runtime import Runtime
-from tests.helpers import v2_asset
+from tests.clients import create_asset_id
 
 
 @pytest.fixture
@@ -38,12 +38,6 @@ def scheduled(make_app: Callable[..., Flask]) -> Iterator[Runtime]:
     start_jobs(runtime)
     yield runtime
     stop_jobs(runtime)
-
-
-def create(client, **fields) -> str:
-    response = client.post("/api/v2/assets", json=v2_asset(**fields))
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()["asset_id"]
 
 
 def job_runs(runtime: Runtime, job: str, outcome: str) -> float | None:
@@ -83,12 +77,12 @@ def test_cleanup_keeps_a_tmp_file_younger_than_the_interval(make_app):
 
 def test_reachability_check_marks_each_asset_and_the_v2_api_shows_it(runtime, client, web, home):
     before = runtime.clock()
-    ok = create(client, uri=f"{web}/ok")
-    missing = create(client, uri=f"{web}/missing")
-    get_only = create(client, uri=f"{web}/get-only")
+    ok = create_asset_id(client, "v2", uri=f"{web}/ok")
+    missing = create_asset_id(client, "v2", uri=f"{web}/missing")
+    get_only = create_asset_id(client, "v2", uri=f"{web}/get-only")
     image = runtime.settings.asset_dir / "gone.png"
     image.write_bytes(b"png")
-    local = create(client, uri=str(image), mimetype="image")
+    local = create_asset_id(client, "v2", uri=str(image), mimetype="image")
     Path(client.get(f"/api/v2/assets/{local}").get_json()["uri"]).unlink()  # the file goes
 
     checked = run_reachability_check(runtime)
@@ -106,7 +100,7 @@ def test_reachability_check_marks_each_asset_and_the_v2_api_shows_it(runtime, cl
 
 def test_reachability_check_probes_at_most_the_cap_least_recently_checked_first(
         runtime, client, web):
-    ids = [create(client, uri=f"{web}/ok", name=f"page {n}") for n in range(3)]
+    ids = [create_asset_id(client, "v2", uri=f"{web}/ok", name=f"page {n}") for n in range(3)]
 
     assert run_reachability_check(runtime, limit=2) == 2
     with runtime.database.connection_context():
@@ -120,7 +114,7 @@ def test_reachability_check_probes_at_most_the_cap_least_recently_checked_first(
 
 
 def test_reachability_check_skips_other_schemes_and_assets_still_processing(runtime, client, web):
-    processing = create(client, uri=f"{web}/missing")
+    processing = create_asset_id(client, "v2", uri=f"{web}/missing")
     with runtime.database.connection_context():
         Asset.update(is_processing=True).where(Asset.asset_id == processing).execute()
         Asset.create(asset_id="ftp", uri="ftp://example.com/a.png", mimetype="image")

@@ -20,20 +20,17 @@ from anthias_edge.app import create_app
 from anthias_edge.cli import main
 from anthias_edge.errors import Conflict, DatabaseUnreachable, ImportFailed, ValidationError
 from anthias_edge.models import Asset
-from anthias_edge.services.pg_migration import migrate_to_postgresql
+from anthias_edge.services.pg_migration import (
+    ANTHIAS_COLUMNS,
+    EDGE_COLUMNS,
+    migrate_to_postgresql,
+)
 from tests.cloud.pg import database_fixtures, query
 from tests.conftest import FLASK_ERA, REAL
 
 pytestmark = pytest.mark.postgres
 
 DATABASE = "anthias_pgmig_test"
-ANTHIAS_COLUMNS = ("asset_id", "name", "uri", "md5", "start_date", "end_date", "duration",
-                   "mimetype", "is_enabled", "is_processing", "nocache", "play_order",
-                   "skip_asset_check")
-EDGE_COLUMNS = ("created_by", "is_shared", "share_code", "tags", "metadata", "play_days",
-                "play_time_from", "play_time_to", "skip_ssl_verify", "refresh_interval_s",
-                "custom_headers", "is_reachable", "last_reachability_check", "created_at",
-                "updated_at")
 FLASK_ROWS = [
     # asset_id, name, uri, start, end, duration (text), mimetype, enabled, order
     ("f1", "Menu", "https://example.org/menu", "2024-01-02 03:04:05",

@@ -15,19 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from anthias_edge.models import Asset
-from tests.helpers import ACTIVE, in_asset_folder, v1_model
+from tests.clients import create_asset
+from tests.helpers import ACTIVE, V1_KEYS, in_asset_folder, v1_model
 
-KEYS = ["asset_id", "name", "uri", "start_date", "end_date", "duration", "mimetype", "is_enabled",
-        "nocache", "play_order", "skip_asset_check", "is_active", "is_processing"]
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 NOT_FOUND = b'{"error":"Asset matching query does not exist."}'
-
-
-def create(client: FlaskClient, **fields: Any) -> dict[str, Any]:
-    """Create through v1 and return the 201 body."""
-    response = client.post("/api/v1/assets", data=v1_model(**fields))
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
 
 
 def put(client: FlaskClient, target: str, **fields: Any) -> Any:
@@ -54,7 +46,7 @@ def test_an_empty_library_lists_as_an_empty_json_array(client: FlaskClient) -> N
 
 
 def test_the_list_is_in_insertion_order_not_play_order(client: FlaskClient) -> None:
-    ids = [create(client, name=name)["asset_id"] for name in ("C", "A", "B")]
+    ids = [create_asset(client, "v1", name=name)["asset_id"] for name in ("C", "A", "B")]
     client.post("/api/v1/assets/order", data={"ids": ",".join(reversed(ids))})
 
     listed = client.get("/api/v1/assets").get_json()
@@ -71,7 +63,7 @@ def test_a_model_in_a_urlencoded_form_creates_the_asset_in_the_exact_v1_shape(
     assert response.status_code == 201
     assert response.headers["Content-Type"] == "application/json"
     body = response.get_json()
-    assert list(body) == KEYS
+    assert list(body) == V1_KEYS
     assert HEX32.match(body["asset_id"])
     expected = (
         '{"asset_id":"' + body["asset_id"] + '","name":"Anthias","uri":"https://anthias.screenly.io",'
@@ -101,25 +93,26 @@ def test_every_encoding_of_the_model_creates_the_same_asset(
 
 
 def test_an_enabled_asset_is_created_with_201_and_shown_active(client: FlaskClient) -> None:
-    body = create(client, is_enabled=1)  # Anthias answered 500 here (docs/legacy-api.md Q1, fixed)
+    # Anthias answered 500 here (docs/legacy-api.md Q1, fixed)
+    body = create_asset(client, "v1", is_enabled=1)
     assert (body["is_enabled"], body["is_active"]) == (1, 1)
     assert client.get(f"/api/v1/assets/{body['asset_id']}").get_json() == body
 
 
 def test_v1_keeps_duplicate_names_as_they_are(client: FlaskClient) -> None:
-    names = [create(client, name="Anthias")["name"] for _ in range(3)]
+    names = [create_asset(client, "v1", name="Anthias")["name"] for _ in range(3)]
     assert names == ["Anthias", "Anthias", "Anthias"]
 
 
 def test_v1_stores_the_uri_and_name_verbatim(client: FlaskClient) -> None:
     uri = "https://anthias.screenly.io/?a=1&amp;b=<2>'\""
-    body = create(client, name="Tom &amp; Jerry", uri=uri)
+    body = create_asset(client, "v1", name="Tom &amp; Jerry", uri=uri)
     assert (body["name"], body["uri"]) == ("Tom &amp; Jerry", uri)
 
 
 def test_play_order_sent_on_create_is_ignored_and_is_processing_is_copied(
         client: FlaskClient) -> None:
-    body = create(client, play_order=5, is_processing=1, nocache=1)
+    body = create_asset(client, "v1", play_order=5, is_processing=1, nocache=1)
     assert (body["play_order"], body["is_processing"], body["nocache"]) == (0, 1, 1)
 
 
@@ -191,13 +184,13 @@ def test_an_unreachable_url_is_refused_when_the_check_is_on(
 
 
 def test_a_reachable_url_passes_the_check(client: FlaskClient, web_server: str) -> None:
-    body = create(client, uri=f"{web_server}/ok", skip_asset_check=0)
+    body = create_asset(client, "v1", uri=f"{web_server}/ok", skip_asset_check=0)
     assert (body["uri"], body["skip_asset_check"]) == (f"{web_server}/ok", 0)
 
 
 def test_a_stream_is_created_without_skipping_the_check(client: FlaskClient) -> None:
-    body = create(client, uri="rtsp://127.0.0.1:1/live", mimetype="streaming",
-                  skip_asset_check=0)  # Anthias 500ed (docs/legacy-api.md Q3)
+    body = create_asset(client, "v1", uri="rtsp://127.0.0.1:1/live", mimetype="streaming",
+                        skip_asset_check=0)  # Anthias 500ed (docs/legacy-api.md Q3)
     assert (body["uri"], body["mimetype"]) == ("rtsp://127.0.0.1:1/live", "streaming")
 
 
@@ -212,8 +205,8 @@ def test_an_uploaded_video_with_duration_0_is_measured_by_ffprobe(
         client: FlaskClient, app: Flask, video_file: Path) -> None:
     uploaded = upload(client, video_file.read_bytes(), "clip.mp4")
 
-    body = create(client, name="clip.mp4", uri=uploaded["uri"], ext=uploaded["ext"],
-                  mimetype="video", duration=0)
+    body = create_asset(client, "v1", name="clip.mp4", uri=uploaded["uri"], ext=uploaded["ext"],
+                        mimetype="video", duration=0)
 
     assert body["duration"] == "2"
     stored = Path(body["uri"])
@@ -224,7 +217,7 @@ def test_an_uploaded_video_with_duration_0_is_measured_by_ffprobe(
 
 # -- get -------------------------------------------------------------------
 def test_get_returns_the_body_create_returned(client: FlaskClient) -> None:
-    body = create(client)
+    body = create_asset(client, "v1")
     response = client.get(f"/api/v1/assets/{body['asset_id']}")
     assert response.status_code == 200
     assert response.get_json() == body
@@ -243,7 +236,7 @@ def test_an_unknown_id_answers_500_does_not_exist(
 # -- update ----------------------------------------------------------------
 def test_put_applies_the_editable_fields_and_ignores_uri_mimetype_and_id(
         client: FlaskClient) -> None:
-    asset_id = create(client, is_enabled=0)["asset_id"]
+    asset_id = create_asset(client, "v1", is_enabled=0)["asset_id"]
 
     response = put(client, asset_id, name="Renamed", duration="30", is_enabled=1, nocache=1,
                    play_order=4, uri="https://elsewhere.example", mimetype="image",
@@ -261,7 +254,7 @@ def test_put_applies_the_editable_fields_and_ignores_uri_mimetype_and_id(
 
 
 def test_an_empty_update_model_lists_the_five_required_fields(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1")["asset_id"]
     response = client.put(f"/api/v1/assets/{asset_id}", data={"model": "{}"})
     assert response.status_code == 400
     assert response.data == (
@@ -271,7 +264,7 @@ def test_an_empty_update_model_lists_the_five_required_fields(client: FlaskClien
 
 
 def test_a_non_numeric_duration_on_update_answers_500(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1")["asset_id"]
     response = put(client, asset_id, duration="abc")
     assert response.status_code == 500
     assert response.get_json() == {"error": "invalid literal for int() with base 10: 'abc'"}
@@ -280,16 +273,16 @@ def test_a_non_numeric_duration_on_update_answers_500(client: FlaskClient) -> No
 
 def test_put_does_not_change_the_duration_of_a_video(
         client: FlaskClient, video_file: Path) -> None:
-    asset_id = create(client, uri=str(in_asset_folder(client, video_file)), mimetype="video",
-                      duration=0)["asset_id"]
+    asset_id = create_asset(client, "v1", uri=str(in_asset_folder(client, video_file)),
+                            mimetype="video", duration=0)["asset_id"]
     response = put(client, asset_id, duration="99")
     assert response.status_code == 200
     assert response.get_json()["duration"] == "2"
 
 
 def test_put_in_v1_does_not_renumber_the_playlist(client: FlaskClient) -> None:
-    first = create(client, name="A")["asset_id"]
-    second = create(client, name="B")["asset_id"]
+    first = create_asset(client, "v1", name="A")["asset_id"]
+    second = create_asset(client, "v1", name="B")["asset_id"]
     assert put(client, second, name="B", play_order=0).status_code == 200
     orders = {a["name"]: a["play_order"] for a in client.get("/api/v1/assets").get_json()}
     assert orders == {"A": 0, "B": 0}
@@ -297,7 +290,7 @@ def test_put_in_v1_does_not_renumber_the_playlist(client: FlaskClient) -> None:
 
 
 def test_patch_is_not_a_v1_method(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1")["asset_id"]
     response = client.patch(f"/api/v1/assets/{asset_id}", json={"name": "x"})
     assert response.status_code == 500
     assert response.get_json() == {"error": 'Method "PATCH" not allowed.'}
@@ -307,8 +300,8 @@ def test_patch_is_not_a_v1_method(client: FlaskClient) -> None:
 # -- delete ----------------------------------------------------------------
 def test_delete_answers_an_empty_204_and_removes_the_uploaded_file(client: FlaskClient) -> None:
     uploaded = upload(client, b"\x89PNG\r\n\x1a\nnot really", "photo.png")
-    body = create(client, name="photo.png", uri=uploaded["uri"], ext=uploaded["ext"],
-                  mimetype="image")
+    body = create_asset(client, "v1", name="photo.png", uri=uploaded["uri"], ext=uploaded["ext"],
+                        mimetype="image")
     stored = Path(body["uri"])
     assert stored.is_file()
 
@@ -324,7 +317,7 @@ def test_delete_leaves_a_file_outside_the_asset_folder_alone(
         client: FlaskClient, app: Flask, tmp_path: Path) -> None:
     outside = tmp_path / "usb-stick.png"
     outside.write_bytes(b"png")
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1")["asset_id"]
     # An older Anthias may have stored any path; such a row can still be deleted.
     with app.extensions["anthias"].database.connection_context():
         Asset.update(uri=str(outside)).where(Asset.asset_id == asset_id).execute()
@@ -334,7 +327,7 @@ def test_delete_leaves_a_file_outside_the_asset_folder_alone(
 
 # -- content ---------------------------------------------------------------
 def test_content_of_a_url_asset_is_the_url(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1")["asset_id"]
     response = client.get(f"/api/v1/assets/{asset_id}/content")
     assert response.status_code == 200
     assert response.data == b'{"type":"url","url":"https://anthias.screenly.io"}'
@@ -343,8 +336,8 @@ def test_content_of_a_url_asset_is_the_url(client: FlaskClient) -> None:
 def test_content_of_a_file_asset_is_the_file_in_base64(client: FlaskClient) -> None:
     data = b"\x89PNG\r\n\x1a\n\x00\x01binary"
     uploaded = upload(client, data, "photo.png")
-    asset_id = create(client, name="photo.png", uri=uploaded["uri"], ext=uploaded["ext"],
-                      mimetype="image")["asset_id"]
+    asset_id = create_asset(client, "v1", name="photo.png", uri=uploaded["uri"],
+                            ext=uploaded["ext"], mimetype="image")["asset_id"]
 
     body = client.get(f"/api/v1/assets/{asset_id}/content").get_json()
 

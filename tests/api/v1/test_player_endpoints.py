@@ -11,14 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from anthias_edge.messaging import ViewerCommand, ViewerEndpoint
-from tests.helpers import v1_model
-
-
-def create(client: FlaskClient, **fields: object) -> str:
-    """Create an asset through v1 and return its id."""
-    response = client.post("/api/v1/assets", data=v1_model(**fields))
-    assert response.status_code == 201
-    return response.get_json()["asset_id"]
+from tests.clients import create_asset_id, play_orders
 
 
 def next_command(viewer: ViewerEndpoint) -> ViewerCommand | None:
@@ -78,7 +71,7 @@ def test_control_by_post_is_method_not_allowed_and_sends_nothing(
 # -- viewer_current_asset --------------------------------------------------
 def test_the_current_asset_is_shown_in_v1_format(
         client: FlaskClient, viewer: ViewerEndpoint) -> None:
-    asset_id = create(client, is_enabled=1)
+    asset_id = create_asset_id(client, "v1", is_enabled=1)
     with player_answering(viewer, asset_id):
         response = client.get("/api/v1/viewer_current_asset")
 
@@ -112,34 +105,29 @@ def test_a_current_asset_that_no_longer_exists_is_a_500_not_found(
 
 
 # -- order -----------------------------------------------------------------
-def orders(client: FlaskClient) -> dict[str, int]:
-    """Name → play_order of every asset."""
-    return {a["name"]: a["play_order"] for a in client.get("/api/v1/assets").get_json()}
-
-
 def test_order_gives_positions_and_unknown_ids_still_use_their_index(client: FlaskClient) -> None:
-    ids = {name: create(client, name=name) for name in ("A", "B", "C")}
+    ids = {name: create_asset_id(client, "v1", name=name) for name in ("A", "B", "C")}
     response = client.post("/api/v1/assets/order", data={"ids": f"zzz,{ids['A']}"})
     assert (response.status_code, response.data) == (204, b"")
     assert "Content-Type" not in response.headers
-    assert orders(client) == {"A": 1, "B": 0, "C": 0}
+    assert play_orders(client, "v1") == {"A": 1, "B": 0, "C": 0}
 
 
 def test_order_accepts_json(client: FlaskClient) -> None:
-    ids = {name: create(client, name=name) for name in ("A", "B", "C")}
+    ids = {name: create_asset_id(client, "v1", name=name) for name in ("A", "B", "C")}
     wanted = ",".join([ids["C"], ids["B"], ids["A"]])
     response = client.post("/api/v1/assets/order", json={"ids": wanted})
     assert response.status_code == 204
-    assert orders(client) == {"A": 2, "B": 1, "C": 0}
+    assert play_orders(client, "v1") == {"A": 2, "B": 1, "C": 0}
 
 
 @pytest.mark.parametrize("data", [{}, {"ids": ""}])
 def test_order_without_ids_changes_nothing(client: FlaskClient, data: dict) -> None:
-    ids = {name: create(client, name=name) for name in ("A", "B")}
+    ids = {name: create_asset_id(client, "v1", name=name) for name in ("A", "B")}
     client.post("/api/v1/assets/order", data={"ids": f"{ids['B']},{ids['A']}"})
     response = client.post("/api/v1/assets/order", data=data)
     assert (response.status_code, response.data) == (204, b"")
-    assert orders(client) == {"A": 1, "B": 0}
+    assert play_orders(client, "v1") == {"A": 1, "B": 0}
 
 
 def test_get_on_order_is_method_not_allowed(client: FlaskClient) -> None:

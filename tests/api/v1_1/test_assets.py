@@ -9,17 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.helpers import ACTIVE, v1_model
-
-KEYS = ["asset_id", "name", "uri", "start_date", "end_date", "duration", "mimetype", "is_enabled",
-        "nocache", "play_order", "skip_asset_check", "is_active", "is_processing"]
-
-
-def create(client: FlaskClient, **fields: Any) -> dict[str, Any]:
-    """Create through v1.1 and return the 201 body."""
-    response = client.post("/api/v1.1/assets", data=v1_model(**fields))
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+from tests.clients import create_asset
+from tests.helpers import ACTIVE, V1_KEYS, v1_model
 
 
 @pytest.mark.parametrize("encoding", ["form", "multipart", "json_object", "double_encoded_json"])
@@ -38,30 +29,30 @@ def test_every_encoding_of_the_model_creates_an_asset_in_v1_format(
     assert response.status_code == 201
     assert response.headers["Content-Type"] == "application/json"
     body = response.get_json()
-    assert list(body) == KEYS
+    assert list(body) == V1_KEYS
     assert (body["duration"], body["is_enabled"], body["is_active"]) == ("20", 1, 1)
 
 
 def test_v1_1_makes_names_unique_with_numbered_suffixes(client: FlaskClient) -> None:
-    names = [create(client, name="Anthias")["name"] for _ in range(3)]
+    names = [create_asset(client, "v1.1", name="Anthias")["name"] for _ in range(3)]
     assert names == ["Anthias", "Anthias-1", "Anthias-2"]
 
 
 def test_v1_1_fills_the_first_free_suffix(client: FlaskClient) -> None:
-    create(client, name="Anthias")
-    create(client, name="Anthias-2")
-    assert create(client, name="Anthias")["name"] == "Anthias-1"
+    create_asset(client, "v1.1", name="Anthias")
+    create_asset(client, "v1.1", name="Anthias-2")
+    assert create_asset(client, "v1.1", name="Anthias")["name"] == "Anthias-1"
 
 
 def test_v1_1_keeps_the_uri_and_the_amp_entity_verbatim(client: FlaskClient) -> None:
     uri = "https://anthias.screenly.io/?a=1&amp;b=<2>'\""
-    body = create(client, name="Tom &amp; Jerry", uri=uri)
+    body = create_asset(client, "v1.1", name="Tom &amp; Jerry", uri=uri)
     assert (body["name"], body["uri"]) == ("Tom &amp; Jerry", uri)
 
 
 def test_updating_to_a_taken_name_does_not_rename(client: FlaskClient) -> None:
-    create(client, name="Anthias")
-    other = create(client, name="Other")["asset_id"]
+    create_asset(client, "v1.1", name="Anthias")
+    other = create_asset(client, "v1.1", name="Other")["asset_id"]
     model = {"name": "Anthias", **ACTIVE, "duration": "20", "is_enabled": 1}
     response = client.put(f"/api/v1.1/assets/{other}", data={"model": json.dumps(model)})
     assert response.status_code == 200
@@ -69,7 +60,7 @@ def test_updating_to_a_taken_name_does_not_rename(client: FlaskClient) -> None:
 
 
 def test_an_empty_update_model_lists_the_five_required_fields(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1.1")["asset_id"]
     response = client.put(f"/api/v1.1/assets/{asset_id}", json={"model": "{}"})
     assert response.status_code == 400
     assert list(response.get_json()) == ["name", "start_date", "end_date", "duration", "is_enabled"]
@@ -81,14 +72,14 @@ def test_a_create_without_model_answers_500_naming_the_key(client: FlaskClient) 
 
 
 def test_patch_is_not_a_v1_1_method(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1.1")["asset_id"]
     response = client.patch(f"/api/v1.1/assets/{asset_id}", json={"name": "x"})
     assert response.status_code == 500
     assert response.get_json() == {"error": 'Method "PATCH" not allowed.'}
 
 
 def test_delete_answers_an_empty_204(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1.1")["asset_id"]
     response = client.delete(f"/api/v1.1/assets/{asset_id}")
     assert (response.status_code, response.data) == (204, b"")
     assert client.get("/api/v1.1/assets").data == b"[]"

@@ -5,42 +5,23 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import ACTIVE, in_asset_folder
-
-KEYS = ["asset_id", "name", "uri", "start_date", "end_date", "duration", "mimetype", "is_enabled",
-        "nocache", "play_order", "skip_asset_check", "is_active", "is_processing"]
-
-
-def fields(**overrides: Any) -> dict[str, Any]:
-    """A valid v1.2 create body for a disabled web page; override any field."""
-    body = {"name": "Anthias", "uri": "https://anthias.screenly.io", **ACTIVE, "duration": "20",
-            "mimetype": "webpage", "is_enabled": 0, "nocache": 0, "play_order": 0,
-            "skip_asset_check": 1}
-    body.update(overrides)
-    return body
-
-
-def create(client: FlaskClient, **overrides: Any) -> dict[str, Any]:
-    """Create through v1.2 as JSON and return the 201 body."""
-    response = client.post("/api/v1.2/assets", json=fields(**overrides))
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+from tests.clients import create_asset
+from tests.helpers import ACTIVE, V1_KEYS, in_asset_folder, v1_2_asset
 
 
 # -- create ----------------------------------------------------------------
 def test_a_json_create_answers_201_in_the_v1_format(client: FlaskClient) -> None:
-    response = client.post("/api/v1.2/assets", json=fields(duration=20, is_enabled=1))
+    response = client.post("/api/v1.2/assets", json=v1_2_asset(duration=20, is_enabled=1))
     assert response.status_code == 201
     assert response.headers["Content-Type"] == "application/json"
     body = response.get_json()
-    assert list(body) == KEYS
-    assert {k: body[k] for k in KEYS[1:]} == {
+    assert list(body) == V1_KEYS
+    assert {k: body[k] for k in V1_KEYS[1:]} == {
         "name": "Anthias", "uri": "https://anthias.screenly.io", **ACTIVE, "duration": "20",
         "mimetype": "webpage", "is_enabled": 1, "nocache": 0, "play_order": 0,
         "skip_asset_check": 1, "is_active": 1, "is_processing": 0}
@@ -49,7 +30,7 @@ def test_a_json_create_answers_201_in_the_v1_format(client: FlaskClient) -> None
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded",
                                           "multipart/form-data"])
 def test_a_form_create_reads_the_fields_directly(client: FlaskClient, content_type: str) -> None:
-    form = {k: str(v) for k, v in fields(name="Form").items()}
+    form = {k: str(v) for k, v in v1_2_asset(name="Form").items()}
     response = client.post("/api/v1.2/assets", data=form, content_type=content_type)
     assert response.status_code == 201
     body = response.get_json()
@@ -57,23 +38,23 @@ def test_a_form_create_reads_the_fields_directly(client: FlaskClient, content_ty
 
 
 def test_names_lose_the_amp_entity_and_are_made_unique(client: FlaskClient) -> None:
-    names = [create(client, name="Tom &amp; Jerry")["name"] for _ in range(3)]
+    names = [create_asset(client, "v1.2", name="Tom &amp; Jerry")["name"] for _ in range(3)]
     assert names == ["Tom & Jerry", "Tom & Jerry-1", "Tom & Jerry-2"]
 
 
 def test_the_uri_is_escaped_exactly_as_anthias_does(client: FlaskClient) -> None:
-    body = create(client, uri="https://anthias.screenly.io/?a=1&amp;b=<2>'\"")
+    body = create_asset(client, "v1.2", uri="https://anthias.screenly.io/?a=1&amp;b=<2>'\"")
     assert body["uri"] == "https://anthias.screenly.io/?a=1&b=&lt;2&gt;&apos;&quot;"
 
 
 def test_is_processing_sent_on_create_is_ignored(client: FlaskClient) -> None:
-    assert create(client, is_processing=1)["is_processing"] == 0
+    assert create_asset(client, "v1.2", is_processing=1)["is_processing"] == 0
 
 
 @pytest.mark.parametrize("encoding", ["json", "form"])
 def test_a_missing_skip_asset_check_means_check_the_url(
         client: FlaskClient, web_server: str, encoding: str) -> None:
-    body = fields(uri=f"{web_server}/ok")
+    body = v1_2_asset(uri=f"{web_server}/ok")
     del body["skip_asset_check"]  # Anthias answered 500 here (docs/legacy-api.md Q8, fixed)
     response = (client.post("/api/v1.2/assets", json=body) if encoding == "json"
                 else client.post("/api/v1.2/assets", data={k: str(v) for k, v in body.items()}))
@@ -84,13 +65,14 @@ def test_a_missing_skip_asset_check_means_check_the_url(
 def test_an_unreachable_url_is_refused_when_the_check_is_on(
         client: FlaskClient, web_server: str) -> None:
     response = client.post("/api/v1.2/assets",
-                           json=fields(uri=f"{web_server}/gone", skip_asset_check=0))
+                           json=v1_2_asset(uri=f"{web_server}/gone", skip_asset_check=0))
     assert response.status_code == 500
     assert response.data == b'{"error":"Could not retrieve file. Check the asset URL."}'
 
 
 def test_a_stream_is_created_without_skipping_the_check(client: FlaskClient) -> None:
-    body = create(client, uri="rtmp://127.0.0.1:1/live", mimetype="streaming", skip_asset_check=0)
+    body = create_asset(client, "v1.2", uri="rtmp://127.0.0.1:1/live", mimetype="streaming",
+                        skip_asset_check=0)
     assert body["mimetype"] == "streaming"
 
 
@@ -110,7 +92,7 @@ def test_a_stream_is_created_without_skipping_the_check(client: FlaskClient) -> 
 ])
 def test_a_bad_field_gets_anthias_status_and_message(
         client: FlaskClient, overrides: dict, status: int, body: dict) -> None:
-    response = client.post("/api/v1.2/assets", json=fields(**overrides))
+    response = client.post("/api/v1.2/assets", json=v1_2_asset(**overrides))
     assert (response.status_code, response.get_json()) == (status, body)
     assert client.get("/api/v1.2/assets").data == b"[]"
 
@@ -131,7 +113,7 @@ def test_malformed_json_is_a_500_json_parse_error(client: FlaskClient) -> None:
 
 
 def test_a_json_list_body_is_a_non_field_error(client: FlaskClient) -> None:
-    response = client.post("/api/v1.2/assets", json=[fields()])
+    response = client.post("/api/v1.2/assets", json=[v1_2_asset()])
     assert response.status_code == 400
     assert response.data == (
         b'{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}')
@@ -143,8 +125,8 @@ def test_an_uploaded_file_is_moved_to_the_asset_id_with_its_extension(
                            data={"file_upload": (io.BytesIO(video_file.read_bytes()), "clip.mp4")}
                            ).get_json()
 
-    body = create(client, name="clip.mp4", uri=uploaded["uri"], ext=uploaded["ext"],
-                  mimetype="video", duration="0")
+    body = create_asset(client, "v1.2", name="clip.mp4", uri=uploaded["uri"], ext=uploaded["ext"],
+                        mimetype="video", duration="0")
 
     asset_dir = app.extensions["anthias"].settings.asset_dir
     assert body["uri"] == str(asset_dir / f"{body['asset_id']}{uploaded['ext']}")
@@ -157,21 +139,21 @@ def test_an_uploaded_file_is_moved_to_the_asset_id_with_its_extension(
 
 # -- update ----------------------------------------------------------------
 def test_patch_changes_only_the_fields_sent(client: FlaskClient) -> None:
-    before = create(client)
+    before = create_asset(client, "v1.2")
     response = client.patch(f"/api/v1.2/assets/{before['asset_id']}", json={"name": "patched"})
     assert response.status_code == 200
     assert response.get_json() == {**before, "name": "patched"}
 
 
 def test_patch_with_a_json_boolean_flag_is_a_400(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1.2")["asset_id"]
     response = client.patch(f"/api/v1.2/assets/{asset_id}", json={"is_enabled": True})
     assert response.status_code == 400
     assert response.data == b'{"is_enabled":["A valid integer is required."]}'
 
 
 def test_put_requires_the_five_update_fields(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1.2")["asset_id"]
     response = client.put(f"/api/v1.2/assets/{asset_id}", json={})
     assert response.status_code == 400
     assert response.data == (
@@ -181,7 +163,7 @@ def test_put_requires_the_five_update_fields(client: FlaskClient) -> None:
 
 
 def test_put_never_changes_uri_mimetype_or_id(client: FlaskClient) -> None:
-    before = create(client)
+    before = create_asset(client, "v1.2")
     response = client.put(f"/api/v1.2/assets/{before['asset_id']}", json={
         "name": "New", **ACTIVE, "duration": "45", "is_enabled": 0, "uri": "https://x.example",
         "mimetype": "image", "asset_id": "f" * 32})
@@ -191,8 +173,8 @@ def test_put_never_changes_uri_mimetype_or_id(client: FlaskClient) -> None:
 
 def test_put_keeps_the_measured_duration_of_a_video(
         client: FlaskClient, video_file: Path) -> None:
-    asset_id = create(client, uri=str(in_asset_folder(client, video_file)), mimetype="video",
-                      duration=0)["asset_id"]
+    asset_id = create_asset(client, "v1.2", uri=str(in_asset_folder(client, video_file)),
+                            mimetype="video", duration=0)["asset_id"]
     response = client.put(f"/api/v1.2/assets/{asset_id}", json={
         "name": "clip", **ACTIVE, "duration": "99", "is_enabled": 1})
     assert response.status_code == 200
@@ -207,5 +189,5 @@ def test_an_unknown_id_answers_500_does_not_exist(client: FlaskClient) -> None:
 
 
 def test_v1_2_has_no_content_endpoint(client: FlaskClient) -> None:
-    asset_id = create(client)["asset_id"]
+    asset_id = create_asset(client, "v1.2")["asset_id"]
     assert client.get(f"/api/v1.2/assets/{asset_id}/content").status_code == 404

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from anthias_edge.runtime import Runtime
-from tests.helpers import v2_asset
+from tests.clients import create_asset
 
 
 @pytest.fixture
@@ -45,9 +45,7 @@ def create(client: FlaskClient, runtime: Runtime) -> Callable[..., dict[str, Any
     """POST a valid v2 asset (overridable) and return the 201 body."""
 
     def make(**fields: Any) -> dict[str, Any]:
-        response = client.post("/api/v2/assets", json=v2_asset(**fields))
-        assert response.status_code == 201, response.get_data(as_text=True)
-        return response.get_json()
+        return create_asset(client, "v2", **fields)
 
     return make
 
