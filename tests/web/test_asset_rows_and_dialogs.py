@@ -114,6 +114,54 @@ def test_a_toast_never_blocks_the_buttons_under_it(phone, live_server):
     expect(phone.locator("#edit-dialog")).to_be_visible()
 
 
+def _buttons_seen_under_the_toast(page) -> list[str]:
+    """Row controls a user could see before the toast came that now lie under it.
+
+    The toast lets clicks through, so ``elementFromPoint`` answers what is under it there:
+    a row's control (covered by the toast) or the header (hidden before the toast came).
+    """
+    return page.evaluate("""() => {
+      const toast = document.getElementById('toast').getBoundingClientRect();
+      return [...document.querySelectorAll('li.asset button, li.asset .switch')]
+        .filter((control) => control.offsetParent)
+        .filter((control) => {
+          const r = control.getBoundingClientRect();
+          const left = Math.max(r.left, toast.left), right = Math.min(r.right, toast.right);
+          const top = Math.max(r.top, toast.top), bottom = Math.min(r.bottom, toast.bottom);
+          if (left >= right || top >= bottom) return false;
+          const under = document.elementFromPoint((left + right) / 2, (top + bottom) / 2);
+          return control.contains(under);
+        }).map((control) => control.getAttribute('aria-label') || control.textContent.trim())
+    }""")
+
+
+def test_on_a_phone_the_toast_covers_no_row_button_wherever_the_page_is_scrolled(
+        phone, live_server):
+    for number in range(1, 7):
+        add_via_api(live_server, f"Row {number}")
+    phone.goto("/")
+    toast = phone.locator("#toast")
+    phone.get_by_role("button", name="Next ▶").click()
+    expect(toast).to_contain_text("show the next asset")
+    assert _buttons_seen_under_the_toast(phone) == []
+    # Scrolled down: a row's buttons at the bottom of the screen, another row's at the top.
+    rows = phone.locator("#active-list li.asset")
+    rows.first.evaluate("(row) => row.scrollIntoView({block: 'end'})")
+    assert _buttons_seen_under_the_toast(phone) == []
+    phone.screenshot(path=str(ARTIFACTS / "toast-phone-scrolled.png"))
+    rows.nth(3).evaluate("(row) => row.scrollIntoView({block: 'end'})")
+    phone.get_by_role("button", name="Edit Row 3").click()
+    phone.get_by_role("button", name="Save", exact=True).click()
+    expect(toast).to_contain_text("Saved “Row 3”")
+    assert _buttons_seen_under_the_toast(phone) == []
+    rows.nth(4).evaluate("(row) => row.scrollIntoView({block: 'start'})")
+    phone.evaluate("window.scrollBy(0, -40)")
+    assert _buttons_seen_under_the_toast(phone) == []
+    # Gone, it takes no room and nothing of it shows.
+    phone.keyboard.press("Escape")
+    expect(toast).to_be_hidden()
+
+
 def test_finished_uploads_can_be_dismissed(page, live_server, tmp_path):
     first, second = tiny_png(tmp_path / "one.png"), tiny_png(tmp_path / "two.png")
     page.goto("/")

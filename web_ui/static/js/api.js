@@ -93,6 +93,9 @@ export function toast(message, kind = "info") {
   if (!box) return;
   box.textContent = message;
   box.dataset.kind = kind;
+  // On a phone the toast covers the header (see app.css): as tall as it, so nothing peeks out.
+  const header = document.querySelector("header.top");
+  box.style.setProperty("--toast-cover", header ? `${header.offsetHeight}px` : "0");
   box.classList.add("shown");
   clearTimeout(box._timer);
   box._timer = setTimeout(() => hideToast(box), 6000);
