@@ -30,13 +30,16 @@ from werkzeug.exceptions import NotFound
 from anthias_edge.api.v3.tenancy import base_domain, request_host
 from anthias_edge.auth.basic import CONTENT_TYPE, _header_value
 from anthias_edge.auth.throttling import login_throttle
-from anthias_edge.db import db
 from anthias_edge.errors import TenantNotFound, TooManyAttempts
-from anthias_edge.models import Tenant, TenantUser, User
+from anthias_edge.models import Tenant, User
 from anthias_edge.permissions import effective_permissions
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services.member_login import VerifiedPasswords, check_member_password
-from anthias_edge.services.row_security import set_tenant
+from anthias_edge.services.member_login import (
+    VerifiedPasswords,
+    active_user,
+    check_member_password,
+    member_after_password,
+)
 from anthias_edge.services.tenant_hosts import tenant_for_host
 from anthias_edge.services.tenants import normalise_username
 
@@ -89,21 +92,6 @@ def denied(tenant: Tenant | None) -> Response:
                     headers={"WWW-Authenticate": _header_value(f'Basic realm="{realm}"')})
 
 
-def _member(tenant: Tenant, user: User) -> TenantUser | None:
-    """The user's active membership of ``tenant``, read inside it (its password matched)."""
-    set_tenant(db, tenant.id)
-    return (TenantUser.select(TenantUser, User).join(User)
-            .where(TenantUser.tenant == tenant.id, TenantUser.user == user.id,
-                   TenantUser.is_active == True)  # noqa: E712 (peewee expression)
-            .first())
-
-
-def _user(username: str) -> User | None:
-    """The active user of this name, from the global directory: no tenant is entered yet."""
-    return User.get_or_none(User.username == username,
-                            User.is_active == True)  # noqa: E712 (peewee expression)
-
-
 def _matching_user(username: str, password: str) -> User | None:
     """The user whose password this is, checked under the login throttle, or None.
 
@@ -112,7 +100,7 @@ def _matching_user(username: str, password: str) -> User | None:
     """
     attempt = check_member_password(login_throttle(current_runtime()),
                                     _verified(), username, password, request.remote_addr,
-                                    lambda: _user(username))
+                                    lambda: active_user(username))
     if attempt.user is not None:
         attempt.accept()
     return attempt.user
@@ -138,8 +126,8 @@ def authenticate_cloud_legacy() -> Response | None:
                         content_type=CONTENT_TYPE,
                         headers={"Retry-After": str(exc.retry_after)})
     # The tenant is entered only now, for a caller whose password matched (row_security.py).
-    member = _member(tenant, user) if user is not None else None
-    if member is None:
+    member = member_after_password(user, tenant.id) if user is not None else None
+    if member is None or not member.is_active:
         return denied(tenant)
     if not tenant.is_active:
         return Response("This tenant is not active.", status=403, content_type=CONTENT_TYPE)

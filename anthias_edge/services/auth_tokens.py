@@ -42,7 +42,7 @@ from anthias_edge.permissions import Principal, check_permissions, effective_per
 from anthias_edge.services import audit
 from anthias_edge.services.jwt_tokens import AccessTokens
 from anthias_edge.services.login_throttle import LoginThrottle
-from anthias_edge.services.member_login import check_member_password
+from anthias_edge.services.member_login import check_member_password, member_after_password
 from anthias_edge.services.passwords import Passwords
 from anthias_edge.services.row_security import (
     enter_api_token_tenant,
@@ -216,7 +216,7 @@ class AuthService:
         attempt = check_member_password(self.throttle, self.passwords, username,
                                         password or "", ip, find_user)
         # The tenant's rows are entered only once the password matched (row_security.py).
-        member = self._member_in(attempt.user, tenant_id) if attempt.user else None
+        member = member_after_password(attempt.user, tenant_id) if attempt.user else None
         if member is None or not (member.is_active and member.user.is_active):
             if attempt.user is not None:  # a wrong password is counted already
                 attempt.refuse()
@@ -240,13 +240,6 @@ class AuthService:
         except TenantNotFound:
             return None, None
         return User.get_or_none(User.username == username), tenant.id
-
-    @staticmethod
-    def _member_in(user: User, tenant_id: str) -> TenantUser | None:
-        """The user's membership of the tenant, read inside that tenant."""
-        set_tenant(db, tenant_id)
-        return (TenantUser.select(TenantUser, User).join(User)
-                .where(TenantUser.user == user.id, TenantUser.tenant == tenant_id).first())
 
     def _issue(self, member: TenantUser | Membership, family_id: str) -> TokenPair:
         access, claims = self.access_tokens.issue(member.user_id, member.tenant_id, member.role)

@@ -25,9 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from anthias_edge.models import User
+from anthias_edge.db import db
+from anthias_edge.models import TenantUser, User
 from anthias_edge.services.login_throttle import LoginThrottle
 from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.row_security import set_tenant
 
 VERIFIED_TTL_S = 300
 VERIFIED_MAX = 4096
@@ -128,3 +130,20 @@ def check_member_password(throttle: LoginThrottle, passwords: PasswordVerifier, 
     if matched is None:
         throttle.record_failure(account, ip)
     return PasswordAttempt(matched, throttle, account, ip, had_failures)
+
+
+def active_user(username: str) -> User | None:
+    """The active user of this name, from the global directory: no tenant is entered yet."""
+    return User.get_or_none(User.username == username,
+                            User.is_active == True)  # noqa: E712 (peewee expression)
+
+
+def member_after_password(user: User, tenant_id: str) -> TenantUser | None:
+    """The user's membership of the tenant (with its user), active or not, read inside it.
+
+    Only for a user whose password matched: the tenant's rows are entered here, never before
+    (row_security.py).
+    """
+    set_tenant(db, tenant_id)
+    return (TenantUser.select(TenantUser, User).join(User)
+            .where(TenantUser.user == user.id, TenantUser.tenant == tenant_id).first())
