@@ -254,7 +254,10 @@ class MpvRenderer:
         """Ask the kernel to read a local file ahead, so its start does not wait on storage.
 
         A second mpv holding the next video would double the memory a Pi can ill spare;
-        the page cache gives most of the gain (an SD card is the slow part).
+        the page cache gives most of the gain (an SD card is the slow part). Handing mpv
+        the next file ahead (``loadfile … append`` with ``--prefetch-playlist``, then
+        ``playlist-next``) was measured no faster than ``loadfile … replace`` on a cached
+        file: the decoder and video output start over either way.
         """
         if not item.uri.startswith("/"):
             return
