@@ -13,7 +13,7 @@ from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.errors import AnthiasError, StartupError
 from anthias_edge.messaging import Messenger, NullMessenger, ServerMessenger
 from anthias_edge.proxies import Network, TrustedProxies, parse_trusted_proxies
-from anthias_edge.runtime import EXTENSION_KEY, Runtime
+from anthias_edge.runtime import EXTENSION_KEY, Runtime, runtime_of
 from anthias_edge.services.assets import relocate_asset_uris
 from anthias_edge.services.file_swap import undo_interrupted_swaps
 from anthias_edge.settings import Settings
@@ -112,7 +112,7 @@ def register_blueprints(app: Flask) -> None:
     from anthias_edge.ops import bp as ops_bp
     from anthias_edge.web import init_web
 
-    if app.extensions["anthias"].is_cloud:
+    if runtime_of(app).is_cloud:
         from anthias_edge.console import console_blueprint
 
         # First: its page answers "/" in the cloud; a device keeps its dashboard there.

@@ -220,7 +220,7 @@ def in_process(url: str, path: str, credentials: list[tuple[str, str]], requests
             profiler = cProfile.Profile()
             profiler.runcall(run, requests)
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
-        app.extensions["anthias"].close_database()
+        app.extensions["anthias"].close()
     finally:
         os.environ.clear()
         os.environ.update(saved)
