@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from anthias_edge.app import create_app
+from anthias_edge.db import db
 from anthias_edge.permissions import ROLES
 from anthias_edge.services.tenants import TenantService, create_tenant
 from tests.cloud.pg import drop_database, fresh_database
@@ -88,6 +89,18 @@ def console_browser(browser: Any) -> Iterator[Any]:
         executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, f"--host-resolver-rules={rules}"])
     yield launched
     launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _console_database_bound(request: pytest.FixtureRequest) -> None:
+    """Point the models at the console server's database before each test that uses it.
+
+    The server runs in this process and models reach their database through one proxy
+    (anthias_edge.db.db); any other app a test builds (a device's, say) rebinds it.
+    """
+    if "console_server" in request.fixturenames:
+        server: ConsoleServer = request.getfixturevalue("console_server")
+        db.initialize(server.runtime.database)
 
 
 @pytest.fixture
