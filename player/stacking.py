@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import time
 
 from player.screen import xlib
+
+logger = logging.getLogger(__name__)
 
 # X protocol constants (X.h).
 _CLIENT_MESSAGE = 33
@@ -230,6 +233,8 @@ class WindowRaiser:
             if stacking and (stacking[-1] == mine) == on_top:
                 return True
             time.sleep(_POLL_S)
+        logger.warning("The window manager did not put mpv's window %s in %.1f s",
+                       "on top" if on_top else "below", MANAGED_RESTACK_TIMEOUT_S)
         return False
 
     def _activate(self, handle: int, window: int) -> None:
