@@ -180,7 +180,7 @@ class AssetCollector:
 def count_assets(runtime: Runtime) -> dict[str, int]:
     """Total, enabled and active (playing now, schedule window included) assets."""
     from anthias_edge.models import Asset
-    from anthias_edge.scheduling import is_active
+    from anthias_edge.play_windows import is_active
 
     runtime.database.connect(reuse_if_open=True)
     now, zone = runtime.clock(), runtime.zone

@@ -3,7 +3,7 @@
 Pure code, no I/O: docs/legacy-api.md §8.1-8.3 plus the day/time windows of §13, with
 quirks Q6 (jump to an asset that exists and is not processing) and Q7 (null
 dates are ignored) fixed. Times are naive UTC; windows are judged on the wall
-clock of ``zone``. The rules for one asset live in ``anthias_edge.scheduling``.
+clock of ``zone``. The rules for one asset live in ``anthias_edge.play_windows``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import NamedTuple
 
-from anthias_edge.scheduling import in_date_range, in_play_window, next_change, parse_clock
+from anthias_edge.play_windows import in_date_range, in_play_window, next_change, parse_clock
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def build_playlist(
     """The playlist at ``now_utc``: active assets by play_order, then shuffled if asked
     (docs/legacy-api.md §8.1).
 
-    Active is ``anthias_edge.scheduling.is_active`` with its window; ties in
+    Active is ``anthias_edge.play_windows.is_active`` with its window; ties in
     play_order keep their input order.
     """
     now = _naive_utc(now_utc)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from anthias_edge.data_version import DataGeneration, RenderCache
 from anthias_edge.db import is_postgresql
-from anthias_edge.scheduling import next_change
+from anthias_edge.play_windows import next_change
 from tests.helpers import v2_asset
 
 UTC = dt.UTC

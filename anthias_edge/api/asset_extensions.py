@@ -12,7 +12,7 @@ from typing import Any
 from anthias_edge.api import json_input
 from anthias_edge.api.json_input import has_surrogate
 from anthias_edge.errors import ValidationError
-from anthias_edge.scheduling import parse_clock
+from anthias_edge.play_windows import parse_clock
 from anthias_edge.settings import printable_text
 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")

@@ -15,7 +15,7 @@ import peewee
 from anthias_edge.api import asset_extensions
 from anthias_edge.models import Asset
 from anthias_edge.models.base import JSONTextField
-from anthias_edge.scheduling import is_active
+from anthias_edge.play_windows import is_active
 from anthias_edge.timeutil import format_datetime
 
 _CLOCK = {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "nullable": True}

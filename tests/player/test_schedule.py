@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from anthias_edge.scheduling import is_active
+from anthias_edge.play_windows import is_active
 from player.schedule import PlayItem, Scheduler, build_playlist, compute_deadline
 
 UTC = ZoneInfo("UTC")

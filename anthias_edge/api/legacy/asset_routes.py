@@ -14,7 +14,7 @@ from anthias_edge.api.legacy.http import dumps, empty, render, render_body
 from anthias_edge.api.legacy.list_fast_path import asset_list_key
 from anthias_edge.api.schema import AssetOf, Body, ListOf, openapi
 from anthias_edge.models import Asset
-from anthias_edge.scheduling import next_change
+from anthias_edge.play_windows import next_change
 
 CACHE_HORIZON = dt.timedelta(hours=1)
 
