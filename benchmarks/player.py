@@ -1,6 +1,6 @@
 """Player figures: playlist build, ``next`` latency in Chromium, idle CPU.
 
-1. ``build_playlist`` for 10,000 assets (the data of ``benchmarks/player_schedule.py``),
+1. ``build_playlist`` for 10,000 assets (the data of ``benchmarks/player_rotation.py``),
    median of 20 runs (target: 20 ms).
 2. Command-to-screen latency of ``next`` in headless Chromium (target: 150 ms median):
    a ``PlayLoop`` on a real ``BrowserRenderer`` and a real ``CommandListener``; the
@@ -45,8 +45,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._server import free_ports, v2_asset
-from benchmarks.player_schedule import NOW, ZONE, asset_fields, machine, median_ms
-from player.schedule import PlayItem, build_playlist
+from benchmarks.player_rotation import NOW, ZONE, asset_fields, machine, median_ms
+from player.rotation import PlayItem, build_playlist
 
 HOST = "127.0.0.1"
 
@@ -73,7 +73,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def bench_playlist(assets: int = 10_000, runs: int = 20) -> dict[str, Any]:
-    """Median wall and CPU ms of build_playlist over the schedule benchmark's data."""
+    """Median wall and CPU ms of build_playlist over the rotation benchmark's data."""
     rng = random.Random(42)
     items = [PlayItem(**asset_fields(rng, n)) for n in range(assets)]
     wall, cpu = median_ms(runs, lambda: build_playlist(items, NOW, ZONE))
@@ -88,7 +88,7 @@ def bench_chromium_next(switches: int) -> dict[str, Any]:
     from player.loop import PlayLoop
     from player.renderers import find_chromium
     from player.renderers.browser import BrowserRenderer
-    from player.schedule import Scheduler
+    from player.rotation import Rotation
 
     executable = find_chromium()
     if executable is None:
@@ -100,7 +100,7 @@ def bench_chromium_next(switches: int) -> dict[str, Any]:
                       is_enabled=True, skip_asset_check=True, play_order=n)
              for n, (name, colour) in enumerate([("red", (255, 0, 0)), ("blue", (0, 0, 255))])]
     renderer = BrowserRenderer(executable, headless=True, window_size=(640, 360))
-    loop = PlayLoop(Scheduler(lambda: items, dt.UTC), lambda: renderer)
+    loop = PlayLoop(Rotation(lambda: items, dt.UTC), lambda: renderer)
     messenger = ServerMessenger(f"tcp://{HOST}:*", f"tcp://{HOST}:*")
     messenger.start()
     endpoint = ViewerEndpoint(messenger.publisher_endpoint, messenger.collector_endpoint)
@@ -225,7 +225,7 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
 
     from player.loop import PlayLoop
     from player.renderers import MediaRouter, choose_renderer
-    from player.schedule import Scheduler
+    from player.rotation import Rotation
     from tests.player.screen_capture import (
         Recorder,
         TimedRecorder,
@@ -283,7 +283,7 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
             events = TimedRecorder()
             film = Recorder(display, size, fps=fps)
             time.sleep(1.0)
-            loop = PlayLoop(Scheduler(lambda: items, dt.UTC), make, recorder=events,
+            loop = PlayLoop(Rotation(lambda: items, dt.UTC), make, recorder=events,
                             splash_at_start=False)
             started = time.monotonic()
             thread = threading.Thread(target=loop.run, daemon=True)

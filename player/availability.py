@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from player.schedule import PlayItem
+from player.rotation import PlayItem
 
 logger = logging.getLogger(__name__)
 

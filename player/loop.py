@@ -23,12 +23,12 @@ from anthias_edge.errors import PlayerUnavailable, StartupError
 from player.availability import Availability
 from player.pages import standby_item
 from player.renderers import MediaRouter, Renderer, kind_of
-from player.schedule import PlayItem, Scheduler
+from player.rotation import PlayItem, Rotation
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DURATION_S = 10.0
-# An empty schedule with no deadline still looks again this often, in case a refresh was lost.
+# An empty rotation with no deadline still looks again this often, in case a refresh was lost.
 IDLE_CAP_S = 3600.0
 SPLASH_S = 60.0
 SPLASH_POLL_S = 0.5
@@ -84,14 +84,14 @@ def _still_playable(shown: PlayItem, playlist: list[PlayItem]) -> bool:
 
 
 class PlayLoop:
-    """Plays the schedule on a renderer; the command methods may be called from any thread."""
+    """Plays the rotation on a renderer; the command methods may be called from any thread."""
 
-    def __init__(self, scheduler: Scheduler, make_renderer: Callable[[], Renderer], *,
+    def __init__(self, rotation: Rotation, make_renderer: Callable[[], Renderer], *,
                  recorder: PlayRecorder | None = None, availability: Availability | None = None,
                  standby: PlayItem | None = None, splash: PlayItem | None = None,
                  splash_at_start: bool = True, splash_ready: Callable[[], bool] = lambda: True,
                  default_duration_s: float = DEFAULT_DURATION_S) -> None:
-        self.scheduler = scheduler
+        self.rotation = rotation
         self.make_renderer = make_renderer
         self.recorder = recorder or NullRecorder()
         self.availability = availability or Availability(lambda _item: True)
@@ -101,7 +101,7 @@ class PlayLoop:
         self.splash_ready = splash_ready
         self.default_duration_s = default_duration_s
         self.renderer: Renderer | None = None
-        # Scheduler state is shared with the command thread; every touch holds this lock.
+        # Rotation state is shared with the command thread; every touch holds this lock.
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -127,13 +127,13 @@ class PlayLoop:
     def previous(self) -> None:
         """Go back one asset now (``previous``)."""
         with self._lock:
-            self.scheduler.go_previous()
+            self.rotation.go_previous()
         self._wake.set()
 
     def jump(self, asset_id: str) -> None:
         """Show this asset now (``asset&<id>``)."""
         with self._lock:
-            self.scheduler.jump_to(asset_id)
+            self.rotation.jump_to(asset_id)
         self._wake.set()
 
     def pause(self) -> None:
@@ -164,13 +164,13 @@ class PlayLoop:
         """
         with self._lock:
             if shuffle is not None:
-                self.scheduler.shuffle = shuffle
-            self.scheduler.mark_data_changed()
+                self.rotation.shuffle = shuffle
+            self.rotation.mark_data_changed()
             try:
-                self.scheduler.refresh()
+                self.rotation.refresh()
             except Exception:
                 logger.exception("Could not rebuild the playlist; keeping the last one")
-            playlist = self.scheduler.playlist
+            playlist = self.rotation.playlist
             on_screen, paused = self._on_screen, self._paused
         if paused:
             return
@@ -216,7 +216,7 @@ class PlayLoop:
             splash, self._splash_requested = self._splash_requested, False
             paused, page = self._paused, self._page
             item = None if paused or splash else self._next_asset()
-            idle_s = None if paused else self.scheduler.time_until_next_check()
+            idle_s = None if paused else self.rotation.time_until_next_check()
         if splash and self.splash is not None:
             self._on_screen = None
             self._show_splash(self.splash)
@@ -229,7 +229,7 @@ class PlayLoop:
 
     def _next_asset(self) -> PlayItem | None:
         try:
-            return self.scheduler.next_asset()
+            return self.rotation.next_asset()
         except Exception:
             logger.exception("Could not choose the next asset")
             return None
@@ -265,7 +265,7 @@ class PlayLoop:
     def _after_skip(self) -> None:
         self._skips_in_a_row += 1
         with self._lock:
-            count = len(self.scheduler.playlist)
+            count = len(self.rotation.playlist)
         if self._skips_in_a_row >= max(count, 1):
             # Nothing playable right now: rest on standby instead of spinning through the list.
             self._skips_in_a_row = 0
@@ -274,10 +274,10 @@ class PlayLoop:
 
     def _preload_next(self, renderer: Renderer, current: PlayItem) -> None:
         with self._lock:
-            scheduler = self.scheduler
-            if scheduler.pending_jump or scheduler.reverse or not scheduler.playlist:
+            rotation = self.rotation
+            if rotation.pending_jump or rotation.reverse or not rotation.playlist:
                 return
-            upcoming = scheduler.playlist[scheduler.index % len(scheduler.playlist)]
+            upcoming = rotation.playlist[rotation.index % len(rotation.playlist)]
         if upcoming is current:
             return
         self.availability.warm(upcoming)

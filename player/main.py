@@ -1,6 +1,6 @@
 """Player start-up (``anthias-edge player``): settings, database, renderer, commands, systemd.
 
-Wires a ``PlayLoop`` to the database (schedule and proof of play), to the
+Wires a ``PlayLoop`` to the database (rotation and proof of play), to the
 server's ZeroMQ sockets (``player.commands``) and to systemd (READY, WATCHDOG,
 STOPPING), then plays on a thread of its own until SIGTERM or SIGINT
 (docs/legacy-api.md §8.6).
@@ -27,7 +27,7 @@ from player.commands import CommandHandler, CommandListener
 from player.loop import PlayLoop
 from player.pages import splash_item, standby_item
 from player.renderers import Renderer, choose_renderer, has_display
-from player.schedule import PlayItem, Scheduler
+from player.rotation import PlayItem, Rotation
 
 logger = logging.getLogger(__name__)
 
@@ -183,10 +183,10 @@ def build_loop(settings: Settings, database: Database, make_renderer: Callable[[
     def splash_ready() -> bool:
         return checker.is_reachable(splash.uri)
 
-    scheduler = Scheduler(last_good(load), zone, shuffle=bool(settings["shuffle_playlist"]))
+    rotation = Rotation(last_good(load), zone, shuffle=bool(settings["shuffle_playlist"]))
     recorder = DatabaseRecorder(database, int(settings["play_log_retention_days"]))
     recorder.open()
-    return PlayLoop(scheduler, make_renderer, recorder=recorder,
+    return PlayLoop(rotation, make_renderer, recorder=recorder,
                     availability=Availability(probe, marked_unreachable),
                     standby=standby_item(), splash=splash,
                     splash_at_start=bool(settings["show_splash"]), splash_ready=splash_ready,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlencode
 
-from player.schedule import PlayItem
+from player.rotation import PlayItem
 
 STANDBY_IMAGE = Path(__file__).resolve().parents[1] / "web_ui" / "static" / "img" / "standby.png"
 # What a ``setup_wifi&<json>`` message carries (docs/legacy-api.md §7.2), in the order shown.

@@ -1,4 +1,4 @@
-"""Where the player's schedule gets its assets: the ``assets`` table, read fast.
+"""Where the player's rotation gets its assets: the ``assets`` table, read fast.
 
 Peewee builds the query (SQLite or PostgreSQL alike) but the rows are read raw
 and turned into ``PlayItem`` here: model instances and per-field converters
@@ -16,7 +16,7 @@ from typing import Any
 
 from anthias_edge.models import Asset
 from anthias_edge.timeutil import parse_stored
-from player.schedule import ALL_DAYS, PlayItem
+from player.rotation import ALL_DAYS, PlayItem
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ UNCOVER_SETTLE_S = 0.15
 
 
 class PlayableItem(Protocol):
-    """The fields a renderer reads from a play item (``player.schedule.PlayItem``)."""
+    """The fields a renderer reads from a play item (``player.rotation.PlayItem``)."""
 
     asset_id: str
     uri: str

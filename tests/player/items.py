@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from player.schedule import PlayItem
+from player.rotation import PlayItem
 
 
 def renderer_item(asset_id: str, uri: str = "https://example.com", mimetype: str = "webpage",

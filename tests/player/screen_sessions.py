@@ -24,7 +24,7 @@ from pathlib import Path
 
 from player.loop import PlayLoop
 from player.renderers import MediaRouter, Renderer, choose_renderer
-from player.schedule import PlayItem, Scheduler
+from player.rotation import PlayItem, Rotation
 from player.screen import wayland_answers
 from player.stacking import WindowRaiser
 from tests.player.pngcheck import solid_png
@@ -127,7 +127,7 @@ def film_player(film_display: str, size: tuple[int, int], items: list[PlayItem],
         return made[-1]
 
     recorder = TimedRecorder()
-    loop = PlayLoop(Scheduler(lambda: items, dt.UTC), make_renderer, recorder=recorder,
+    loop = PlayLoop(Rotation(lambda: items, dt.UTC), make_renderer, recorder=recorder,
                     splash_at_start=False)
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()

@@ -17,7 +17,7 @@ from player.main import last_good
 from player.pages import hotspot_item, splash_item
 from player.renderers import MediaRouter
 from player.renderers.headless import HeadlessRenderer
-from player.schedule import PlayItem, Scheduler
+from player.rotation import PlayItem, Rotation
 
 NOW = dt.datetime(2030, 6, 5, 12, 0)
 START, END = dt.datetime(2020, 1, 1), dt.datetime(2099, 1, 1)
@@ -58,11 +58,11 @@ class Harness:
         self.record = tmp_path / "shown.jsonl"
         self.renderers: list[HeadlessRenderer] = []
         self.recorder = Recorder()
-        self.scheduler = Scheduler(lambda: list(self.items), dt.UTC, clock=lambda: NOW)
+        self.rotation = Rotation(lambda: list(self.items), dt.UTC, clock=lambda: NOW)
         loop_options.setdefault("recorder", self.recorder)
         loop_options.setdefault("standby", PlayItem("standby", uri="/standby.png",
                                                     mimetype="image"))
-        self.loop = PlayLoop(self.scheduler, loop_options.pop("make_renderer", self.make),
+        self.loop = PlayLoop(self.rotation, loop_options.pop("make_renderer", self.make),
                              **loop_options)
         self.thread = threading.Thread(target=self.loop.run, daemon=True)
 
@@ -167,7 +167,7 @@ def test_a_refresh_keeps_the_asset_on_screen_unless_it_left_the_playlist(harness
     h.loop.refresh()
     time.sleep(0.2)
     assert h.loop.current_asset_id == "a"
-    assert [p.asset_id for p in h.scheduler.playlist] == ["a", "b", "c"]
+    assert [p.asset_id for p in h.rotation.playlist] == ["a", "b", "c"]
     h.items[0] = item("a", duration=60, is_enabled=False)
     h.loop.refresh()
     # The position is kept (docs/legacy-api.md §8.2): index 1 of the new list [b, c].

@@ -14,7 +14,7 @@ from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.models import Asset
 from anthias_edge.services.tenants import local_tenant_id
 from player.playlist_source import load_items_from_db
-from player.schedule import ALL_DAYS, Scheduler
+from player.rotation import ALL_DAYS, Rotation
 
 NOW = dt.datetime(2030, 6, 5, 12, 0)
 DAY = dt.timedelta(days=1)
@@ -83,11 +83,11 @@ def test_assets_come_in_insertion_order_and_only_for_the_asked_tenant(database):
     assert [i.asset_id for i in load_items_from_db("t1")] == ["other"]
 
 
-def test_a_scheduler_on_the_database_sees_a_new_asset_after_the_change_notice(database):
+def test_a_rotation_on_the_database_sees_a_new_asset_after_the_change_notice(database):
     make_asset("a")
-    scheduler = Scheduler(load_items_from_db, ZoneInfo("UTC"))
-    assert scheduler.next_asset(NOW).asset_id == "a"
+    rotation = Rotation(load_items_from_db, ZoneInfo("UTC"))
+    assert rotation.next_asset(NOW).asset_id == "a"
     make_asset("b", play_order=1)
-    assert scheduler.next_asset(NOW).asset_id == "a"
-    scheduler.mark_data_changed()
-    assert [scheduler.next_asset(NOW).asset_id for _ in range(3)] == ["a", "b", "a"]
+    assert rotation.next_asset(NOW).asset_id == "a"
+    rotation.mark_data_changed()
+    assert [rotation.next_asset(NOW).asset_id for _ in range(3)] == ["a", "b", "a"]

@@ -1,4 +1,4 @@
-"""The player's schedule: which assets play, in what order, and when to look again.
+"""The player's rotation: which assets play, in what order, and when to look again.
 
 Pure code, no I/O: docs/legacy-api.md §8.1-8.3 plus the day/time windows of §13, with
 quirks Q6 (jump to an asset that exists and is not processing) and Q7 (null
@@ -218,8 +218,8 @@ def _next_transition(
     return high
 
 
-class Scheduler:
-    """The viewer's scheduler: a playlist, a position and the rules to refresh it
+class Rotation:
+    """The viewer's rotation: a playlist, a position and the rules to refresh it
     (docs/legacy-api.md §8.2, §8.3).
 
     ``load_items`` returns every asset (not only the playable ones); it is

@@ -1,11 +1,11 @@
 """Time to build the player's playlist for 10,000 assets (target: 20 ms).
 
 Prints the median of 20 runs of ``build_playlist`` (the target), and for
-reference ``compute_deadline``, one whole ``Scheduler`` regeneration from a
+reference ``compute_deadline``, one whole ``Rotation`` regeneration from a
 list, and reading the 10,000 rows from a migrated SQLite file with
 ``load_items_from_db`` (raw rows) and with peewee model instances.
 
-Usage: ``.venv/bin/python benchmarks/player_schedule.py [--assets 10000] [--runs 20] [--json]``.
+Usage: ``.venv/bin/python benchmarks/player_rotation.py [--assets 10000] [--runs 20] [--json]``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.models import Asset
 from player.playlist_source import load_items_from_db
-from player.schedule import PlayItem, Scheduler, build_playlist, compute_deadline
+from player.rotation import PlayItem, Rotation, build_playlist, compute_deadline
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2030, 6, 5, 12, 0)
@@ -100,10 +100,10 @@ def run(assets: int, runs: int) -> dict:
     }
 
     def regenerate() -> None:
-        scheduler = Scheduler(lambda: items, ZONE)
-        scheduler.next_asset(NOW)
+        rotation = Rotation(lambda: items, ZONE)
+        rotation.next_asset(NOW)
 
-    results["scheduler_regeneration_ms"] = median_ms(runs, regenerate)
+    results["rotation_regeneration_ms"] = median_ms(runs, regenerate)
     with tempfile.TemporaryDirectory() as folder:
         database = open_database(Path(folder) / "screenly.db")
         run_migrations(database)

@@ -1,4 +1,4 @@
-"""The player's schedule (docs/legacy-api.md §8.1-8.3 and §13) against a fake clock."""
+"""The player's rotation (docs/legacy-api.md §8.1-8.3 and §13) against a fake clock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from anthias_edge.play_windows import is_active
-from player.schedule import PlayItem, Scheduler, build_playlist, compute_deadline
+from player.rotation import PlayItem, Rotation, build_playlist, compute_deadline
 
 UTC = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -27,7 +27,7 @@ def item(asset_id: str, **fields) -> PlayItem:
 
 
 class Source:
-    """A list standing in for the database; counts how often the scheduler reads it."""
+    """A list standing in for the database; counts how often the rotation reads it."""
 
     def __init__(self, *items: PlayItem) -> None:
         self.items = list(items)
@@ -42,8 +42,8 @@ def ids(items) -> list[str]:
     return [i.asset_id for i in items]
 
 
-def play(scheduler: Scheduler, times: int, now: dt.datetime = NOW) -> list[str | None]:
-    return [getattr(scheduler.next_asset(now), "asset_id", None) for _ in range(times)]
+def play(rotation: Rotation, times: int, now: dt.datetime = NOW) -> list[str | None]:
+    return [getattr(rotation.next_asset(now), "asset_id", None) for _ in range(times)]
 
 
 # 8.1 playlist -------------------------------------------------------------------------------
@@ -134,155 +134,155 @@ def test_an_asset_starting_exactly_now_joins_one_tick_later():
     assert ids(build_playlist(items, deadline, UTC)) == ["starts"]
 
 
-# 8.2 / 8.3 the scheduler --------------------------------------------------------------------
+# 8.2 / 8.3 the rotation --------------------------------------------------------------------
 
 
 def test_an_empty_playlist_gives_no_asset_and_no_current_id():
-    scheduler = Scheduler(Source(item("off", is_enabled=False)), UTC)
-    assert scheduler.next_asset(NOW) is None
-    assert scheduler.current_asset_id is None
+    rotation = Rotation(Source(item("off", is_enabled=False)), UTC)
+    assert rotation.next_asset(NOW) is None
+    assert rotation.current_asset_id is None
 
 
 def test_assets_play_in_order_and_wrap_around():
-    scheduler = Scheduler(Source(item("a"), item("b", play_order=1), item("c", play_order=2)), UTC)
-    assert play(scheduler, 7) == ["a", "b", "c", "a", "b", "c", "a"]
-    assert scheduler.current_asset_id == "a"
+    rotation = Rotation(Source(item("a"), item("b", play_order=1), item("c", play_order=2)), UTC)
+    assert play(rotation, 7) == ["a", "b", "c", "a", "b", "c", "a"]
+    assert rotation.current_asset_id == "a"
 
 
 def test_the_data_is_read_once_and_again_only_after_the_server_says_it_changed():
     source = Source(item("a"), item("b", play_order=1))
-    scheduler = Scheduler(source, UTC)
-    play(scheduler, 10)
+    rotation = Rotation(source, UTC)
+    play(rotation, 10)
     assert source.loads == 1
-    assert scheduler.refresh_needed(NOW) is False
-    scheduler.mark_data_changed()
-    assert scheduler.refresh_needed(NOW) is True
-    play(scheduler, 3)
+    assert rotation.refresh_needed(NOW) is False
+    rotation.mark_data_changed()
+    assert rotation.refresh_needed(NOW) is True
+    play(rotation, 3)
     assert source.loads == 2
 
 
 def test_an_unchanged_regeneration_leaves_position_and_shuffle_count_alone():
     source = Source(item("only"))
-    scheduler = Scheduler(source, UTC, shuffle=True, rng=random.Random(1))
-    play(scheduler, 3)
-    assert scheduler.counter == 3
-    scheduler.mark_data_changed()
-    assert play(scheduler, 1) == ["only"]
+    rotation = Rotation(source, UTC, shuffle=True, rng=random.Random(1))
+    play(rotation, 3)
+    assert rotation.counter == 3
+    rotation.mark_data_changed()
+    assert play(rotation, 1) == ["only"]
     assert source.loads == 2
-    assert scheduler.counter == 4
+    assert rotation.counter == 4
 
 
 def test_the_position_is_kept_when_the_playlist_grows():
     source = Source(item("a"), item("b", play_order=1), item("c", play_order=2))
-    scheduler = Scheduler(source, UTC)
-    assert play(scheduler, 2) == ["a", "b"]
+    rotation = Rotation(source, UTC)
+    assert play(rotation, 2) == ["a", "b"]
     source.items.append(item("d", play_order=3))
-    scheduler.mark_data_changed()
-    assert play(scheduler, 3) == ["c", "d", "a"]
+    rotation.mark_data_changed()
+    assert play(rotation, 3) == ["c", "d", "a"]
 
 
 def test_the_position_wraps_modulo_the_new_length_when_the_playlist_shrinks():
     source = Source(*(item(x, play_order=n) for n, x in enumerate("abcde")))
-    scheduler = Scheduler(source, UTC)
-    assert play(scheduler, 4) == ["a", "b", "c", "d"]
+    rotation = Rotation(source, UTC)
+    assert play(rotation, 4) == ["a", "b", "c", "d"]
     source.items = source.items[:3]
-    scheduler.mark_data_changed()
-    assert scheduler.next_asset(NOW).asset_id == "b"  # index 4 mod 3 == 1
-    assert scheduler.counter == 0
+    rotation.mark_data_changed()
+    assert rotation.next_asset(NOW).asset_id == "b"  # index 4 mod 3 == 1
+    assert rotation.counter == 0
 
 
 def test_the_playlist_is_rebuilt_when_the_deadline_passes_and_not_before():
     source = Source(item("a", end_date=NOW + HOUR), item("b", play_order=1))
-    scheduler = Scheduler(source, UTC)
-    assert play(scheduler, 2) == ["a", "b"]
-    assert scheduler.deadline == NOW + HOUR
-    assert play(scheduler, 2, NOW + HOUR - MINUTE) == ["a", "b"]
+    rotation = Rotation(source, UTC)
+    assert play(rotation, 2) == ["a", "b"]
+    assert rotation.deadline == NOW + HOUR
+    assert play(rotation, 2, NOW + HOUR - MINUTE) == ["a", "b"]
     assert source.loads == 1
-    assert play(scheduler, 2, NOW + HOUR) == ["b", "b"]
+    assert play(rotation, 2, NOW + HOUR) == ["b", "b"]
     assert source.loads == 2
-    assert scheduler.deadline == NOW + 10 * DAY
+    assert rotation.deadline == NOW + 10 * DAY
 
 
 def test_the_shuffle_counter_counts_loops_and_reshuffles_after_five():
     source = Source(*(item(str(n), play_order=n) for n in range(4)))
-    scheduler = Scheduler(source, UTC, shuffle=True, rng=random.Random(5))
-    first = play(scheduler, 4)
+    rotation = Rotation(source, UTC, shuffle=True, rng=random.Random(5))
+    first = play(rotation, 4)
     assert sorted(first) == ["0", "1", "2", "3"]
-    assert scheduler.counter == 1
+    assert rotation.counter == 1
     for _ in range(4):
-        assert play(scheduler, 4) == first
-    assert scheduler.counter == 5
+        assert play(rotation, 4) == first
+    assert rotation.counter == 5
     assert source.loads == 1
-    assert scheduler.refresh_needed(NOW) is True
-    scheduler.next_asset(NOW)
+    assert rotation.refresh_needed(NOW) is True
+    rotation.next_asset(NOW)
     assert source.loads == 2
-    assert scheduler.counter == 0
+    assert rotation.counter == 0
 
 
 def test_previous_replays_the_asset_before_the_current_one():
-    scheduler = Scheduler(Source(*(item(x, play_order=n) for n, x in enumerate("abc"))), UTC)
-    assert play(scheduler, 2) == ["a", "b"]
-    scheduler.go_previous()
-    assert play(scheduler, 3) == ["a", "b", "c"]
-    scheduler.go_previous()
-    assert play(scheduler, 1) == ["b"]
-    assert scheduler.reverse is False
+    rotation = Rotation(Source(*(item(x, play_order=n) for n, x in enumerate("abc"))), UTC)
+    assert play(rotation, 2) == ["a", "b"]
+    rotation.go_previous()
+    assert play(rotation, 3) == ["a", "b", "c"]
+    rotation.go_previous()
+    assert play(rotation, 1) == ["b"]
+    assert rotation.reverse is False
 
 
 def test_previous_at_the_start_wraps_to_the_last_asset():
-    scheduler = Scheduler(Source(*(item(x, play_order=n) for n, x in enumerate("abc"))), UTC)
-    assert play(scheduler, 1) == ["a"]
-    scheduler.go_previous()
-    assert play(scheduler, 2) == ["c", "a"]
+    rotation = Rotation(Source(*(item(x, play_order=n) for n, x in enumerate("abc"))), UTC)
+    assert play(rotation, 1) == ["a"]
+    rotation.go_previous()
+    assert play(rotation, 2) == ["c", "a"]
 
 
 def test_a_jump_plays_an_existing_asset_even_outside_the_playlist_then_resumes():
     source = Source(item("a"), item("b", play_order=1), item("off", is_enabled=False))
-    scheduler = Scheduler(source, UTC)
-    assert play(scheduler, 1) == ["a"]
-    scheduler.jump_to("off")
-    assert play(scheduler, 2) == ["off", "b"]
-    assert scheduler.pending_jump is None
+    rotation = Rotation(source, UTC)
+    assert play(rotation, 1) == ["a"]
+    rotation.jump_to("off")
+    assert play(rotation, 2) == ["off", "b"]
+    assert rotation.pending_jump is None
 
 
 def test_a_jump_to_a_missing_or_processing_asset_is_dropped_q6():
     # Processing assets stay in the playlist (docs/legacy-api.md §8.1); only the jump skips them.
     source = Source(item("a"), item("b", play_order=1),
                     item("busy", play_order=2, is_processing=True))
-    scheduler = Scheduler(source, UTC)
-    scheduler.jump_to("nope")
-    assert play(scheduler, 1) == ["a"]
-    scheduler.jump_to("busy")
-    assert play(scheduler, 2) == ["b", "busy"]
-    assert scheduler.pending_jump is None
+    rotation = Rotation(source, UTC)
+    rotation.jump_to("nope")
+    assert play(rotation, 1) == ["a"]
+    rotation.jump_to("busy")
+    assert play(rotation, 2) == ["b", "busy"]
+    assert rotation.pending_jump is None
 
 
 def test_a_jump_finds_an_asset_created_since_the_last_read():
     source = Source(item("a"))
-    scheduler = Scheduler(source, UTC)
-    play(scheduler, 1)
+    rotation = Rotation(source, UTC)
+    play(rotation, 1)
     source.items.append(item("new", play_order=1))
-    scheduler.mark_data_changed()
-    scheduler.jump_to("new")
-    assert play(scheduler, 1) == ["new"]
-    assert scheduler.current_asset_id == "new"
+    rotation.mark_data_changed()
+    rotation.jump_to("new")
+    assert play(rotation, 1) == ["new"]
+    assert rotation.current_asset_id == "new"
 
 
 def test_time_until_next_check_counts_down_to_the_deadline():
-    scheduler = Scheduler(Source(item("a", end_date=NOW + HOUR)), UTC)
-    assert scheduler.time_until_next_check(NOW) == 0.0  # nothing read yet
-    scheduler.next_asset(NOW)
-    assert scheduler.time_until_next_check(NOW + 10 * MINUTE) == 3000.0
-    assert scheduler.time_until_next_check(NOW + 2 * HOUR) == 0.0
-    scheduler.next_asset(NOW + 2 * HOUR)
-    assert scheduler.time_until_next_check(NOW + 2 * HOUR) is None
+    rotation = Rotation(Source(item("a", end_date=NOW + HOUR)), UTC)
+    assert rotation.time_until_next_check(NOW) == 0.0  # nothing read yet
+    rotation.next_asset(NOW)
+    assert rotation.time_until_next_check(NOW + 10 * MINUTE) == 3000.0
+    assert rotation.time_until_next_check(NOW + 2 * HOUR) == 0.0
+    rotation.next_asset(NOW + 2 * HOUR)
+    assert rotation.time_until_next_check(NOW + 2 * HOUR) is None
 
 
 def test_the_injected_clock_is_used_when_no_time_is_given():
     moments = iter([NOW, NOW + 2 * HOUR])
-    scheduler = Scheduler(Source(item("a", end_date=NOW + HOUR)), UTC, clock=lambda: next(moments))
-    assert scheduler.next_asset().asset_id == "a"
-    assert scheduler.next_asset() is None
+    rotation = Rotation(Source(item("a", end_date=NOW + HOUR)), UTC, clock=lambda: next(moments))
+    assert rotation.next_asset().asset_id == "a"
+    assert rotation.next_asset() is None
 
 
 # 13 day and time windows --------------------------------------------------------------------
@@ -377,16 +377,16 @@ def test_a_window_opening_in_the_spring_forward_gap_opens_at_the_transition():
     assert ids(build_playlist(items, dt.datetime(2030, 3, 31, 1, 0), BERLIN)) == ["morning"]
 
 
-def _walk(scheduler: Scheduler, start: dt.datetime, stop: dt.datetime):
+def _walk(rotation: Rotation, start: dt.datetime, stop: dt.datetime):
     """Let the fake clock jump from one deadline to the next, as the play loop sleeps."""
     visits, flips, playing, moment = [], [], None, start
     while moment < stop:
-        now_playing = scheduler.next_asset(moment) is not None
+        now_playing = rotation.next_asset(moment) is not None
         visits.append(moment)
         if now_playing != playing:
             flips.append(moment)
             playing = now_playing
-        moment += dt.timedelta(seconds=scheduler.time_until_next_check(moment))
+        moment += dt.timedelta(seconds=rotation.time_until_next_check(moment))
     return visits, flips
 
 
@@ -395,11 +395,11 @@ def _walk(scheduler: Scheduler, start: dt.datetime, stop: dt.datetime):
     (BERLIN, dt.datetime(2030, 10, 26, 12), ["10-27 00:15", "10-27 00:45", "10-27 01:15",
                                              "10-27 01:45", "10-28 01:15", "10-28 01:45"]),
 ])
-def test_the_scheduler_rebuilds_only_when_a_window_opens_or_closes(zone, start, edges):
+def test_the_rotation_rebuilds_only_when_a_window_opens_or_closes(zone, start, edges):
     source = Source(item("w", start_date=start - 10 * DAY, end_date=start + 10 * DAY,
                          play_time_from="02:15:00", play_time_to="02:45:00"))
-    scheduler = Scheduler(source, zone)
-    visits, flips = _walk(scheduler, start, start + 2 * DAY)
+    rotation = Rotation(source, zone)
+    visits, flips = _walk(rotation, start, start + 2 * DAY)
     expected = [dt.datetime.strptime(f"2030-{text}", "%Y-%m-%d %H:%M") for text in edges]
     assert flips[1:] == expected
     # Besides the edges, next_change re-checks at local midnight (a no-op rebuild).
