@@ -17,7 +17,7 @@ from anthias_edge.api.v3 import (  # noqa: E402,F401
     audit,
     auth_routes,
     auth_session,
-    legacy,
+    legacy_proxy,
     openapi,
     roles,
     tenant,
