@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from peewee import Database
 
-from anthias_edge.data_version import DataGeneration, RenderCache
 from anthias_edge.db import checkpoint, close_connections, db, run_migrations
 from anthias_edge.messaging import Messenger
+from anthias_edge.render_cache import DataGeneration, RenderCache
 from anthias_edge.services.assets import AssetService, relocate_asset_uris
 from anthias_edge.services.media import tenant_media_dir
 from anthias_edge.services.reachability import ReachabilityChecker

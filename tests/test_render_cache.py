@@ -4,9 +4,9 @@ import datetime as dt
 import sqlite3
 from types import SimpleNamespace
 
-from anthias_edge.data_version import DataGeneration, RenderCache
 from anthias_edge.db import is_postgresql
 from anthias_edge.play_windows import next_change
+from anthias_edge.render_cache import DataGeneration, RenderCache
 from tests.helpers import v2_asset
 
 UTC = dt.UTC
