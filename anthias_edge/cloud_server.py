@@ -73,11 +73,11 @@ def migrate_before_fork(url: str, box: CryptoBox | None = None) -> list[str]:
 
     With ``box``, also check that it opens the stored signing keys.
     """
-    from anthias_edge.services.pg_migration import migrate_locked, open_target
+    from anthias_edge.services.pg_migration import apply_pending_migrations, open_target
 
     database = open_target(url)
     try:
-        applied = migrate_locked(database)
+        applied = apply_pending_migrations(database)
         if box is not None:
             check_stored_keys(database, box)
     finally:

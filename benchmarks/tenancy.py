@@ -56,7 +56,7 @@ sys.path.insert(0, str(REPO))
 
 from anthias_edge.services.auth_tokens import API_TOKEN_PREFIX, _sha256  # noqa: E402
 from anthias_edge.services.passwords import Passwords  # noqa: E402
-from anthias_edge.services.pg_migration import migrate_locked, open_target  # noqa: E402
+from anthias_edge.services.pg_migration import apply_pending_migrations, open_target  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "anthias_bench"
@@ -87,7 +87,7 @@ def recreate_database() -> str:
         conn.execute(f"CREATE DATABASE {DATABASE}")
     url = f"{SERVER}/{DATABASE}"
     database = open_target(url)
-    migrate_locked(database)
+    apply_pending_migrations(database)
     database.close_all()
     return url
 

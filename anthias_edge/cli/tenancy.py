@@ -28,14 +28,14 @@ def _tenancy_database() -> Iterator[Database]:
     from peewee import PeeweeException
 
     from anthias_edge.db import db, open_database
-    from anthias_edge.services.pg_migration import migrate_locked
+    from anthias_edge.services.pg_migration import apply_pending_migrations
 
     settings = load_settings()
     database = open_database(settings.database_url or settings.database_path)
     db.initialize(database)
     try:
         with database.connection_context():
-            migrate_locked(database)
+            apply_pending_migrations(database)
             yield database
     except PeeweeException as exc:
         raise click.ClickException(f"Database error: {exc}") from exc

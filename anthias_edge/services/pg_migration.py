@@ -6,8 +6,9 @@ migrated nor touched) and upserts every asset into one tenant in ONE PostgreSQL 
 all rows or none. ``asset_id`` is the primary key across all tenants, so a row whose id belongs
 to another tenant aborts the whole run instead of being taken over.
 
-``migrate_locked`` applies the numbered migrations under a PostgreSQL advisory lock, so that
-several hosts or workers starting at once apply each migration exactly once.
+``apply_pending_migrations`` opens a connection and applies the numbered migrations not yet
+applied (``run_migrations`` takes a PostgreSQL advisory lock, so several hosts or workers
+starting at once apply each one exactly once).
 """
 
 from __future__ import annotations
@@ -209,8 +210,11 @@ def open_target(database_url: str) -> Database:
     return database
 
 
-def migrate_locked(database: Database) -> list[str]:
-    """Apply pending migrations (``run_migrations`` takes the advisory lock on PostgreSQL)."""
+def apply_pending_migrations(database: Database) -> list[str]:
+    """Open a connection and apply the migrations not yet applied; return their names.
+
+    ``run_migrations`` takes the advisory lock on PostgreSQL, not this function.
+    """
     with database.connection_context():
         return run_migrations(database)
 
@@ -249,7 +253,7 @@ def migrate_to_postgresql(
     try:
         if dry_run:
             return _plan(database, source, subdomain, media)
-        migrate_locked(database)
+        apply_pending_migrations(database)
         placed: list[PlacedMedia] = []
         try:
             with database.connection_context(), database.atomic():
