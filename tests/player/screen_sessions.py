@@ -209,3 +209,17 @@ def cage(display: str) -> Iterator[dict[str, str]]:
     finally:
         _end(process)
         shutil.rmtree(runtime_dir, ignore_errors=True)
+        _remove_xwayland_files(process.pid)
+
+
+def _remove_xwayland_files(pid: int) -> None:
+    """Remove the X display lock and socket cage made for Xwayland: it leaves them behind."""
+    for lock in Path("/tmp").glob(".X*-lock"):
+        try:
+            owner = int(lock.read_text().strip("\0 \n"))
+        except (OSError, ValueError):
+            continue
+        if owner == pid:
+            number = lock.name[2:-len("-lock")]
+            Path(f"/tmp/.X11-unix/X{number}").unlink(missing_ok=True)
+            lock.unlink(missing_ok=True)
