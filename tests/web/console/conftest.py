@@ -83,8 +83,9 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
 
 @pytest.fixture(scope="session")
 def console_browser(browser: Any) -> Iterator[Any]:
-    """The system Chromium with ``*.signage.test`` resolving to the loopback server."""
-    rules = f"MAP *.{BASE_DOMAIN} 127.0.0.1, MAP {BASE_DOMAIN} 127.0.0.1"
+    """The system Chromium with ``*.signage.test`` and ``*.example`` resolving to loopback."""
+    # Tenants' custom domains in the tests end in .example (a reserved name).
+    rules = f"MAP *.{BASE_DOMAIN} 127.0.0.1, MAP {BASE_DOMAIN} 127.0.0.1, MAP *.example 127.0.0.1"
     launched = browser.browser_type.launch(
         executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, f"--host-resolver-rules={rules}"])
     yield launched

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from anthias_edge.console.security_headers import HEADERS
+from anthias_edge.services.tenants import TenantService, create_tenant
 from tests.web.console.helpers import (
     ACCESS_TOKEN_TTL,
     BASE_DOMAIN,
@@ -86,6 +87,19 @@ def test_the_base_domain_asks_for_the_organisation(console_server: ConsoleServer
     sign_in(page, console_server.url(None), username("globex", "editor"), tenant="globex")
 
     assert page.locator(".brand-name").inner_text() == "Globex"
+
+
+def test_a_custom_domain_opens_its_tenants_console(console_server: ConsoleServer,
+                                                  console_page):
+    with console_server.db():
+        tenant, _ = create_tenant("Initech", "initech", "initech-owner", PASSWORD)
+        TenantService(tenant.id).update(custom_domain="screens.initech.example",
+                                        base_domain=BASE_DOMAIN)
+    page = console_page
+
+    sign_in(page, f"http://screens.initech.example:{console_server.port}", "initech-owner")
+
+    assert page.locator(".brand-name").inner_text() == "Initech"
 
 
 def test_an_unknown_subdomain_belongs_to_no_organisation(console_server: ConsoleServer,
