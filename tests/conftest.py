@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from anthias_edge.app import create_app
 from anthias_edge.messaging import ViewerEndpoint
+from tests.template_database import build_template, seed_fresh_home
 
 pytest_plugins = ["tests.plugins.media"]
 
@@ -88,14 +89,28 @@ def environ(home: Path) -> dict[str, str]:
     return values
 
 
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The migrated SQLite file each fresh HOME starts from (None: apps migrate themselves).
+
+    A module that tests the migrations overrides this fixture with one returning None.
+    """
+    if TEST_DATABASE_URL:
+        return None
+    return build_template(tmp_path_factory.mktemp("database-template"))
+
+
 @pytest.fixture
-def make_app(environ: dict[str, str]) -> Iterator[Callable[..., Flask]]:
+def make_app(environ: dict[str, str], database_template: Path | None
+             ) -> Iterator[Callable[..., Flask]]:
     """Build apps on the test's HOME and database; close their sockets afterwards."""
     apps: list[Flask] = []
 
     def build(**overrides: str) -> Flask:
         if TEST_DATABASE_URL and not apps:
             reset_postgresql(TEST_DATABASE_URL)
+        if database_template and not apps:
+            seed_fresh_home(database_template, {**environ, **overrides})
         app = create_app(environ={**environ, **overrides})
         app.config["TESTING"] = True
         # Dates render in the device's zone; tests must not depend on the host's /etc/timezone.

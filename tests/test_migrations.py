@@ -12,6 +12,12 @@ from anthias_edge.models import Asset
 from tests.conftest import REAL
 
 
+@pytest.fixture
+def database_template() -> None:
+    """These tests check what the migrations build: their apps migrate an empty database."""
+    return None
+
+
 def test_the_migrated_assets_table_has_every_model_column(app):
     database = app.extensions["anthias"].database
     with database.connection_context():
