@@ -8,6 +8,7 @@ import json
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,16 @@ def basic(user: str, password: str) -> dict[str, str]:
     """An Authorization header for HTTP Basic."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+def viewer_commands(viewer: Any, timeout_s: float = 0.5) -> list[str]:
+    """The commands a ``ViewerEndpoint`` receives within ``timeout_s``, in order."""
+    commands, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = viewer.receive(timeout_s=0.05)
+        if message is not None:
+            commands.append(message.command)
+    return commands
 
 
 def in_asset_folder(client: Any, path: Path) -> Path:

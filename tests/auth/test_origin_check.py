@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from anthias_edge.messaging import ViewerEndpoint
-from tests.helpers import basic, v2_asset
+from tests.helpers import basic, v2_asset, viewer_commands
 
 EVIL = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 EVIL_ORIGIN_ONLY = {"Origin": "https://evil.example"}
@@ -57,15 +57,6 @@ def _assert_legacy_refusal(response) -> None:
     assert response.status_code == 403, response.get_data(as_text=True)
     assert response.content_type == "application/json"
     assert "another site" in response.get_json()["error"]
-
-
-def _received(viewer: ViewerEndpoint, timeout_s: float = 0.5) -> list[str]:
-    messages, deadline = [], time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        message = viewer.receive(timeout_s=0.05)
-        if message is not None:
-            messages.append(message.command)
-    return messages
 
 
 @pytest.mark.parametrize("headers", [EVIL, EVIL_ORIGIN_ONLY, EVIL_FETCH_ONLY])
@@ -118,7 +109,7 @@ def test_the_control_get_with_a_session_cookie_from_another_site_is_refused(
     _signed_in(device)
     response = device.open("/api/v2/assets/control/next", method=method, headers=EVIL_FETCH_ONLY)
     assert response.status_code == 403
-    assert _received(viewer) == []
+    assert viewer_commands(viewer) == []
 
 
 def test_our_own_pages_and_scripts_still_switch_assets(device, viewer: ViewerEndpoint):
@@ -130,7 +121,7 @@ def test_our_own_pages_and_scripts_still_switch_assets(device, viewer: ViewerEnd
     assert typed.status_code == 200
     script = device.application.test_client().get("/api/v2/assets/control/next", headers=ADMIN)
     assert script.status_code == 200
-    assert _received(viewer) == ["next", "previous", "next"]
+    assert viewer_commands(viewer) == ["next", "previous", "next"]
 
 
 def test_an_origin_naming_this_host_passes_and_any_other_is_refused(device):

@@ -8,7 +8,6 @@ switch is what subjects it to the policies, as in production.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
@@ -26,11 +25,13 @@ from anthias_edge.services.row_security import ConfinedTransaction, set_tenant
 from anthias_edge.services.tenants import create_tenant
 from tests.cloud.conftest import BASE_DOMAIN, SECRET_KEY, cloud_environ
 from tests.cloud.pg import drop_database, fresh_database, query
+from tests.helpers import basic
 
 pytestmark = pytest.mark.postgres
 
 DATABASE = "anthias_rls_test"  # apart from the other cloud modules' database
 PASSWORD = "correct horse battery"
+ALICE = basic("alice", PASSWORD)  # her Authorization header
 TENANT_TABLES = ("assets", "tenant_users", "api_tokens", "refresh_tokens", "audit_log")
 PAGE = {"name": "Page", "uri": "https://example.org/", "mimetype": "webpage", "duration": 10,
         "is_enabled": True, "skip_asset_check": True}
@@ -41,12 +42,6 @@ def cloud_server_url() -> Iterator[str]:
     """This module's own database (overrides the package's shared one)."""
     yield fresh_database(DATABASE)
     drop_database(DATABASE)
-
-
-def basic(username: str) -> dict[str, str]:
-    """An Authorization header with the test password."""
-    token = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -287,7 +282,7 @@ def test_a_cloud_database_has_no_device_tenant_and_local_names_no_tenant(
     client = cloud_app.test_client()
     login = client.post("/api/v3/auth/token",
                         json={"username": "alice", "password": PASSWORD, "tenant": "local"})
-    on_local = client.get("/api/v2/assets", headers=basic("alice"),
+    on_local = client.get("/api/v2/assets", headers=ALICE,
                           base_url=f"http://local.{BASE_DOMAIN}")
     header = client.post("/api/v3/auth/token", headers={"X-Tenant-ID": "local"},
                          json={"username": "alice", "password": PASSWORD})
@@ -317,7 +312,7 @@ def test_a_device_tenant_holding_data_is_deactivated_at_cloud_start_and_unreacha
         client = second.test_client()
         by_id = client.post("/api/v3/auth/token",
                             json={"username": "alice", "password": PASSWORD, "tenant": "dev"})
-        by_host = client.get("/api/v2/assets", headers=basic("alice"),
+        by_host = client.get("/api/v2/assets", headers=ALICE,
                              base_url=f"http://local.{BASE_DOMAIN}")
     finally:
         runtime = second.extensions["anthias"]
@@ -384,7 +379,7 @@ def test_an_owner_that_is_not_a_superuser_migrates_serves_and_is_held_to_the_pol
                             json={"username": "carl", "password": PASSWORD, "tenant": "acme"})
         made = client.post("/api/v3/assets", json=PAGE,
                            headers=bearer(login.get_json()["access_token"]))
-        legacy = client.get("/api/v2/assets", headers=basic("alice"),
+        legacy = client.get("/api/v2/assets", headers=ALICE,
                             base_url=f"http://acme.{BASE_DOMAIN}")
     finally:
         runtime = app.extensions["anthias"]

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from anthias_edge.messaging import ViewerEndpoint
 from tests.api.v3.conftest import World
+from tests.helpers import viewer_commands
 
 EVIL = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 ASSET = {"name": "x", "uri": "https://example.com/", "mimetype": "webpage",
          "skip_asset_check": True}
-
-
-def _received(viewer: ViewerEndpoint, timeout_s: float = 0.5) -> list[str]:
-    messages, deadline = [], time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        message = viewer.receive(timeout_s=0.05)
-        if message is not None:
-            messages.append(message.command)
-    return messages
 
 
 def _viewer_of(world: World) -> ViewerEndpoint:
@@ -49,10 +39,10 @@ def test_v3_legacy_control_is_refused_from_another_site(world: World):
                                    headers={**world.auth(), "Sec-Fetch-Site": "cross-site"})
         assert refused.status_code == 403
         assert refused.get_json()["error"]["code"] == "cross_site_request"
-        assert _received(viewer) == []
+        assert viewer_commands(viewer) == []
         ours = world.client.get("/api/v3/legacy/assets/control/next", headers=world.auth())
         assert ours.status_code == 200
-        assert _received(viewer) == ["next"]
+        assert viewer_commands(viewer) == ["next"]
     finally:
         viewer.close()
 
