@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 PATH: Literal["path"] = "path"
 
 EDGE_SECTION = "edge"
+# The auth_backend value that turns the device's login on; "" means no login.
+AUTH_BASIC = "auth_basic"
 _BOOLEANS = configparser.ConfigParser.BOOLEAN_STATES
 _BOOLEAN_HINT = "use on/off, yes/no, true/false or 1/0"
 
@@ -185,6 +187,11 @@ def hash_password(password: str) -> str:
 def is_password_hash(value: str) -> bool:
     """Tell whether a stored ``password`` value is a hash (64 hex digits) rather than plain text."""
     return len(value) == 64 and all(char in string.hexdigits for char in value)
+
+
+def auth_enabled(settings: Mapping[str, Any]) -> bool:
+    """Tell whether requests must authenticate: only when ``auth_backend`` is ``auth_basic``."""
+    return settings["auth_backend"] == AUTH_BASIC
 
 
 def _hash_if_plain(password: str) -> str:

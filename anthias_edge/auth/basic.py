@@ -18,7 +18,6 @@ from anthias_edge.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-AUTH_BASIC = "auth_basic"
 CONTENT_TYPE = "text/html; charset=utf-8"
 TOO_MANY_ATTEMPTS = "Too many failed attempts. Try again later."
 
@@ -90,11 +89,6 @@ def _header_value(value: str) -> str:
     except UnicodeEncodeError:
         return Header(value, "utf-8", maxlinelen=10_000).encode()
     return value
-
-
-def auth_enabled(settings: Settings) -> bool:
-    """Tell whether requests must authenticate: only when ``auth_backend`` is ``auth_basic``."""
-    return settings["auth_backend"] == AUTH_BASIC
 
 
 def realm(settings: Settings) -> str:

@@ -15,10 +15,9 @@ import secrets
 
 from flask import Response, request, session
 
-from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.throttling import check_throttled_basic_auth
 from anthias_edge.runtime import current_runtime
-from anthias_edge.settings import Settings
+from anthias_edge.settings import Settings, auth_enabled
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_HEADER = "X-CSRFToken"

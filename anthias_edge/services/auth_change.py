@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from anthias_edge.auth.basic import AUTH_BASIC, auth_enabled
 from anthias_edge.errors import AuthChangeRefused
-from anthias_edge.settings import Settings, hash_password
+from anthias_edge.settings import AUTH_BASIC, Settings, auth_enabled, hash_password
 
 logger = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from anthias_edge.models import TenantUser, User
 from anthias_edge.services import audit
 from anthias_edge.services.passwords import legacy_sha256_hash
 from anthias_edge.services.tenants import normalise_username
+from anthias_edge.settings import auth_enabled
 
 if TYPE_CHECKING:
     from anthias_edge.runtime import Runtime
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MARKER_NAME = "v3-owner.json"
-AUTH_BASIC = "auth_basic"  # the auth_backend setting that turns the device's login on
 
 
 def _fingerprint(username: str, password_hash: str) -> str:
@@ -60,8 +60,8 @@ def sync_device_owner(rt: Runtime) -> str | None:
     Does nothing (None) in the cloud or when the device has no login.
     """
     settings = rt.settings
-    # Only a device with Basic auth on has a login to mirror (auth.basic.auth_enabled).
-    if rt.is_cloud or settings["auth_backend"] != AUTH_BASIC or not settings["user"]:
+    # Only a device with Basic auth on has a login to mirror.
+    if rt.is_cloud or not auth_enabled(settings) or not settings["user"]:
         return None
     conf_hash = str(settings["password"] or "")
     if len(conf_hash) != 64:

@@ -17,11 +17,10 @@ from urllib.parse import quote
 from flask import current_app, redirect, render_template, request
 from markupsafe import Markup
 
-from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import basic_auth_challenge, has_session
 from anthias_edge.runtime import current_runtime
 from anthias_edge.services import device_info
-from anthias_edge.settings import SETTINGS, printable_text
+from anthias_edge.settings import SETTINGS, auth_enabled, printable_text
 from anthias_edge.web import bp
 
 logger = logging.getLogger(__name__)

@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 from flask import Flask, redirect, render_template, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.guard import csrf_ok, csrf_refusal, csrf_token, has_session, sign_in
 from anthias_edge.auth.throttling import DEVICE_ACCOUNT, login_throttle
 from anthias_edge.errors import TooManyAttempts
 from anthias_edge.runtime import current_runtime
-from anthias_edge.settings import Settings
+from anthias_edge.settings import Settings, auth_enabled
 from anthias_edge.web import bp
 
 logger = logging.getLogger(__name__)

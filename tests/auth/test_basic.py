@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from anthias_edge.auth.basic import AuthOutcome, auth_enabled, check_basic_auth, realm
-from anthias_edge.settings import Settings
+from anthias_edge.auth.basic import AuthOutcome, check_basic_auth, realm
+from anthias_edge.settings import Settings, auth_enabled
 
 
 def basic(credentials: bytes | str, scheme: str = "Basic") -> str:

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from anthias_edge.auth.basic import auth_enabled
 from anthias_edge.auth.throttling import clean_and_correct
 from anthias_edge.runtime import Runtime
+from anthias_edge.settings import auth_enabled
 
 # path -> (the version's suffix in ``asset_list_key``, route label used by the metrics)
 LIST_PATHS = {
