@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
+from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
 from anthias_edge.api.legacy.list_fast_path import asset_list_key
 from anthias_edge.api.schema import AssetOf, Body, ListOf, openapi
 from anthias_edge.models import Asset
 from anthias_edge.play_windows import next_change
+from anthias_edge.runtime import current_runtime
 
 CACHE_HORIZON = dt.timedelta(hours=1)
 
@@ -40,14 +41,14 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
     """List, create, get, update and delete under ``/assets``."""
 
     def show(asset: Asset) -> dict[str, Any]:
-        rt = runtime()
+        rt = current_runtime()
         return rules.formatter(asset, rt.clock(), rt.zone)
 
     @named(f"AssetListView{rules.suffix}")
     @openapi(returns=ListOf(AssetOf(rules.formatter)))
     def asset_list() -> Any:
         """List every asset in playlist order."""
-        rt = runtime()
+        rt = current_runtime()
         now, zone = rt.clock(), rt.zone
         tenant_id = legacy_tenant_id() or rt.local_tenant_id
 
@@ -77,7 +78,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         values, ext = rules.read_create()
         # The cloud's authenticated user (subdomain Basic auth or v3's legacy proxy); a
         # device's Basic credentials name no user.
-        asset = runtime().assets(legacy_tenant_id()).create(
+        asset = current_runtime().assets(legacy_tenant_id()).create(
             values, ext=ext, unique_name=rules.unique_name, renumber=rules.renumber,
             created_by=g.get("user_id"))
         return render(show(asset), 201)
@@ -86,7 +87,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
     @openapi(returns=AssetOf(rules.formatter))
     def asset_detail(asset_id: str) -> Any:
         """Show one asset."""
-        return render(show(runtime().assets(legacy_tenant_id()).get(asset_id)))
+        return render(show(current_runtime().assets(legacy_tenant_id()).get(asset_id)))
 
     @named(f"AssetView{rules.suffix}")
     @openapi(request=rules.update_body, returns=AssetOf(rules.formatter))
@@ -94,7 +95,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         """Update an asset (PATCH: only the fields sent)."""
         from flask import request
 
-        service = runtime().assets(legacy_tenant_id())
+        service = current_runtime().assets(legacy_tenant_id())
         asset = service.get(asset_id)
         values = rules.read_update(asset, request.method == "PATCH")
         return render(show(service.update(asset_id, values, renumber=rules.renumber)))
@@ -103,7 +104,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
     @openapi(status=204)
     def asset_delete(asset_id: str) -> Any:
         """Delete an asset."""
-        runtime().assets(legacy_tenant_id()).delete(asset_id)
+        current_runtime().assets(legacy_tenant_id()).delete(asset_id)
         return empty(204)
 
     update_methods = ["PUT", "PATCH"] if rules.patch else ["PUT"]

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, request
 
 from anthias_edge.api.legacy.http import options_metadata, view_name
 from anthias_edge.auth.guard import basic_auth_challenge
-from anthias_edge.runtime import current_runtime as runtime  # the legacy routes' name for it
+from anthias_edge.runtime import current_runtime
 
 
 def legacy_tenant_id() -> str | None:
@@ -29,11 +29,11 @@ def make_blueprint(name: str, url_prefix: str) -> Blueprint:
         view = current_app.view_functions.get(request.endpoint or "")
         if request.method == "OPTIONS" and view is not None:
             return options_metadata(view_name(view))
-        if runtime().is_cloud:
+        if current_runtime().is_cloud:
             from anthias_edge.auth.cloud_legacy import authenticate_cloud_legacy
 
             return authenticate_cloud_legacy()
-        return basic_auth_challenge(runtime().settings)
+        return basic_auth_challenge(current_runtime().settings)
 
     return bp
 

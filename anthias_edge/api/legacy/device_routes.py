@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named, runtime
+from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named
 from anthias_edge.api.legacy.fields import CharField, validate
 from anthias_edge.api.legacy.http import empty, render
 from anthias_edge.api.request_body import read_data
 from anthias_edge.api.schema import Body, openapi
 from anthias_edge.errors import IncorrectArchiveExtension, MethodNotAllowed, MissingUpload
+from anthias_edge.runtime import current_runtime
 from anthias_edge.services import backup, host_commands, uploads
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
     @openapi(returns=CONTENT)
     def asset_content(asset_id: str) -> Any:
         """A local asset's file in base64, or a remote asset's URL."""
-        return render(runtime().assets(legacy_tenant_id()).content(asset_id))
+        return render(current_runtime().assets(legacy_tenant_id()).content(asset_id))
 
     @named(f"FileAssetView{suffix}")
     @openapi(request=Body(files=("file_upload",)), returns=UPLOADED)
@@ -46,7 +47,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         upload = request.files.get("file_upload")
         upload_key = request.headers.get("X-Upload-Id") or request.remote_addr or ""
         result = uploads.receive_upload(
-            runtime().media_dir(legacy_tenant_id()),  # the uploader's own folder
+            current_runtime().media_dir(legacy_tenant_id()),  # the uploader's own folder
             upload.filename if upload else None,
             upload.stream if upload else None,
             content_range=request.headers.get("Content-Range"),
@@ -60,7 +61,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
         """Set the playlist order."""
         ids = validate(ORDER.fields, read_data()).get("ids") or ""
         if ids:
-            runtime().assets(legacy_tenant_id()).set_order(ids.split(","))
+            current_runtime().assets(legacy_tenant_id()).set_order(ids.split(","))
         return empty(204)
 
     @named(f"PlaylistOrderView{suffix}")
@@ -73,14 +74,14 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
     @openapi(returns=str)
     def control(command: str) -> Any:
         """Send the player a playback command, such as next or previous."""
-        runtime().messenger.send_to_viewer(command)
+        current_runtime().messenger.send_to_viewer(command)
         return render("Asset switched")
 
     @named(f"BackupView{suffix}")
     @openapi(status=201, returns=str)
     def make_backup() -> Any:
         """Archive the database and assets; answer the archive's file name."""
-        rt = runtime()
+        rt = current_runtime()
         settings = rt.settings
         name = backup.create_backup(
             home=settings.home, asset_dir=settings.asset_dir, static_dir=settings.static_dir,
@@ -97,7 +98,7 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
             raise MissingUpload()
         if not backup.is_tar_name(upload.filename):
             raise IncorrectArchiveExtension()
-        rt = runtime()
+        rt = current_runtime()
         rt.messenger.send_to_viewer("stop")
         try:
             # The answer stays Anthias's; kept host-level settings are logged by the service.
@@ -114,14 +115,14 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
     @openapi()
     def reboot() -> Any:
         """Reboot the device."""
-        host_commands.run_host_command(runtime().settings["reboot_command"])
+        host_commands.run_host_command(current_runtime().settings["reboot_command"])
         return empty(200)
 
     @named(f"ShutdownView{suffix}")
     @openapi()
     def shutdown() -> Any:
         """Power the device off."""
-        host_commands.run_host_command(runtime().settings["shutdown_command"])
+        host_commands.run_host_command(current_runtime().settings["shutdown_command"])
         return empty(200)
 
     bp.add_url_rule("/assets/<asset_id>/content", "asset_content", asset_content)

@@ -7,9 +7,10 @@ from typing import Any
 from anthias_edge.api.asset_format import v1_asset
 from anthias_edge.api.legacy import v1_family
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
-from anthias_edge.api.legacy.blueprint import make_blueprint, named, runtime
+from anthias_edge.api.legacy.blueprint import make_blueprint, named
 from anthias_edge.api.legacy.device_routes import register_device_routes
 from anthias_edge.api.legacy.http import render
+from anthias_edge.runtime import current_runtime
 from anthias_edge.services import device_info
 
 bp = make_blueprint("v1", "/api/v1")
@@ -32,7 +33,7 @@ def info() -> Any:
 @named("ViewerCurrentAssetViewV1")
 def viewer_current_asset() -> Any:
     """Ask the player what it shows; ``[]`` when nothing (docs/legacy-api.md §3.13)."""
-    rt = runtime()
+    rt = current_runtime()
     asset_id = rt.messenger.ask_current_asset_id()
     if not asset_id:
         return render([])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from anthias_edge.api.legacy.blueprint import named, runtime
+from anthias_edge.api.legacy.blueprint import named
 from anthias_edge.api.legacy.fields import (
     MAX_DURATION,
     BooleanField,
@@ -19,6 +19,7 @@ from anthias_edge.api.request_body import read_data
 from anthias_edge.api.schema import Body, fields_object, openapi
 from anthias_edge.api.v2 import bp
 from anthias_edge.errors import AnthiasError, InvalidSetting
+from anthias_edge.runtime import current_runtime
 from anthias_edge.services import device_settings as device_settings_service
 from anthias_edge.services.device_settings import BOOLEANS
 from anthias_edge.settings import Settings
@@ -61,7 +62,7 @@ def _current(settings) -> dict[str, Any]:
                                                         "current_password")}))
 def device_settings() -> Any:
     """The settings, re-read from the file first."""
-    settings = runtime().settings
+    settings = current_runtime().settings
     try:
         settings.reload()
     except InvalidSetting as exc:
@@ -81,9 +82,9 @@ def _public(message: str, settings: Settings) -> str:
 def update_device_settings() -> Any:
     """Validate, apply the auth rules, write the fields, save and tell the player."""
     values = validate(PATCH_SCHEMA, read_data(), partial=True)
-    settings = runtime().settings
+    settings = current_runtime().settings
     try:
-        device_settings_service.save(runtime(), values)
+        device_settings_service.save(current_runtime(), values)
     except AnthiasError as exc:
         message = _public(exc.message, settings)
         return error_body(400, f"An error occurred while saving settings: {message}")
