@@ -125,8 +125,9 @@ function renderShell() {
     h("ul", {}, visiblePages().map((page) =>
       h("li", {}, h("a", { href: `#/${page.id}`, dataset: { page: page.id } }, page.title)))));
   const menuButton = h("button", { type: "button", class: "btn btn-icon nav-toggle",
-                                   "aria-controls": "nav", "aria-expanded": "false" },
-                       h("span", { class: "visually-hidden" }, "Menu"), "☰");
+                                   "aria-controls": "nav", "aria-expanded": "false",
+                                   "aria-label": "Menu" },
+                       h("span", { "aria-hidden": "true" }, "☰"));
   menuButton.addEventListener("click", () => {
     const open = menuButton.getAttribute("aria-expanded") !== "true";
     menuButton.setAttribute("aria-expanded", String(open));

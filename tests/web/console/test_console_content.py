@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from anthias_edge.models import Asset
 from anthias_edge.permissions import ROLES
-from tests.web.console.helpers import ConsoleServer, save_screenshots, sign_in, username
+from tests.web.console.helpers import PHONE, ConsoleServer, save_screenshots, sign_in, username
 
 pytestmark = pytest.mark.postgres
 
@@ -299,5 +299,23 @@ def test_screenshots_of_the_content_page(console_server: ConsoleServer, console_
     assert page.locator("[style]").count() == 0
 
     saved = save_screenshots(page, "content")
+    page.locator(".asset").first.get_by_role("button", name="Edit").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    saved += save_screenshots(page, "content-edit")
 
     assert all(path.stat().st_size > 0 for path in saved)
+
+
+def test_on_a_phone_the_pages_are_behind_the_menu_button(console_server: ConsoleServer,
+                                                         open_console):
+    page = open_console(viewport=PHONE)
+    sign_in(page, console_server.url("acme"), username("acme", "admin"))
+    nav_link = page.locator(".nav").get_by_role("link", name="Organisation")
+    expect(nav_link).to_be_hidden()
+
+    page.get_by_role("button", name="Menu", exact=True).click()
+    nav_link.click()
+
+    expect(page.locator('.page[data-page="organisation"]')).to_be_visible()
+    expect(nav_link).to_be_hidden()  # the menu closes once a page is chosen
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
