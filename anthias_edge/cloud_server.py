@@ -27,7 +27,7 @@ from anthias_edge.settings import Settings
 if TYPE_CHECKING:
     from peewee import Database
 
-    from anthias_edge.services.crypto_box import CryptoBox
+    from anthias_edge.services.auth.crypto_box import CryptoBox
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def cloud_database_url(environ: Mapping[str, str]) -> str:
 
 def check_secret_key(environ: Mapping[str, str], home: Path) -> CryptoBox:
     """The configured secret key; an AnthiasError when it is missing or malformed."""
-    from anthias_edge.services.crypto_box import load_crypto_box
+    from anthias_edge.services.auth.crypto_box import load_crypto_box
 
     return load_crypto_box(environ, home, cloud=True)
 
@@ -62,7 +62,7 @@ def check_secret_key(environ: Mapping[str, str], home: Path) -> CryptoBox:
 def check_stored_keys(database: Database, box: CryptoBox) -> None:
     """SecretKeyUnusable unless ``box`` opens every signing key stored in ``database``."""
     from anthias_edge.models import SigningKey
-    from anthias_edge.services.jwt_tokens import AccessTokens
+    from anthias_edge.services.auth.jwt_tokens import AccessTokens
 
     with database.connection_context(), database.bind_ctx([SigningKey]):
         AccessTokens(box).check_keys()

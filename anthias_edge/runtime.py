@@ -33,9 +33,9 @@ if TYPE_CHECKING:  # the v3 auth stack (jwt, cryptography, argon2) loads on firs
     from apscheduler.schedulers.background import BackgroundScheduler
     from flask import Flask
 
-    from anthias_edge.services.auth_tokens import AuthService
-    from anthias_edge.services.login_throttle import LoginThrottle
-    from anthias_edge.services.passwords import Passwords
+    from anthias_edge.services.auth.login_throttle import LoginThrottle
+    from anthias_edge.services.auth.passwords import Passwords
+    from anthias_edge.services.auth.tokens import AuthService
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +96,14 @@ class Runtime:
     @cached_property
     def passwords(self) -> Passwords:
         """Password hashing (argon2id); tests may assign a cheaper instance."""
-        from anthias_edge.services.passwords import Passwords
+        from anthias_edge.services.auth.passwords import Passwords
 
         return Passwords()
 
     @cached_property
     def login_throttle(self) -> LoginThrottle:
         """Failed sign-ins per account and address, on the runtime's clock (read late)."""
-        from anthias_edge.services.login_throttle import LoginThrottle
+        from anthias_edge.services.auth.login_throttle import LoginThrottle
 
         return LoginThrottle(clock=lambda: self.clock())
 
@@ -115,9 +115,9 @@ class Runtime:
         the database on every call, so any worker can serve any request; a signing key, once
         read, is trusted for ``KEY_CACHE_TTL`` (10 s) before it is read again.
         """
-        from anthias_edge.services.auth_tokens import AuthService
-        from anthias_edge.services.crypto_box import load_crypto_box
-        from anthias_edge.services.jwt_tokens import AccessTokens
+        from anthias_edge.services.auth.crypto_box import load_crypto_box
+        from anthias_edge.services.auth.jwt_tokens import AccessTokens
+        from anthias_edge.services.auth.tokens import AuthService
 
         box = load_crypto_box(self.settings.deployment, self.settings.home, cloud=self.is_cloud)
 

@@ -54,8 +54,8 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from anthias_edge.services.auth_tokens import API_TOKEN_PREFIX, _sha256  # noqa: E402
-from anthias_edge.services.passwords import Passwords  # noqa: E402
+from anthias_edge.services.auth.passwords import Passwords  # noqa: E402
+from anthias_edge.services.auth.tokens import API_TOKEN_PREFIX, _sha256  # noqa: E402
 from anthias_edge.services.pg_migration import apply_pending_migrations, open_target  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"

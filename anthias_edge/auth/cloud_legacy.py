@@ -34,7 +34,7 @@ from anthias_edge.errors import TenantNotFound, TooManyAttempts
 from anthias_edge.models import Tenant, User
 from anthias_edge.permissions import effective_permissions
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services.member_login import (
+from anthias_edge.services.auth.member_login import (
     VerifiedPasswords,
     active_user,
     check_member_password,

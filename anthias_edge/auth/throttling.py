@@ -1,7 +1,7 @@
 """The device's password checks, throttled: HTTP Basic (API, pages, the cached list) and ``/login``.
 
 A device has one account, so every guess counts against it whatever user name was sent
-(guessing the name too gains nothing). The policy is ``services/login_throttle.py``'s:
+(guessing the name too gains nothing). The policy is ``services/auth/login_throttle.py``'s:
 an address that keeps failing waits longer and longer, a clean address is never slowed.
 No Flask here, so the WSGI fast path in front of Flask can use it too.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from anthias_edge.auth.basic import AuthOutcome, AuthResult, check_basic_auth
 from anthias_edge.errors import TooManyAttempts
 from anthias_edge.runtime import Runtime
-from anthias_edge.services.login_throttle import LoginThrottle
+from anthias_edge.services.auth.login_throttle import LoginThrottle
 
 # ':' is not allowed in user names, so no v3 account can share this key.
 DEVICE_ACCOUNT = "device:basic"

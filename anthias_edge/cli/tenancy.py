@@ -19,7 +19,7 @@ from anthias_edge.permissions import ROLES
 if TYPE_CHECKING:
     from peewee import Database
 
-    from anthias_edge.services.jwt_tokens import AccessTokens
+    from anthias_edge.services.auth.jwt_tokens import AccessTokens
 
 
 @contextlib.contextmanager
@@ -100,8 +100,8 @@ def keys_group() -> None:
 
 
 def _access_tokens() -> AccessTokens:
-    from anthias_edge.services.crypto_box import load_crypto_box
-    from anthias_edge.services.jwt_tokens import AccessTokens
+    from anthias_edge.services.auth.crypto_box import load_crypto_box
+    from anthias_edge.services.auth.jwt_tokens import AccessTokens
 
     settings = load_settings()
     return AccessTokens(load_crypto_box(settings.deployment, settings.home,

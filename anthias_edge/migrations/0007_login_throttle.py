@@ -1,7 +1,7 @@
 """Login throttling keeps one counter per key instead of one row per failure.
 
 The throttle now delays by how many failures a key has had (doubling waits, see
-``services/login_throttle.py``), so each key needs a count and the time of its last
+``services/auth/login_throttle.py``), so each key needs a count and the time of its last
 failure, updated in one statement by whichever worker sees the failure. The old rows
 are only recent failures; they are dropped rather than converted.
 """

@@ -2,7 +2,7 @@
 
 ``revoked_tokens`` lists the ids (``jti``) of signed-out access tokens until they expire;
 every access-token check looks the id up, in the same query that reads the member
-(``services/auth_tokens.py``). ``refresh_tokens.access_jti`` names the access token issued
+(``services/auth/tokens.py``). ``refresh_tokens.access_jti`` names the access token issued
 with each refresh token, so signing out can list every access token of the session.
 The table holds no tenant's data (random ids and times), so it needs no row-level policy.
 """

@@ -1,7 +1,7 @@
 """Credentials: API tokens, refresh tokens, revoked access tokens, JWT signing keys, failed logins.
 
 Secrets are never stored: tokens keep a SHA-256 of the secret, signing keys are
-encrypted at rest (``services/crypto_box.py``).
+encrypted at rest (``services/auth/crypto_box.py``).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class LoginAttempt(BaseModel):
     """Recent failed logins under one throttle key, shared by every worker.
 
     A key names an account (``user:<name>``) or an account from one address
-    (``pair:<name>|<address>``); ``services/login_throttle.py`` owns the policy.
+    (``pair:<name>|<address>``); ``services/auth/login_throttle.py`` owns the policy.
     """
 
     key = TextField(primary_key=True)

@@ -22,7 +22,7 @@ from peewee import PeeweeException
 from anthias_edge.db import db
 from anthias_edge.models import TenantUser, User
 from anthias_edge.services import audit
-from anthias_edge.services.passwords import legacy_sha256_hash
+from anthias_edge.services.auth.passwords import legacy_sha256_hash
 from anthias_edge.services.tenants import normalise_username
 from anthias_edge.settings import auth_enabled
 

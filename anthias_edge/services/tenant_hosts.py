@@ -17,7 +17,7 @@ from anthias_edge.models.tenant import LOCAL_SUBDOMAIN
 from anthias_edge.services.tenants import get_tenant_by_domain, get_tenant_by_subdomain
 
 if TYPE_CHECKING:
-    from anthias_edge.services.auth_tokens import TenantRef
+    from anthias_edge.services.auth.tokens import TenantRef
 
 SUBDOMAIN = "subdomain"
 DOMAIN = "domain"

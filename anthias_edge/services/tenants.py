@@ -34,7 +34,7 @@ from anthias_edge.permissions import (
     effective_permissions,
 )
 from anthias_edge.services import audit
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.auth.passwords import Passwords
 from anthias_edge.services.row_security import set_tenant, tenant_scope, user_memberships
 from anthias_edge.timeutil import utcnow
 

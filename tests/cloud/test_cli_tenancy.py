@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from anthias_edge.cli import main
-from anthias_edge.services import jwt_tokens
-from anthias_edge.services.jwt_tokens import KEY_CACHE_TTL
+from anthias_edge.services.auth import jwt_tokens
+from anthias_edge.services.auth.jwt_tokens import KEY_CACHE_TTL
 from tests.cloud.pg import query
 
 PASSWORD = "correct horse battery"

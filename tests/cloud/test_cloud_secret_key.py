@@ -17,8 +17,8 @@ from cryptography.fernet import Fernet
 from flask import Flask
 
 from anthias_edge.app import create_app
-from anthias_edge.services.crypto_box import CryptoBox
-from anthias_edge.services.jwt_tokens import AccessTokens
+from anthias_edge.services.auth.crypto_box import CryptoBox
+from anthias_edge.services.auth.jwt_tokens import AccessTokens
 from tests.cloud.conftest import cloud_environ
 from tests.cloud.pg import database_fixtures
 

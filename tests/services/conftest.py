@@ -10,11 +10,11 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 
-from anthias_edge.services.auth_tokens import AuthService
-from anthias_edge.services.crypto_box import CryptoBox
-from anthias_edge.services.jwt_tokens import AccessTokens
-from anthias_edge.services.login_throttle import LoginThrottle
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.auth.crypto_box import CryptoBox
+from anthias_edge.services.auth.jwt_tokens import AccessTokens
+from anthias_edge.services.auth.login_throttle import LoginThrottle
+from anthias_edge.services.auth.passwords import Passwords
+from anthias_edge.services.auth.tokens import AuthService
 from anthias_edge.services.tenants import TenantService, create_tenant
 
 START = dt.datetime(2024, 6, 3, 12, 0)

@@ -1,4 +1,4 @@
-"""auth_tokens.py: logins, throttling, refresh rotation, logout and API tokens."""
+"""services/auth/tokens.py: logins, throttling, refresh rotation, logout and API tokens."""
 
 import datetime as dt
 
@@ -15,8 +15,8 @@ from anthias_edge.errors import (
     UserNotFound,
 )
 from anthias_edge.models import ApiToken, AuditLog, RefreshToken, TenantUser, User
-from anthias_edge.services.auth_tokens import LAST_USED_GRANULARITY, last_use_interval
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.auth.passwords import Passwords
+from anthias_edge.services.auth.tokens import LAST_USED_GRANULARITY, last_use_interval
 from tests.services.conftest import PASSWORD
 
 

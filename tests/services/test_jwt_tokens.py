@@ -1,4 +1,4 @@
-"""jwt_tokens.py: access tokens are short, pinned to HS256, and survive key rotation."""
+"""services/auth/jwt_tokens.py: access tokens are short, pinned to HS256, survive key rotation."""
 
 import base64
 import datetime as dt
@@ -10,7 +10,7 @@ from playhouse.test_utils import count_queries
 
 from anthias_edge.errors import TokenInvalid
 from anthias_edge.models import SigningKey
-from anthias_edge.services.jwt_tokens import AccessTokens
+from anthias_edge.services.auth.jwt_tokens import AccessTokens
 
 
 def _b64(data: dict) -> str:

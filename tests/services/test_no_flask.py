@@ -19,9 +19,9 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_no_service_module_imports_flask_or_werkzeug():
     offenders = {
-        path.name: sorted(name for name in _imported_modules(path)
+        str(path.relative_to(SERVICES)): sorted(name for name in _imported_modules(path)
                           if name.split(".")[0] in ("flask", "werkzeug"))
-        for path in SERVICES.glob("*.py")
+        for path in SERVICES.rglob("*.py")
     }
     assert {name: found for name, found in offenders.items() if found} == {}
     assert len(offenders) >= 10  # the walk really saw the service modules

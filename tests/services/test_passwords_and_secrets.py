@@ -1,4 +1,4 @@
-"""passwords.py (argon2id) and crypto_box.py (secrets at rest, the key file's rules)."""
+"""services/auth/passwords.py (argon2id) and crypto_box.py (secrets at rest, the key file rules)."""
 
 import os
 
@@ -6,8 +6,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from anthias_edge.errors import SecretKeyUnusable
-from anthias_edge.services.crypto_box import CryptoBox, load_crypto_box
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.auth.crypto_box import CryptoBox, load_crypto_box
+from anthias_edge.services.auth.passwords import Passwords
 
 
 def test_a_password_hash_is_argon2id_and_verifies_only_the_right_password(cheap_passwords):

@@ -10,7 +10,7 @@ from flask import Request
 from anthias_edge.errors import TokenInvalid
 
 if TYPE_CHECKING:  # the auth stack (jwt, cryptography, argon2) loads on the first v3 call
-    from anthias_edge.services.auth_tokens import AuthService, Caller
+    from anthias_edge.services.auth.tokens import AuthService, Caller
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def bearer_token(request: Request) -> str:
 
 def authenticate(request: Request, auth: AuthService) -> Caller:
     """Who the request's token speaks for, with its tenant; TokenInvalid (401) if wrong."""
-    from anthias_edge.services.auth_tokens import API_TOKEN_PREFIX
+    from anthias_edge.services.auth.tokens import API_TOKEN_PREFIX
 
     token = bearer_token(request)
     if token.startswith(API_TOKEN_PREFIX):

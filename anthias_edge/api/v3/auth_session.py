@@ -23,7 +23,7 @@ from anthias_edge.api.v3.auth_routes import LOGIN, log_in
 from anthias_edge.api.v3.routing import Call, json_response, no_content, route
 from anthias_edge.api.v3.tenancy import login_tenant
 from anthias_edge.errors import CsrfTokenInvalid, TenantMismatch, TokenInvalid
-from anthias_edge.services.auth_tokens import TokenPair
+from anthias_edge.services.auth.tokens import TokenPair
 from anthias_edge.services.tenants import TenantService
 
 SESSION_PATH = "/api/v3/auth/session"

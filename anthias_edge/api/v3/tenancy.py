@@ -16,7 +16,7 @@ from flask import Request, current_app
 from anthias_edge.errors import TenantMismatch, TenantNotFound
 from anthias_edge.models import Tenant
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services.auth_tokens import TenantRef
+from anthias_edge.services.auth.tokens import TenantRef
 from anthias_edge.services.tenant_hosts import (
     SUBDOMAIN,
     host_name,

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from anthias_edge.models import Asset
 from anthias_edge.permissions import ROLES
 from anthias_edge.runtime import Runtime
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.auth.passwords import Passwords
 from anthias_edge.services.tenants import TenantService, create_tenant
 
 PASSWORD = "correct horse battery"

@@ -8,7 +8,7 @@ import pytest
 
 from anthias_edge.errors import ValidationError
 from anthias_edge.services.audit import list_entries
-from anthias_edge.services.passwords import Passwords, legacy_sha256_hash
+from anthias_edge.services.auth.passwords import Passwords, legacy_sha256_hash
 from tests.api.v3.conftest import World
 
 SHAPE = {"code", "message", "details"}

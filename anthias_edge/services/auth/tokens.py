@@ -40,10 +40,10 @@ from anthias_edge.models.base import PreparedSelect
 from anthias_edge.models.user import permission_changes
 from anthias_edge.permissions import Principal, check_permissions, effective_permissions
 from anthias_edge.services import audit
-from anthias_edge.services.jwt_tokens import AccessTokens
-from anthias_edge.services.login_throttle import LoginThrottle
-from anthias_edge.services.member_login import check_member_password, member_after_password
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.auth.jwt_tokens import AccessTokens
+from anthias_edge.services.auth.login_throttle import LoginThrottle
+from anthias_edge.services.auth.member_login import check_member_password, member_after_password
+from anthias_edge.services.auth.passwords import Passwords
 from anthias_edge.services.row_security import (
     enter_api_token_tenant,
     enter_refresh_token_tenant,

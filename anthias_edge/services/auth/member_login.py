@@ -27,8 +27,8 @@ from typing import Protocol
 
 from anthias_edge.db import db
 from anthias_edge.models import TenantUser, User
-from anthias_edge.services.login_throttle import LoginThrottle
-from anthias_edge.services.passwords import Passwords
+from anthias_edge.services.auth.login_throttle import LoginThrottle
+from anthias_edge.services.auth.passwords import Passwords
 from anthias_edge.services.row_security import set_tenant
 
 VERIFIED_TTL_S = 300

@@ -28,7 +28,7 @@ from anthias_edge.models import SigningKey
 from anthias_edge.timeutil import utcnow
 
 if TYPE_CHECKING:  # the key store loads cryptography only when tokens are used
-    from anthias_edge.services.crypto_box import CryptoBox
+    from anthias_edge.services.auth.crypto_box import CryptoBox
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""Tests for ``anthias_edge.services.auth_change``: the rules of docs/legacy-api.md §6.3."""
+"""Tests for ``anthias_edge.services.auth.login_change``: the rules of docs/legacy-api.md §6.3."""
 
 from __future__ import annotations
 
 import pytest
 
 from anthias_edge.errors import AuthChangeRefused
-from anthias_edge.services.auth_change import apply_auth_change
+from anthias_edge.services.auth.login_change import apply_auth_change
 from anthias_edge.settings import Settings, hash_password
 
 
