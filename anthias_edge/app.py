@@ -125,7 +125,7 @@ def register_blueprints(app: Flask) -> None:
 
 def init_device_owner(runtime: Runtime) -> None:
     """On a device, make the screenly.conf login the owner of the device's tenant for v3."""
-    from anthias_edge.services.device_owner import sync_device_owner_at_start
+    from anthias_edge.services.device.owner import sync_device_owner_at_start
 
     sync_device_owner_at_start(runtime)
 

@@ -18,7 +18,7 @@ from werkzeug.security import safe_join
 
 from anthias_edge.auth.guard import basic_auth_challenge
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services import device_info
+from anthias_edge.services.device import info as device_info
 from anthias_edge.settings import printable_text
 
 bp = Blueprint("unversioned", __name__)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from anthias_edge.auth.guard import basic_auth_challenge, has_session
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services import device_info
+from anthias_edge.services.device import info as device_info
 from anthias_edge.settings import SETTINGS, auth_enabled, printable_text
 from anthias_edge.web import bp
 

@@ -8,8 +8,8 @@ from importlib import metadata
 
 import pytest
 
-from anthias_edge.services import device_info
-from anthias_edge.services.device_info import (
+from anthias_edge.services.device import info as device_info
+from anthias_edge.services.device.info import (
     anthias_version,
     device_model,
     format_free_space,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from anthias_edge.errors import HostCommandFailed
-from anthias_edge.services.host_commands import run_host_command
+from anthias_edge.services.device.host_commands import run_host_command
 
 # Writes its arguments, session id and whether stdin is /dev/null as JSON; with
 # a release file it first waits (bounded) for that file to appear.
@@ -102,7 +102,7 @@ def test_the_command_line_is_logged_at_info(
     out = tmp_path / "record.json"
     command = recorder_command(recorder, out, "reboot")
 
-    with caplog.at_level(logging.INFO, logger="anthias_edge.services.host_commands"):
+    with caplog.at_level(logging.INFO, logger="anthias_edge.services.device.host_commands"):
         run_host_command(command)
 
     assert read_when_written(out)["argv"] == ["reboot"]

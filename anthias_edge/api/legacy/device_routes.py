@@ -14,7 +14,8 @@ from anthias_edge.api.request_body import read_data
 from anthias_edge.api.schema import Body, openapi
 from anthias_edge.errors import IncorrectArchiveExtension, MethodNotAllowed, MissingUpload
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services import backup, host_commands, uploads
+from anthias_edge.services import backup, uploads
+from anthias_edge.services.device import host_commands
 
 logger = logging.getLogger(__name__)
 

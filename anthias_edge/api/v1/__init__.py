@@ -11,7 +11,7 @@ from anthias_edge.api.legacy.blueprint import make_blueprint, named
 from anthias_edge.api.legacy.device_routes import register_device_routes
 from anthias_edge.api.legacy.http import render
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services import device_info
+from anthias_edge.services.device import info as device_info
 
 bp = make_blueprint("v1", "/api/v1")
 

@@ -24,7 +24,7 @@ from anthias_edge.api.legacy.http import render
 from anthias_edge.api.request_body import body_kind, read_data
 from anthias_edge.api.schema import Body, openapi
 from anthias_edge.models import Asset
-from anthias_edge.services import device_info
+from anthias_edge.services.device import info as device_info
 from anthias_edge.services.uri_rules import escape_uri
 
 CREATE = {

@@ -20,8 +20,8 @@ from anthias_edge.api.schema import Body, fields_object, openapi
 from anthias_edge.api.v2 import bp
 from anthias_edge.errors import AnthiasError, InvalidSetting
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services import device_settings as device_settings_service
-from anthias_edge.services.device_settings import BOOLEANS
+from anthias_edge.services.device import settings_save as device_settings_service
+from anthias_edge.services.device.settings_save import BOOLEANS
 from anthias_edge.settings import Settings
 
 TEXT = CharField(allow_blank=True)

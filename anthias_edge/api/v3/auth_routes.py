@@ -12,7 +12,7 @@ from anthias_edge.api.v3.tenancy import login_tenant
 from anthias_edge.errors import TenantMismatch
 from anthias_edge.models.tenant import LOCAL_SUBDOMAIN
 from anthias_edge.services.auth.tokens import TokenPair
-from anthias_edge.services.device_owner import sync_device_owner
+from anthias_edge.services.device.owner import sync_device_owner
 
 LOGIN = {
     "username": Str(required=True, min_length=1, max_length=150),

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from anthias_edge.errors import InvalidSetting
-from anthias_edge.services import default_assets
 from anthias_edge.services.auth.login_change import apply_auth_change
+from anthias_edge.services.device import default_assets
 from anthias_edge.settings import Settings
 
 if TYPE_CHECKING:

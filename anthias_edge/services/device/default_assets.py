@@ -16,7 +16,7 @@ from anthias_edge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "default_assets.yml"
+SHIPPED = Path(__file__).resolve().parents[2] / "data" / "default_assets.yml"
 PREFIX = "default_"
 LIFETIME = dt.timedelta(days=6 * 365)
 KINDS = ("image", "video", "webpage")
