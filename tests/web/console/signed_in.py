@@ -16,7 +16,7 @@ _serial = itertools.count(1)
 LOADED = {
     "people": ".person-list, .empty-state",
     "tokens": ".token-list, .empty-state",
-    "activity": ".activity-list, .empty-state",
+    "activity": '.activity-results[aria-busy="false"]',
     "organisation": "[data-usage], .empty-state",
 }
 

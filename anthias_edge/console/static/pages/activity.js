@@ -39,7 +39,9 @@ async function render(root, ctx) {
   const more = h("button", { type: "button", class: "btn", "data-action": "more",
     onclick: () => load(true) }, "Show more");
   const status = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite" });
-  const results = h("div", { class: "activity-results" });
+  // aria-busy while a page of entries is on its way: assistive technology (and the tests)
+  // know when the list shown matches the filters.
+  const results = h("div", { class: "activity-results", "aria-busy": "true" });
 
   const form = h("form", { class: "card activity-filters", role: "search", "aria-label": "Filter activity",
     novalidate: true },
@@ -72,6 +74,7 @@ async function render(root, ctx) {
     load(false);
   });
   form.addEventListener("reset", () => {
+    results.setAttribute("aria-busy", "true");
     // After the browser has emptied the fields.
     setTimeout(() => {
       Object.assign(filters, { actor: "", action: "", since: "", until: "" });
@@ -89,6 +92,7 @@ async function render(root, ctx) {
     if (filters.until) query.until = startOfLocalDay(filters.until, 1);
     if (append && next) query.cursor = next;
     more.disabled = true;
+    results.setAttribute("aria-busy", "true");
     try {
       const body = await ctx.api("GET", "/api/v3/audit-log", { query });
       entries = append ? entries.concat(body.items) : body.items;
@@ -99,6 +103,7 @@ async function render(root, ctx) {
       ctx.ui.formErrors(form, error);
     } finally {
       more.disabled = false;
+      results.setAttribute("aria-busy", "false");
     }
   }
 
