@@ -8,10 +8,12 @@ import datetime as dt
 import pytest
 
 from anthias_edge.models import AuditLog, TenantUser, User
+from anthias_edge.services.tenants import TenantService
 from tests.web.console.helpers import PHONE, ConsoleServer, save_screenshots, username
 from tests.web.console.signed_in import (
     assert_not_reloaded,
     go,
+    nav_pages,
     new_member,
     open_page,
     unique,
@@ -150,6 +152,22 @@ def test_another_tenants_activity_never_shows(console_server: ConsoleServer, ope
     assert not [name for name in who if name.startswith("acme")]
     content = page.content()
     assert "acme confidential" not in content and acme_person not in content
+
+
+def test_a_single_granted_permission_opens_the_page_and_nothing_more(
+        console_server: ConsoleServer, open_console):
+    member = new_member(console_server, "acme", "editor", prefix="granted")
+    with console_server.db():
+        TenantService(console_server.tenant_ids["acme"]).update_user(
+            _user_id(console_server, member), grants=["audit.view"])
+    page = open_page(open_console, console_server, member, "activity")
+    assert [name for name in nav_pages(page) if name != "content"] == ["activity",
+                                                                        "organisation"]
+    # Without users.view the page cannot list people, but offers the user themself.
+    assert page.get_by_label("Who").locator("option").all_inner_texts() == [
+        "Anyone", member, "System"]
+    _filter(page, who=member)
+    assert _entries(page) == [f"{member} Signed in"]
 
 
 def test_activity_page_screenshots(console_server: ConsoleServer, open_console):

@@ -50,7 +50,9 @@ async function render(root, ctx) {
         h("label", { for: "activity-actor" }, "Who"),
         h("select", { id: "activity-actor", name: "actor" },
           h("option", { value: "" }, "Anyone"),
-          ...directory.people.map((user) => h("option", { value: user.id }, user.username)),
+          // Without users.view the list of people is unknown: offer at least oneself.
+          ...(directory.people.length ? directory.people : [ctx.user]).map((user) =>
+            h("option", { value: user.id }, user.username)),
           ...directory.tokens.map((token) => h("option", { value: token.id },
             directory.name(token.id))),
           h("option", { value: "system" }, "System"))),
