@@ -65,8 +65,7 @@ async function render(root, ctx) {
   }
 
   function focusOpen() {
-    const field = root.querySelector("[data-editor] input, [data-editor] select");
-    if (field) field.focus();
+    root.querySelector("[data-editor] input, [data-editor] select")?.focus();
   }
 
   const givableRoles = (grants = [], revokes = []) => roles.roles
