@@ -9,7 +9,7 @@ from typing import Any
 from anthias_edge.api.asset_extensions import BOOLEAN_EXTENSIONS, CONVERTERS, read_extensions
 from anthias_edge.api.asset_format import v2_asset
 from anthias_edge.api.legacy.asset_routes import AssetRules, register_asset_routes
-from anthias_edge.api.legacy.blueprint import make_blueprint, named
+from anthias_edge.api.legacy.blueprint import named
 from anthias_edge.api.legacy.device_routes import register_device_routes
 from anthias_edge.api.legacy.fields import (
     MAX_DURATION,
@@ -23,6 +23,7 @@ from anthias_edge.api.legacy.fields import (
 from anthias_edge.api.legacy.http import render
 from anthias_edge.api.request_body import body_kind, read_data
 from anthias_edge.api.schema import Body, openapi
+from anthias_edge.api.v2.blueprint import bp
 from anthias_edge.models import Asset
 from anthias_edge.services.device import info as device_info
 from anthias_edge.services.uri_rules import escape_uri
@@ -87,8 +88,6 @@ def read_update(asset: Asset, partial: bool) -> dict[str, Any]:
     return values
 
 
-bp = make_blueprint("v2", "/api/v2")
-
 register_asset_routes(bp, AssetRules(
     suffix="V2", formatter=v2_asset, read_create=read_create, read_update=read_update,
     unique_name=True, renumber=True, patch=True,
@@ -113,5 +112,5 @@ def integrations() -> Any:
     return render(device_info.integrations(os.environ))
 
 
-# Imported last: these modules register their routes on ``bp``.
+# Imported last, so their routes follow the ones above in the URL map and the OpenAPI document.
 from anthias_edge.api.v2 import device_settings, play_log  # noqa: E402,F401

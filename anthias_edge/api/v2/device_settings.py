@@ -17,10 +17,10 @@ from anthias_edge.api.legacy.fields import (
 from anthias_edge.api.legacy.http import error_body, render
 from anthias_edge.api.request_body import read_data
 from anthias_edge.api.schema import Body, fields_object, openapi
-from anthias_edge.api.v2 import bp
+from anthias_edge.api.v2.blueprint import bp
 from anthias_edge.errors import AnthiasError, InvalidSetting
 from anthias_edge.runtime import current_runtime
-from anthias_edge.services.device import settings_save as device_settings_service
+from anthias_edge.services.device import settings_save
 from anthias_edge.services.device.settings_save import BOOLEANS
 from anthias_edge.settings import Settings
 
@@ -84,7 +84,7 @@ def update_device_settings() -> Any:
     values = validate(PATCH_SCHEMA, read_data(), partial=True)
     settings = current_runtime().settings
     try:
-        device_settings_service.save(current_runtime(), values)
+        settings_save.save(current_runtime(), values)
     except AnthiasError as exc:
         message = _public(exc.message, settings)
         return error_body(400, f"An error occurred while saving settings: {message}")

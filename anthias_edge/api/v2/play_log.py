@@ -10,7 +10,7 @@ from anthias_edge.api.legacy.blueprint import named
 from anthias_edge.api.legacy.fields import DateTimeField, IntegerField, validate
 from anthias_edge.api.legacy.http import render
 from anthias_edge.api.schema import ListOf, openapi
-from anthias_edge.api.v2 import bp
+from anthias_edge.api.v2.blueprint import bp
 from anthias_edge.models.play_log import PlayLog
 from anthias_edge.services import play_log
 from anthias_edge.timeutil import format_datetime

@@ -7,12 +7,8 @@ before the view runs. ``openapi.py`` documents whatever is registered.
 
 from __future__ import annotations
 
-from flask import Blueprint
-
-bp = Blueprint("v3", __name__, url_prefix="/api/v3")
-
-# Imported last: these modules register their routes on ``bp``.
-from anthias_edge.api.v3 import (  # noqa: E402,F401
+# Importing these modules registers their routes on ``bp``, in this order.
+from anthias_edge.api.v3 import (  # noqa: F401
     assets,
     audit,
     auth_routes,
@@ -25,3 +21,4 @@ from anthias_edge.api.v3 import (  # noqa: E402,F401
     uploads,
     users,
 )
+from anthias_edge.api.v3.blueprint import bp  # noqa: F401  (registered by create_app)

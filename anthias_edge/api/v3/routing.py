@@ -17,8 +17,8 @@ from typing import Any
 from flask import Response, g, request
 
 from anthias_edge.api import json_input
-from anthias_edge.api.v3 import bp
 from anthias_edge.api.v3.auth import authenticate
+from anthias_edge.api.v3.blueprint import bp
 from anthias_edge.api.v3.fields import Spec, validate, validate_query
 from anthias_edge.api.v3.tenancy import check_tenant, is_device_tenant
 from anthias_edge.errors import (
