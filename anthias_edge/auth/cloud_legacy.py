@@ -27,8 +27,8 @@ import logging
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import NotFound
 
-from anthias_edge.api.v3.tenancy import base_domain, request_host
 from anthias_edge.auth.basic import CONTENT_TYPE, _header_value
+from anthias_edge.auth.hosts import base_domain, request_host
 from anthias_edge.auth.throttling import login_throttle
 from anthias_edge.errors import TenantNotFound, TooManyAttempts
 from anthias_edge.models import Tenant, User

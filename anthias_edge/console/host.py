@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from flask import Request
 
-from anthias_edge.api.v3.tenancy import base_domain, request_host
+from anthias_edge.auth.hosts import base_domain, request_host
 from anthias_edge.errors import TenantNotFound
 from anthias_edge.models import Tenant
 from anthias_edge.services.tenant_hosts import tenant_for_host

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Request, current_app
+from flask import Request
 
+from anthias_edge.auth.hosts import base_domain, request_host
 from anthias_edge.errors import TenantMismatch, TenantNotFound
 from anthias_edge.models import Tenant
 from anthias_edge.runtime import current_runtime
@@ -27,22 +28,7 @@ from anthias_edge.services.tenants import get_tenant, get_tenant_by_domain
 
 logger = logging.getLogger(__name__)
 
-BASE_DOMAIN_ENV = "ANTHIAS_BASE_DOMAIN"
 TENANT_HEADER = "X-Tenant-ID"
-
-
-def base_domain() -> str:
-    """The cloud's base domain (``example.com``): app config first, then the settings."""
-    value = current_app.config.get(BASE_DOMAIN_ENV) or current_runtime().settings.base_domain
-    return value.strip().lower().strip(".")
-
-
-def request_host(request: Request) -> str:
-    """The request's host name, lower-case, without port or trailing dot."""
-    host = (request.host or "").lower()
-    if host.startswith("[") or "\x00" in host:  # an IPv6 literal names no tenant
-        return ""
-    return host.rsplit(":", 1)[0].rstrip(".")
 
 
 def _cloud_usable(tenant: Tenant) -> Tenant:

@@ -6,7 +6,7 @@ from typing import Any
 
 from anthias_edge.api.v3.fields import Str
 from anthias_edge.api.v3.routing import Call, route
-from anthias_edge.api.v3.tenancy import base_domain
+from anthias_edge.auth.hosts import base_domain
 from anthias_edge.services.tenants import TenantService
 from anthias_edge.timeutil import format_datetime
 
