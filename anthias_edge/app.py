@@ -139,7 +139,7 @@ def init_metrics(app: Flask) -> None:
 
 def init_origin_check(app: Flask) -> None:
     """Refuse state changes that a page of another site made a browser send."""
-    from anthias_edge.auth.origin_check import init_origin_check as install
+    from anthias_edge.api.origin_check import init_origin_check as install
 
     install(app)
 

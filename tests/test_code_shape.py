@@ -130,6 +130,11 @@ def test_services_never_import_the_http_layer_or_flask():
     assert _offences(("anthias_edge.services",), HTTP_LAYER) == {}
 
 
+def test_authentication_never_imports_the_apis_or_pages_above_it():
+    above = ("anthias_edge.api", "anthias_edge.web", "anthias_edge.console")
+    assert _offences(("anthias_edge.auth",), above) == {}
+
+
 def test_the_player_and_cloud_sync_never_import_the_http_layer_or_flask():
     assert _offences(("player", "cloud_sync"), HTTP_LAYER) == {}
 

@@ -8,7 +8,7 @@ and the access token is answered in the body for the page to keep in memory.
 Every call that the cookie authenticates (refresh, sign-out) must also carry the CSRF token
 in ``X-CSRF-Token``: a keyed digest of the refresh token that a second, script-readable cookie
 holds. A page of another site can make the browser send the cookies, but cannot read them
-nor add the header; the app-wide Origin check (auth/origin_check.py) refuses it as well.
+nor add the header; the app-wide Origin check (api/origin_check.py) refuses it as well.
 """
 
 from __future__ import annotations
