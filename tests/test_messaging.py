@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,38 @@ def free_address() -> str:
     socket.close()
     context.term()
     return f"tcp://127.0.0.1:{port}"
+
+
+def ports_this_process_listens_on() -> set[int]:
+    """The TCP ports a socket of this process listens on (Linux: /proc).
+
+    Asking whether the port can be bound again would race with every other process on the
+    machine, any of which may take a freed port first; whether this process still holds a
+    listening socket on it depends on this process alone.
+    """
+    ours = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # the descriptor of the listing itself, closed by now
+        if target.startswith("socket:["):
+            ours.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)  # the header
+            for line in lines:
+                fields = line.split()
+                local_address, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and inode in ours:  # 0A: LISTEN
+                    ports.add(int(local_address.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def port_of(endpoint: str | None) -> int:
+    assert endpoint is not None
+    return int(endpoint.rsplit(":", 1)[1])
 
 
 def sync_subscriber(send: Callable[[str], None], receive: Callable[[], object]) -> None:
@@ -329,37 +362,35 @@ def test_binding_a_publisher_address_in_use_raises_startup_error_naming_it(
 def test_a_busy_collector_address_fails_startup_and_frees_the_publisher_port(
     busy_address: str,
 ) -> None:
-    publisher_address = free_address()
+    listening_before = ports_this_process_listens_on()
 
     with pytest.raises(StartupError, match=busy_address):
-        ServerMessenger(publisher_address, busy_address).start()
+        ServerMessenger(ANY_PORT, busy_address).start()
 
-    with ServerMessenger(publisher_address, ANY_PORT) as messenger:
-        assert messenger.publisher_endpoint == publisher_address
+    # The publisher had bound a port before the collector failed; none is left listening.
+    assert ports_this_process_listens_on() == listening_before
 
 
 def test_starting_twice_binds_once_and_keeps_delivering() -> None:
-    publisher_address, collector_address = free_address(), free_address()
-    with ServerMessenger(publisher_address, collector_address) as messenger:
+    with ServerMessenger(ANY_PORT, ANY_PORT) as messenger:
+        bound = messenger.publisher_endpoint, messenger.collector_endpoint
         messenger.start()
 
-        assert messenger.publisher_endpoint == publisher_address
-        assert messenger.collector_endpoint == collector_address
+        assert (messenger.publisher_endpoint, messenger.collector_endpoint) == bound
         with connected_viewer(messenger) as viewer:
             messenger.send_to_viewer("next")
             assert viewer.receive(timeout_s=5) == ViewerCommand("next")
 
 
 def test_leaving_the_with_block_closes_the_sockets_and_frees_the_ports() -> None:
-    publisher_address, collector_address = free_address(), free_address()
-    with ServerMessenger(publisher_address, collector_address) as messenger:
-        pass
+    with ServerMessenger(ANY_PORT, ANY_PORT) as messenger:
+        ports = {port_of(messenger.publisher_endpoint), port_of(messenger.collector_endpoint)}
+        assert ports <= ports_this_process_listens_on()
     messenger.close()  # a second close is harmless
 
     assert messenger.publisher_endpoint is None
     assert messenger.collector_endpoint is None
-    with ServerMessenger(publisher_address, collector_address) as again:
-        assert again.collector_endpoint == collector_address
+    assert not ports & ports_this_process_listens_on()
 
 
 def test_sending_or_asking_before_start_is_a_programming_error() -> None:
