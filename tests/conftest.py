@@ -1,8 +1,8 @@
 """Shared fixtures: a real HOME in tmp_path, a real database, real ZeroMQ sockets.
 
 The database is SQLite by default; set ``ANTHIAS_TEST_DATABASE_URL`` to a
-PostgreSQL URL to run the same suite against PostgreSQL (each test gets an
-empty ``public`` schema).
+PostgreSQL URL to run the same suite against PostgreSQL (each test gets the
+``public`` schema as the migrations leave it, tests/migrated_postgresql.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from anthias_edge.app import create_app
 from anthias_edge.messaging import ViewerEndpoint
+from tests.migrated_postgresql import MigratedSchema, migrated_schema
 from tests.template_database import build_template, seed_fresh_home
 
 pytest_plugins = ["tests.plugins.media"]
@@ -90,26 +91,31 @@ def environ(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
-    """The migrated SQLite file each fresh HOME starts from (None: apps migrate themselves).
+def database_template(tmp_path_factory: pytest.TempPathFactory
+                      ) -> Path | MigratedSchema | None:
+    """What each test's database starts from (None: an empty one, and apps migrate it).
 
-    A module that tests the migrations overrides this fixture with one returning None.
+    On SQLite the migrated file each fresh HOME gets a copy of; on PostgreSQL the test
+    database's migrated schema, put back before each test. A module that tests the
+    migrations overrides this fixture with one returning None.
     """
     if TEST_DATABASE_URL:
-        return None
+        return migrated_schema(TEST_DATABASE_URL)
     return build_template(tmp_path_factory.mktemp("database-template"))
 
 
 @pytest.fixture
-def make_app(environ: dict[str, str], database_template: Path | None
+def make_app(environ: dict[str, str], database_template: Path | MigratedSchema | None
              ) -> Iterator[Callable[..., Flask]]:
     """Build apps on the test's HOME and database; close their sockets afterwards."""
     apps: list[Flask] = []
 
     def build(**overrides: str) -> Flask:
-        if TEST_DATABASE_URL and not apps:
+        if isinstance(database_template, MigratedSchema) and not apps:
+            database_template.reset()
+        elif TEST_DATABASE_URL and not apps:
             reset_postgresql(TEST_DATABASE_URL)
-        if database_template and not apps:
+        elif database_template and not apps:
             seed_fresh_home(database_template, {**environ, **overrides})
         app = create_app(environ={**environ, **overrides})
         app.config["TESTING"] = True

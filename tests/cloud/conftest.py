@@ -17,9 +17,10 @@ BASE_DOMAIN = "signage.test"
 SECRET_KEY = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="  # v3 tokens in cloud mode need one
 
 
-# This package's own PostgreSQL database, recreated per test module and emptied per test.
+# This package's own PostgreSQL database, recreated per test module and put back to freshly
+# migrated before each test.
 cloud_server_url, cloud_url = database_fixtures(DATABASE, made="cloud_server_url",
-                                                emptied="cloud_url")
+                                                emptied="cloud_url", migrated=True)
 
 
 def cloud_environ(home: Path, url: str, **extra: str) -> dict[str, str]:
@@ -30,7 +31,7 @@ def cloud_environ(home: Path, url: str, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def cloud_app(home: Path, cloud_url: str) -> Iterator[Flask]:
-    """A cloud-mode app on the emptied database."""
+    """A cloud-mode app on the freshly migrated database."""
     app = create_app(environ=cloud_environ(home, cloud_url, ANTHIAS_SECRET_KEY=SECRET_KEY))
     app.config["TESTING"] = True
     app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN

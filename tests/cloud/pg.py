@@ -13,6 +13,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+from tests.migrated_postgresql import migrated_schema
+
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -60,9 +62,11 @@ def reset_schema(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-def database_fixtures(database: str, *, made: str, emptied: str) -> tuple[Any, Any]:
+def database_fixtures(database: str, *, made: str, emptied: str, migrated: bool = False
+                      ) -> tuple[Any, Any]:
     """Two fixtures on database ``database``: ``made`` per module (created, then dropped) and
-    ``emptied`` per test (its public schema reset). Assign both at module level::
+    ``emptied`` per test (its public schema reset; with ``migrated``, the schema as the
+    migrations leave it, see tests/migrated_postgresql.py). Assign both at module level::
 
         server_url, pg = database_fixtures("anthias_x_test", made="server_url", emptied="pg")
     """
@@ -75,7 +79,10 @@ def database_fixtures(database: str, *, made: str, emptied: str) -> tuple[Any, A
     @pytest.fixture(name=emptied)
     def _emptied(request: pytest.FixtureRequest) -> str:
         url = request.getfixturevalue(made)
-        reset_schema(url)
+        if migrated:
+            migrated_schema(url).reset()
+        else:
+            reset_schema(url)
         return url
 
     return _made, _emptied

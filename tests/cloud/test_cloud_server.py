@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 
 from anthias_edge.cli import main
 from tests.cloud.conftest import BASE_DOMAIN
-from tests.cloud.pg import query
+from tests.cloud.pg import query, reset_schema
 
 PASSWORD = "correct horse battery"
 # Cloud serve refuses to start without one (tests/cloud/test_cloud_secret_key.py).
@@ -146,6 +146,7 @@ def test_two_workers_serve_each_tenant_only_its_own_assets_on_its_subdomain(
 @pytest.mark.slow
 def test_two_servers_starting_at_once_on_an_empty_database_migrate_it_once(
         cloud_url, start_server):
+    reset_schema(cloud_url)  # cloud_url comes migrated; this test migrates it itself
     first, second = start_server(cloud_url, "a"), start_server(cloud_url, "b")
 
     ports = [wait_running(first)[0], wait_running(second)[0]]
