@@ -7,7 +7,7 @@ script, no ``style`` attribute from markup), pictures may also be ``data:``/``bl
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
@@ -28,8 +28,12 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+# Browsers honour this one only from a trustworthy origin (HTTPS) and report an error in the
+# console when plain HTTP sends it, so it goes with HTTPS only, as the refresh cookie's Secure.
+HTTPS_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
 
 
@@ -37,4 +41,7 @@ def add_security_headers(response: Response) -> Response:
     """Set the console's headers on ``response`` (a view's own values are replaced)."""
     for name, value in HEADERS.items():
         response.headers[name] = value
+    if request.is_secure:
+        for name, value in HTTPS_HEADERS.items():
+            response.headers[name] = value
     return response

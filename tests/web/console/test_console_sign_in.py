@@ -252,6 +252,19 @@ def test_every_console_response_carries_the_security_headers(console_server: Con
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_the_window_is_isolated_from_its_openers_over_https_only(console_server: ConsoleServer,
+                                                                 scheme: str):
+    # Over plain HTTP the browser ignores the header and reports an error in its console.
+    response = console_server.app.test_client().get(
+        "/", base_url=f"{scheme}://acme.{BASE_DOMAIN}")
+
+    assert response.status_code == 200
+    isolated = response.headers.get("Cross-Origin-Opener-Policy")
+    assert isolated == ("same-origin" if scheme == "https" else None)
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
 def test_the_not_found_page_of_an_unknown_host_carries_them_too(console_server: ConsoleServer):
     status, _body, headers = http(console_server, "GET", "/", tenant="nobody")
 
