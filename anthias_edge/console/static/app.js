@@ -1,49 +1,38 @@
 // The console's shell: sign-in, the navigation (only the pages the user may see) and a hash
-// router (#/content, #/people, ...). Each page is a module of pages/ exporting
-// ``page = {id, title, visible(ctx), render(root, ctx)}``.
+// router (#/content, #/people, ...). The pages are listed in pages/index.js; a page's module
+// (exporting ``render(root, ctx)``) is loaded only when the page is opened.
 
 import * as apiModule from "./api.js";
 import * as ui from "./ui.js";
+import { PAGES } from "./pages/index.js";
 
 const { h, replaceChildren } = ui;
-
-// Every page the shell knows, in navigation order. A module that fails to load is left out.
-const PAGE_MODULES = [
-  "./pages/content.js",
-  "./pages/people.js",
-  "./pages/tokens.js",
-  "./pages/activity.js",
-  "./pages/organisation.js",
-];
 
 const body = document.body;
 const hostTenant = { name: body.dataset.tenantName || "", ref: body.dataset.tenantRef || "" };
 const main = document.getElementById("main");
 const appRoot = document.getElementById("app");
 
-let pages = null;
 let ctx = null;
 let rendering = 0;
 
-async function loadPages() {
-  if (pages) return pages;
-  const loaded = await Promise.all(PAGE_MODULES.map(async (path) => {
-    try {
-      const module = await import(path);
-      return module.page || null;
-    } catch (error) {
-      console.warn(`console page ${path} is not available`, error);
-      return null;
-    }
-  }));
-  pages = loaded.filter(Boolean);
-  return pages;
-}
-
 function visiblePages() {
-  return pages.filter((page) => {
+  return PAGES.filter((page) => {
     try { return Boolean(page.visible(ctx)); } catch { return false; }
   });
+}
+
+function wantedPageId() {
+  return (location.hash.match(/^#\/([\w-]+)/) || [])[1];
+}
+
+// Fetch a page's module ahead of its use (fetched and parsed, not run): the page the address
+// names while the session resumes, and a page whose link the pointer or focus reaches.
+const preloaded = new Set();
+function preload(page) {
+  if (!page || preloaded.has(page.url)) return;
+  preloaded.add(page.url);
+  document.head.append(h("link", { rel: "modulepreload", href: page.url }));
 }
 
 // -- sign-in -------------------------------------------------------------------------------
@@ -114,7 +103,6 @@ async function startSession() {
     navigate: (hash) => { if (location.hash === hash) route(); else location.hash = hash; },
     ui,
   };
-  await loadPages();
   appRoot.classList.remove("signed-out");
   renderShell();
   await route();
@@ -133,6 +121,12 @@ function renderShell() {
     menuButton.setAttribute("aria-expanded", String(open));
     nav.classList.toggle("open", open);
   });
+  const preloadLink = (event) => {
+    const link = event.target.closest?.("a[data-page]");
+    if (link) preload(PAGES.find((page) => page.id === link.dataset.page));
+  };
+  nav.addEventListener("pointerover", preloadLink);
+  nav.addEventListener("focusin", preloadLink);
   nav.addEventListener("click", (event) => {
     if (event.target.closest("a")) {
       nav.classList.remove("open");
@@ -169,7 +163,7 @@ function renderShell() {
 async function route() {
   if (!ctx) return;
   const visible = visiblePages();
-  const wanted = (location.hash.match(/^#\/([\w-]+)/) || [])[1];
+  const wanted = wantedPageId();
   const page = visible.find((p) => p.id === wanted) || visible[0];
   for (const link of appRoot.querySelectorAll(".nav a")) {
     if (link.dataset.page === page?.id) link.setAttribute("aria-current", "page");
@@ -183,14 +177,25 @@ async function route() {
   if (wanted !== page.id) history.replaceState(null, "", `#/${page.id}`);
   document.title = `${page.title} · ${ctx.tenant.name} · Anthias Edge`;
   const token = ++rendering;
-  const root = h("div", { class: "page", dataset: { page: page.id } });
+  const root = h("div", { class: "page", dataset: { page: page.id }, "aria-busy": "true" });
   replaceChildren(main, root);
   try {
-    await page.render(root, ctx);
+    let module;
+    try {
+      module = await import(page.url);
+    } catch (error) {
+      console.warn(`console page ${page.id} did not load`, error);
+      throw new Error(`The ${page.title} page did not load. Check your connection, then `
+                      + "reload the console.");
+    }
+    if (token !== rendering) return;
+    await module.render(root, ctx);
   } catch (error) {
     if (token !== rendering || error.code === "session_ended") return;
     replaceChildren(root, ui.pageHeader(page.title),
                     h("div", { class: "form-error", role: "alert" }, error.message));
+  } finally {
+    root.removeAttribute("aria-busy");
   }
   if (token === rendering) root.querySelector("h1")?.focus({ preventScroll: true });
 }
@@ -200,6 +205,7 @@ apiModule.onSignedOut(() => signInView("Your session has ended. Sign in again.")
 
 async function start() {
   if (body.dataset.unknownHost === "true") return;
+  preload(PAGES.find((page) => page.id === wantedPageId()) || PAGES[0]);
   let resumed = false;
   try {
     resumed = await apiModule.resume();

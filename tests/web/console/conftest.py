@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -108,8 +110,10 @@ def _console_database_bound(request: pytest.FixtureRequest) -> None:
 def open_console(console_browser: Any) -> Iterator[Callable[..., Any]]:
     """``open_console(viewport=DESKTOP, timezone="UTC")``: a fresh browser tab (own cookies).
 
-    Any JavaScript error, or anything the Content-Security-Policy refused, on any of the
-    test's tabs fails the test.
+    Any error in the browser's console on any of the test's tabs fails the test: a
+    JavaScript error, anything the Content-Security-Policy refused, any file of the page
+    (the icon included) that answered 4xx/5xx. The API's 4xx answers are the page's to
+    explain in words, and a test asserts on them; so is a document's own status.
     """
     contexts: list[Any] = []
     errors: list[str] = []
@@ -120,16 +124,40 @@ def open_console(console_browser: Any) -> Iterator[Callable[..., Any]]:
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        documents: set[str] = set()
+        page.on("request", lambda request: documents.add(request.url)
+                if request.resource_type == "document" else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
-        # Anything the Content-Security-Policy refused is a bug of the page, not of the test.
-        page.on("console", lambda message: errors.append(message.text)
-                if "Content Security Policy" in message.text else None)
+        page.on("console", lambda message: errors.append(console_error(message))
+                if message.type == "error" and not expected_refusal(message, documents)
+                else None)
         return page
 
     yield open_tab
     for context in contexts:
         context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    assert errors == [], f"errors in the browser's console: {errors}"
+
+
+def console_error(message: Any) -> str:
+    """The console message with the address it is about (a failed load names no file)."""
+    return f"{message.text} ({message.location.get('url', '')})"
+
+
+def expected_refusal(message: Any, documents: set[str]) -> bool:
+    """Whether ``message`` reports an API call's 4xx or a document's status, not a fault.
+
+    Chromium reports every response of 400 or more as "Failed to load resource" with the
+    resource's address; nothing else says which request failed (the icon's fetch reaches no
+    request event).
+    """
+    if not message.text.startswith("Failed to load resource"):
+        return False
+    url = message.location.get("url", "")
+    status = re.search(r"status of (\d{3})", message.text)
+    api_refusal = (urlparse(url).path.startswith("/api/") and status is not None
+                   and 400 <= int(status.group(1)) < 500)
+    return api_refusal or url in documents
 
 
 @pytest.fixture

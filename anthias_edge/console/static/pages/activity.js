@@ -3,13 +3,6 @@
 
 import { loadDirectory } from "./directory.js";
 
-export const page = {
-  id: "activity",
-  title: "Activity",
-  visible: (ctx) => ctx.can("audit.view"),
-  render,
-};
-
 const PAGE_SIZE = 50;
 export const ACTIONS = {
   "asset.create": "Added content",
@@ -28,7 +21,7 @@ export const ACTIONS = {
   "user.delete": "Deleted a person",
 };
 
-async function render(root, ctx) {
+export async function render(root, ctx) {
   const { h } = ctx.ui;
   const directory = await loadDirectory(ctx);
   const filters = { actor: "", action: "", since: "", until: "" };

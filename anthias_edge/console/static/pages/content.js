@@ -12,14 +12,9 @@ const IMAGE_EXT = /\.(png|jpe?g|gif|bmp|webp|svg|tiff?)$/i;
 const DEFAULT_DAYS_PLAYING = 30;
 const SEARCH_DELAY_MS = 300;
 
-export const page = {
-  id: "content",
-  title: "Content",
-  visible: (ctx) => ctx.can("assets.view"),
-  async render(root, ctx) {
-    await contentPage(root, ctx);
-  },
-};
+export async function render(root, ctx) {
+  await contentPage(root, ctx);
+}
 
 // -- dates: the form's local date-time fields and the API's ISO strings --------------------
 

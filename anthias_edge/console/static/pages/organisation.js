@@ -4,13 +4,6 @@
 
 import { fieldErrors } from "./directory.js";
 
-export const page = {
-  id: "organisation",
-  title: "Organisation",
-  visible: (ctx) => ctx.can("tenant.view"),
-  render,
-};
-
 // Each limit the API reports, with the usage figure it is measured against (if any yet).
 const LIMITS = [
   { limit: "max_assets", usage: "assets", label: "Content" },
@@ -23,7 +16,7 @@ const COUNTS = [
   { usage: "api_tokens", label: "Live API tokens" },
 ];
 
-async function render(root, ctx) {
+export async function render(root, ctx) {
   const { h } = ctx.ui;
   let tenant = await ctx.api("GET", "/api/v3/tenant");
 

@@ -5,14 +5,7 @@
 
 import { fieldErrors, loadRoles, permissionLabel, sortPermissions } from "./directory.js";
 
-export const page = {
-  id: "people",
-  title: "People",
-  visible: (ctx) => ctx.can("users.view"),
-  render,
-};
-
-async function render(root, ctx) {
+export async function render(root, ctx) {
   const { h, field } = ctx.ui;
   const state = { open: null }; // which editor is open: "add", or "<kind>:<user id>"
   const [roles, users] = await Promise.all([loadRoles(ctx), ctx.api("GET", "/api/v3/users")]);

@@ -4,13 +4,6 @@
 
 import { fieldErrors, loadDirectory, permissionLabel, sortPermissions } from "./directory.js";
 
-export const page = {
-  id: "tokens",
-  title: "API tokens",
-  visible: (ctx) => ctx.can("tokens.manage"),
-  render,
-};
-
 const EXPIRY = [
   ["30", "In 30 days"], ["7", "In 7 days"], ["90", "In 90 days"], ["365", "In a year"],
   ["date", "On a date…"], ["never", "Never"],
@@ -18,7 +11,7 @@ const EXPIRY = [
 const DAY_MS = 24 * 60 * 60 * 1000;
 const SECRET_START = "ae_";
 
-async function render(root, ctx) {
+export async function render(root, ctx) {
   const { h } = ctx.ui;
   const state = { adding: false, secret: null };
   let directory = await loadDirectory(ctx);
