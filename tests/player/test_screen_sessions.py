@@ -10,9 +10,9 @@ each: every kind of switch twice.
 One exception, measured and not yet fixed: about one switch out of a video in 25 under a
 window manager (Chromium, which activates its own window when it swaps tabs, is uncovered
 over mpv's before the incoming page is painted) and about one switch in 60 under cage
-show one frame, two at most, of black, white or the previous asset. A run may hold one such flash at a switch;
-a second one fails it, as does any other odd frame, so a regression still shows while
-the known flash does not fail CI by chance.
+show one frame, two at most, of black, white or the previous asset. A run may hold one
+such flash at a switch; a second one fails it, as does any other odd frame, so a
+regression still shows while the known flash does not fail CI by chance.
 """
 
 from __future__ import annotations
