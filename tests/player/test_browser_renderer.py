@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -132,29 +131,26 @@ def test_no_frame_between_two_image_assets_is_blank(browser, images, preloaded):
     assert seen[0] == {RED} and seen[-1] == {BLUE}
 
 
-def _latencies(browser: BrowserRenderer, images: dict[str, Path], preload: bool) -> list[float]:
-    latencies = []
+def _switch_and_look(browser: BrowserRenderer, images: dict[str, Path],
+                     preload: bool) -> list[tuple[str | None, set[tuple[int, int, int]]]]:
+    """Show red and blue in turn; after each show, the asset reported and the colours seen."""
+    seen = []
     for n in range(10):
         name = ("red", "blue")[n % 2]
         item = Item(f"{name}-{n}", str(images[name]))
         if preload:
-            browser.preload(item)
-            time.sleep(0.3)  # the play loop preloads while the previous asset is on screen
-        started = time.perf_counter()
+            browser.preload(item)  # the play loop preloads while the previous asset is on screen
         browser.show(item)
-        latencies.append(time.perf_counter() - started)
-    return latencies
+        seen.append((browser.current(), colours(browser.screenshot_png())))
+    return seen
 
 
-def test_next_switches_quickly_when_the_asset_was_preloaded(browser, images):
-    latencies = _latencies(browser, images, preload=True)
-    cold = _latencies(browser, images, preload=False)
-    # The 200 ms target is measured by the benchmark; here only a generous bound.
-    print(f"\nshow() after preload: median {statistics.median(latencies) * 1000:.1f} ms, "
-          f"max {max(latencies) * 1000:.1f} ms; without preload: median "
-          f"{statistics.median(cold) * 1000:.1f} ms, max {max(cold) * 1000:.1f} ms")
-    assert statistics.median(latencies) < 1.0
-    assert browser.current() == "blue-9"
+@pytest.mark.parametrize("preload", [True, False], ids=["preloaded", "loaded-on-show"])
+def test_each_switch_shows_the_next_asset(browser, images, preload):
+    # How fast a switch is belongs to benchmarks/player.py (Chromium ``next`` latency).
+    seen = _switch_and_look(browser, images, preload)
+    assert seen == [(f"{name}-{n}", {colour})
+                    for n, (name, colour) in enumerate([("red", RED), ("blue", BLUE)] * 5)]
 
 
 def test_stop_blanks_the_screen(browser, images):

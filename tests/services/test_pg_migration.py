@@ -10,7 +10,6 @@ import hashlib
 import shutil
 import sqlite3
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
@@ -315,13 +314,9 @@ def test_an_sqlite_file_without_an_assets_table_is_refused(pg, tmp_path):
         migrate_to_postgresql(path, "Shop", "shop", pg)
 
 
-def test_an_unreachable_postgresql_is_a_clear_error_within_the_timeout(django_db):
-    started = time.monotonic()
-
+def test_an_unreachable_postgresql_is_a_clear_error(django_db):
     with pytest.raises(DatabaseUnreachable, match=r"Cannot connect to PostgreSQL at 127\.0\.0\.1"):
         migrate_to_postgresql(django_db, "Shop", "shop", "postgresql://postgres@127.0.0.1:1/x")
-
-    assert time.monotonic() - started < 6
 
 
 def test_a_url_that_is_not_postgresql_and_a_bad_subdomain_are_refused(django_db):

@@ -89,10 +89,8 @@ def test_nothing_on_screen_is_an_empty_array(client: FlaskClient, viewer: Viewer
 
 def test_a_player_that_does_not_answer_gives_an_empty_500_error(
         client: FlaskClient, viewer: ViewerEndpoint) -> None:
-    started = time.monotonic()
     response = client.get("/api/v1/viewer_current_asset")
     assert (response.status_code, response.data) == (500, b'{"error":""}')
-    assert time.monotonic() - started < 5
     assert next_command(viewer) == ViewerCommand("current_asset_id")
 
 
