@@ -37,11 +37,9 @@ from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _browser import chromium
 from _server import HOST, REPO, ServerProcess, free_port, server_environ
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 BASE_DOMAIN = "signage.test"
 SUBDOMAIN = "bench"
 OWNER = "bench-owner"
@@ -254,20 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
 
-    from playwright.sync_api import sync_playwright
-
     database_url = recreate_database(args.server, args.database)
     server, environ = start_cloud(database_url, args.workers)
     try:
         make_tenant(environ, database_url)
         seed_s = seed_assets(server, ASSETS)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                *CHROMIUM_ARGS, f"--host-resolver-rules=MAP *.{BASE_DOMAIN} 127.0.0.1"])
-            try:
-                figures = content_page(browser, server.port, args.runs)
-            finally:
-                browser.close()
+        with chromium(f"--host-resolver-rules=MAP *.{BASE_DOMAIN} 127.0.0.1") as browser:
+            figures = content_page(browser, server.port, args.runs)
     finally:
         server.stop()
         recreate_database(args.server, args.database, drop_only=True)

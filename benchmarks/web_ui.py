@@ -26,11 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _browser import chromium
 from _server import start_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ASSETS = 100
 UPLOAD_BYTES = 50_000_000
 TARGETS = {"first_render_ms": 300, "page_kB": 150, "upload_MBps": 50}
@@ -99,20 +97,15 @@ def machine() -> str:
 
 def main() -> None:
     """Start the server, seed 100 assets, measure, print."""
-    from playwright.sync_api import sync_playwright
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with start_server() as server, sync_playwright() as playwright:
+    with start_server() as server:
         server.seed_assets(ASSETS)
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+        with chromium() as browser:
             page = first_render(browser, server.base_url, args.runs)
             uploaded = upload(browser, server.base_url, max(1, args.runs // 2 + 1))
-        finally:
-            browser.close()
     figures = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                "machine": machine(), "assets": ASSETS, **page, **uploaded}
     if args.json:
