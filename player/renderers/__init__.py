@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 OUTCOMES = ("ended", "interrupted", "timeout")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "rtp", "srt", "udp")
 RENDERER_FAILURES = (PlayerUnavailable, OSError, TimeoutError)
+# Leaving a video: how long Chromium's new tab is drawn under mpv's held last frame before
+# mpv's window goes (MediaRouter.show). A fixed wait, not a detected event.
 UNCOVER_SETTLE_S = 0.15
 
 
@@ -243,10 +245,16 @@ class MediaRouter:
             if leaving_media:
                 lower_window = getattr(self.media, "lower_window", None)
                 if lower_window is not None:
-                    # Chromium keeps drawing under mpv's window (it cannot tell it is
-                    # covered), but for its first frames after a tab switch it shows the
-                    # page's background colour (black on the image stage): give it a moment
-                    # under mpv's held last frame before uncovering it.
+                    # browser.show returned once the new tab was active and had run one
+                    # animation frame callback, which comes before that frame is painted;
+                    # the first frames a freshly activated tab presents may still be its
+                    # background colour (black on the image stage). Nothing reports when the
+                    # page itself is on screen, so a fixed UNCOVER_SETTLE_S (several frames)
+                    # passes under mpv's held last frame before mpv's window is put under
+                    # Chromium's (X11; under Wayland that is a no-op and mpv's window goes
+                    # with the stop below). The viewer sees the video's last frame meanwhile.
+                    # Chromium draws while covered only because it is started with
+                    # --disable-backgrounding-occluded-windows (browser.py).
                     time.sleep(UNCOVER_SETTLE_S)
                     # Chromium's raise on swap is asynchronous; this one is done on return.
                     lower_window()

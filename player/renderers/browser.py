@@ -327,7 +327,8 @@ class BrowserRenderer:
         cdp.call("Target.activateTarget", {"targetId": incoming.target_id})
         with self._shot_lock:
             self._visible, self._hidden = incoming, self._visible
-        # Return only after the compositor produced a frame of the new page.
+        # Return once the new page has run an animation frame callback: it is rendering
+        # (the callback runs before that frame is painted, not after).
         try:
             cdp.call("Runtime.evaluate", {
                 "expression": "new Promise(r => requestAnimationFrame(() => r(1)))",
