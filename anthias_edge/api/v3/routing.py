@@ -19,6 +19,7 @@ from flask import Response, g, request
 from anthias_edge.api import json_input
 from anthias_edge.api.v3.auth import authenticate
 from anthias_edge.api.v3.blueprint import bp
+from anthias_edge.api.v3.dashboard_session import dashboard_principal
 from anthias_edge.api.v3.fields import Spec, validate, validate_query
 from anthias_edge.api.v3.tenancy import check_tenant, is_device_tenant
 from anthias_edge.errors import (
@@ -108,6 +109,10 @@ def read_json() -> Any:
 
 def current_principal() -> Principal:
     """Authenticate the request and check the tenant it names; keep the tenant on ``g``."""
+    dashboard = dashboard_principal(request, current_runtime())
+    if dashboard is not None:  # a device's own dashboard answers on any host name
+        g.tenant_id = dashboard.tenant_id
+        return dashboard
     caller = authenticate(request, current_runtime().auth)
     if current_runtime().is_cloud and is_device_tenant(caller.tenant):
         raise TokenInvalid()  # the device's tenant is nobody's in the cloud (0009)
