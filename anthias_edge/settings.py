@@ -132,6 +132,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(EDGE_SECTION, "trusted_proxies", str, "",
             "Comma-separated addresses or networks of your reverse proxies; only their "
             "X-Forwarded-For and X-Forwarded-Proto are believed. Empty trusts none.", host=True),
+    Setting(EDGE_SECTION, "qr_rate_limit", int, 120,
+            "Shared-content pages (/q/...) one address may open per minute; 0 turns the limit "
+            "off. In cloud mode each server worker allows its share of it.",
+            minimum=0, maximum=100000),
 )
 
 
