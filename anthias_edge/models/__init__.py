@@ -3,6 +3,7 @@
 from anthias_edge.models.asset import Asset
 from anthias_edge.models.audit import AuditLog
 from anthias_edge.models.base import BaseModel
+from anthias_edge.models.qr_content import QRContent
 from anthias_edge.models.tenant import Tenant
 from anthias_edge.models.token import (
     ApiToken,
@@ -19,6 +20,7 @@ __all__ = [
     "AuditLog",
     "BaseModel",
     "LoginAttempt",
+    "QRContent",
     "RefreshToken",
     "RevokedToken",
     "SigningKey",

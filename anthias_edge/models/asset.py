@@ -64,6 +64,9 @@ class Asset(BaseModel):
     last_reachability_check = UtcDateTimeField(null=True)
     created_at = UtcDateTimeField(null=True)
     updated_at = UtcDateTimeField(null=True)
+    # Issue 13 (migration 0010): the code drawn on screen over this asset, as
+    # {"enabled": bool, "corner": "top-left"|..., "size": percent of the screen height}.
+    qr_overlay = JSONTextField(null=True)
 
     class Meta:
         table_name = "assets"
