@@ -76,6 +76,13 @@ class InvalidFilePath(InvalidUri):
     default_message = "Invalid file path. Failed to add asset."
 
 
+class UnknownUpload(InvalidFilePath):
+    """An ``upload:`` reference (API v3) names no upload in the caller's own folder."""
+
+    code = "unknown_upload"
+    default_message = "No upload of yours has that reference. Failed to add asset."
+
+
 class UnreachableUri(AnthiasError):
     """The reachability check could not fetch the asset URL."""
 
@@ -419,3 +426,19 @@ class WriteContention(AnthiasError):
     status = 503
     code = "write_contention"
     default_message = "The asset library is busy with other changes. Try again."
+
+
+class SharedCodeNotFound(AnthiasError):
+    """No shared content answers to that code (on this host): the landing page's 404."""
+
+    status = 404
+    code = "shared_code_not_found"
+    default_message = "Nothing is shared under this code."
+
+
+class SharedCodeGone(AnthiasError):
+    """The code existed but was deactivated or has expired: the landing page's 410."""
+
+    status = 410
+    code = "shared_code_gone"
+    default_message = "This shared content is no longer available."
