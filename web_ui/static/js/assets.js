@@ -5,6 +5,8 @@ import { uploadFile, uploadKind } from "./uploads.js";
 import { describeAsset, detectMimetype, shortDate } from "./asset_format.js";
 import { download, preview } from "./asset_content.js";
 import { setUpEditor } from "./asset_editor.js";
+import { openShare } from "./share.js";
+import { startShareList } from "./share_list.js";
 
 const POLL_MS = 3000;
 const DAY_MS = 86_400_000;
@@ -77,7 +79,7 @@ function fill(list, assets, isActive) {
     toggle.disabled = asset.is_processing;
     row.querySelector(".toggle-label").textContent = `Enabled: ${name}`;
     const labels = { up: "Move up", down: "Move down", edit: "Edit", "preview-btn": "Preview",
-                     download: "Download", delete: "Delete" };
+                     download: "Download", share: "Share", delete: "Delete" };
     for (const [cls, verb] of Object.entries(labels)) {
       row.querySelector(`.${cls}`).setAttribute("aria-label", `${verb} ${name}`);
     }
@@ -301,6 +303,7 @@ for (const list of [$("active-list"), $("inactive-list")]) {
     else if (button.classList.contains("delete")) await remove(asset);
     else if (button.classList.contains("preview-btn")) await preview(asset);
     else if (button.classList.contains("download")) await download(asset);
+    else if (button.classList.contains("share")) await openShare(asset);
   });
   list.addEventListener("change", async (event) => {
     if (!event.target.classList.contains("toggle")) return;
@@ -360,5 +363,6 @@ for (const [id, command, words] of [["previous-asset", "previous", "previous"],
 }
 
 load();
+startShareList();
 setInterval(() => { if (!document.hidden && !state.busy) load(); }, POLL_MS);
 document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
