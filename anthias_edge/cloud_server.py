@@ -147,6 +147,8 @@ def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     options = gunicorn_options(f"fd://{sock.fileno()}", workers or default_workers(), threads,
                                settings["trusted_proxies"])
+    # Limits kept per process (the landing page's per-address limit) divide by the workers.
+    os.environ["WEB_CONCURRENCY"] = str(options["workers"])
 
     def when_ready(_server: Any) -> None:
         click.echo(f"Anthias Edge (cloud) is running at http://{shown}:{bound_port}/ "
