@@ -15,12 +15,14 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from peewee import Database
 
 from anthias_edge.db import is_sqlite
 
 MAX_TRACKED = 64
+T = TypeVar("T")
 PROBE = "SELECT total_changes(), (SELECT data_version FROM pragma_data_version)"
 
 
@@ -69,6 +71,15 @@ class RenderCache:
         self._generation = generation
         self._lock = threading.Lock()
         self._entries: dict[tuple, _Entry] = {}
+        self._companions: dict[type, object] = {}
+
+    def companion(self, kind: type[T], build: Callable[[], T]) -> T:
+        """The one ``kind`` object kept beside this cache (what builders reuse between builds)."""
+        with self._lock:
+            found = self._companions.get(kind)
+            if found is None:
+                found = self._companions[kind] = build()
+            return found  # type: ignore[return-value]
 
     def peek(self, key: tuple, now: dt.datetime) -> tuple[bytes, str] | None:
         """The body for ``key`` and its ETag if it is still current, else None (nothing built)."""

@@ -9,12 +9,12 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
+from anthias_edge.api.asset_list_render import AssetListRenderer
 from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
 from anthias_edge.api.legacy.list_fast_path import asset_list_key
 from anthias_edge.api.schema import AssetOf, Body, ListOf, openapi
 from anthias_edge.models import Asset
-from anthias_edge.play_windows import next_change
 from anthias_edge.runtime import current_runtime
 
 CACHE_HORIZON = dt.timedelta(hours=1)
@@ -37,6 +37,10 @@ class AssetRules:
     update_body: Body | None = None
 
 
+def _list_renderer() -> AssetListRenderer:
+    return AssetListRenderer(CACHE_HORIZON)
+
+
 def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
     """List, create, get, update and delete under ``/assets``."""
 
@@ -52,14 +56,14 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         now, zone = rt.clock(), rt.zone
         tenant_id = legacy_tenant_id() or rt.local_tenant_id
 
-        def build() -> tuple[bytes, dt.datetime]:
-            assets = rt.assets(tenant_id).list_assets()
-            body = dumps([rules.formatter(a, now, zone) for a in assets]).encode()
-            edges = (next_change(a, now, zone, CACHE_HORIZON) for a in assets)
-            return body, min(edges, default=now + CACHE_HORIZON)
-
         # The list is what scripts and the UI poll: reuse it until data or a schedule edge moves.
         key = asset_list_key(rules.suffix, tenant_id, rt.zone_file)
+
+        def build() -> tuple[bytes, dt.datetime]:
+            # After a write only the changed rows are formatted again (api/asset_list_render.py).
+            renderer = rt.render_cache.companion(AssetListRenderer, _list_renderer)
+            return renderer.render(rt.database, key, tenant_id, rules.formatter, dumps, now, zone)
+
         body, etag = rt.render_cache.get_or_build(key, now, build)
         if rules.suffix != "V2":
             return render_body(body)
