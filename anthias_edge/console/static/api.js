@@ -230,3 +230,35 @@ export async function api(method, path, options = {}) {
     return attempt(method, url, options);
   }
 }
+
+/**
+ * Fetch a binary answer of v3 (an image) with the session's token: ``apiBlob(path, {query})``
+ * resolves to a Blob or throws ApiError. An <img src> could not carry the token.
+ */
+export async function apiBlob(path, options = {}) {
+  const url = buildUrl(path, options.query);
+  const once = async () => {
+    if (!access && !(await renew())) {
+      endSession("expired");
+      throw new ApiError(401, "session_ended", "Your session has ended. Sign in again.");
+    }
+    let response;
+    try {
+      response = await fetch(url, { headers: { Authorization: `Bearer ${access.token}` },
+                                    credentials: "same-origin" });
+    } catch {
+      throw toError(0, null);
+    }
+    if (!response.ok) throw toError(response.status, await parse(response));
+    return response.blob();
+  };
+  try {
+    return await once();
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401 || error.code === "session_ended") {
+      throw error;
+    }
+    access = null; // refused: renew once, as api() does
+    return once();
+  }
+}

@@ -97,6 +97,7 @@ async function startSession() {
   const permissions = new Set(me.user.permissions);
   ctx = {
     api: apiModule.api,
+    apiBlob: apiModule.apiBlob,
     user: me.user,
     tenant: me.tenant,
     can: (permission) => permissions.has(permission),

@@ -18,6 +18,7 @@ LOADED = {
     "tokens": ".token-list, .empty-state",
     "activity": '.activity-results[aria-busy="false"]',
     "organisation": "[data-usage], .empty-state",
+    "sharing": '.share-list[aria-busy="false"]',
 }
 
 

@@ -210,6 +210,11 @@ async function contentPage(root, ctx) {
       h("button", { type: "button", class: "btn btn-small", "aria-label": `Preview ${label}`,
                     onclick: () => preview(asset) }, "Preview"),
     ];
+    if (ctx.can("qr.view")) {
+      controls.push(h("button", { type: "button", class: "btn btn-small",
+                                  "aria-label": `Share ${label}`, onclick: () => share(asset) },
+                      "Share"));
+    }
     if (can.edit) {
       const toggle = h("input", { type: "checkbox", checked: enabled,
                                   "aria-label": `Enabled: ${label}` });
@@ -313,6 +318,18 @@ async function contentPage(root, ctx) {
     } catch (error) {
       replaceChildren(body, h("p", { class: "form-error", role: "alert" }, error.message));
     }
+  }
+
+  /** The Share dialog (its module loads on the first Share). */
+  async function share(asset) {
+    let module;
+    try {
+      module = await import("../share.js");
+    } catch {
+      ui.toast("Sharing did not load. Check your connection, then try again.", { kind: "error" });
+      return;
+    }
+    await module.openShareDialog(ctx, { asset });
   }
 
   // -- the editor (add a web page, or edit any asset) --------------------------------------
