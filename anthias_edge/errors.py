@@ -365,6 +365,14 @@ class ApiTokenNotFound(AnthiasError):
     default_message = "API token not found."
 
 
+class QRContentNotFound(AnthiasError):
+    """No QR content with that code in the caller's tenant (issue 13)."""
+
+    status = 404
+    code = "qr_content_not_found"
+    default_message = "No QR content of yours has that code."
+
+
 class Conflict(AnthiasError):
     """The change clashes with existing data: a taken subdomain or username, the last owner."""
 

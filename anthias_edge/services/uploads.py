@@ -7,6 +7,10 @@ Here a chunked upload is keyed by file name, total size and an upload key
 (the client's ``X-Upload-Id`` when given, else its address), each chunk is
 written at its own offset under a per-file lock, and a whole-file upload gets
 a fresh name. Files stay ``*.tmp`` until an asset is created from them.
+
+API v3 names an upload to its client by ``upload:<id>`` (``upload_reference``), not by the
+file's path: a client has no business knowing where the server keeps files, and the
+reference is only ever resolved inside the caller's own folder (``uploaded_file``).
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from anthias_edge.errors import InvalidContentRange, MissingUpload
+from anthias_edge.errors import InvalidContentRange, MissingUpload, UnknownUpload
 from anthias_edge.services.media import upload_type
 
 logger = logging.getLogger(__name__)
 
+UPLOAD_SCHEME = "upload:"
+UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 CONTENT_RANGE = re.compile(r"^bytes (?P<start>\d+)-(?P<end>\d+)/(?P<total>\d+|\*)$")
 COPY_BUFFER = 1024 * 1024
 
@@ -121,6 +127,29 @@ def receive_upload(
             written = out.tell()
     complete = chunk.total is not None and written >= chunk.total
     return UploadResult(target, ext, complete=complete)
+
+
+def upload_reference(result: UploadResult) -> str:
+    """What a client calls this upload by: ``upload:<id>`` (the file is ``<id>.tmp``)."""
+    return f"{UPLOAD_SCHEME}{result.path.name.removesuffix('.tmp')}"
+
+
+def is_upload_reference(uri: str) -> bool:
+    """True for an ``upload:`` reference (well formed or not)."""
+    return uri.startswith(UPLOAD_SCHEME)
+
+
+def uploaded_file(reference: str, folder: Path) -> Path:
+    """The file an ``upload:<id>`` reference names in ``folder`` (the caller's own).
+
+    Raises UnknownUpload when the id is malformed or no such upload is there (never
+    received, or already made into an asset).
+    """
+    upload_id = reference.removeprefix(UPLOAD_SCHEME)
+    path = folder / f"{upload_id}.tmp"
+    if not is_upload_reference(reference) or not UPLOAD_ID.match(upload_id) or not path.is_file():
+        raise UnknownUpload()
+    return path
 
 
 def _copy_at_most(stream: BinaryIO, out: BinaryIO, limit: int) -> int:

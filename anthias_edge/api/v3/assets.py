@@ -23,6 +23,7 @@ from anthias_edge.api.v3.fields import (
 )
 from anthias_edge.api.v3.routing import Call, route
 from anthias_edge.models import Asset
+from anthias_edge.services import uploads
 from anthias_edge.services.asset_queries import list_page
 from anthias_edge.services.assets import AssetService
 
@@ -64,7 +65,8 @@ EDITABLE: dict[str, Spec] = {
 
 CREATE: dict[str, Spec] = {
     "name": Str(required=True, min_length=1, max_length=255),
-    "uri": Str(required=True, min_length=1, max_length=2048),
+    "uri": Str(required=True, min_length=1, max_length=2048,
+               description="A URL, or the upload:<id> reference POST /uploads answered."),
     "mimetype": Str(required=True, choices=MIMETYPES),
     "start_date": DateTime(nullable=True, default=None),
     "end_date": DateTime(nullable=True, default=None),
@@ -135,6 +137,10 @@ def asset_create(call: Call) -> Any:
     """Create an asset (no renumbering, no renaming); counts against the asset limit."""
     values = dict(call.data)
     _check_window(values, None)
+    if uploads.is_upload_reference(values["uri"]):
+        # Only ever the caller's own folder: another tenant's upload id names nothing here.
+        values["uri"] = str(uploads.uploaded_file(values["uri"],
+                                                  call.runtime.media_dir(call.tenant_id)))
     settings = call.runtime.settings
     if "duration" not in values:
         values["duration"] = (0 if values["mimetype"] == "video" else

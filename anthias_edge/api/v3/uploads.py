@@ -1,8 +1,9 @@
 """``/api/v3/uploads``: receive a file for a new asset, whole or in ``Content-Range`` chunks.
 
 The same receiver as v2's ``file_asset`` (services/uploads.py), into the caller's own media
-folder, so it works in the cloud too. The answer's ``uri`` is what ``POST /assets`` takes
-once ``complete`` is true.
+folder, so it works in the cloud too. The answer's ``uri`` is an ``upload:<id>`` reference,
+not the file's place on the server; ``POST /assets`` takes it as the asset's ``uri`` once
+``complete`` is true.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from anthias_edge.services import uploads
 
 FIELD = "file"
 UPLOADED = {"type": "object", "required": ["uri", "ext", "complete"], "properties": {
-    "uri": {"type": "string"}, "ext": {"type": "string"}, "complete": {"type": "boolean"}}}
+    "uri": {"type": "string", "pattern": "^upload:[0-9a-f]{32}$",
+            "description": "The upload's reference, for POST /assets' uri."},
+    "ext": {"type": "string"}, "complete": {"type": "boolean"}}}
 
 
 @route("/uploads", "POST", permission="assets.create", returns=UPLOADED, errors=(400,),
@@ -35,4 +38,5 @@ def upload_receive(call: Call) -> Any:
         # Keyed by the caller too: two members uploading the same name never share a file.
         upload_key=f"{call.principal.user_id}\0{request.headers.get('X-Upload-Id', '')}",
     )
-    return {"uri": str(result.path), "ext": result.ext, "complete": result.complete}
+    return {"uri": uploads.upload_reference(result), "ext": result.ext,
+            "complete": result.complete}

@@ -99,10 +99,12 @@ def test_a_chunked_upload_lands_in_the_tenants_folder(world: World):
 
     assert [r.get_json()["complete"] for r in sent] == [False, True]
     uri = sent[-1].get_json()["uri"]
-    assert Path(uri).resolve().parent == world.runtime.media_dir(world.a).resolve()
     created = world.client.post("/api/v3/assets", headers=world.auth("editor"), json={
         "name": "shop", "uri": uri, "mimetype": "image", "skip_asset_check": True})
     assert created.status_code == 201, created.get_json()
+    stored = Path(created.get_json()["uri"])
+    assert stored.resolve().parent == world.runtime.media_dir(world.a).resolve()
+    assert stored.read_bytes() == data
 
 
 def test_a_viewer_may_not_upload(world: World):
