@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
+from anthias_edge.timeutil import utcnow
 from player.availability import Availability
 from player.pages import standby_item
 from player.renderers import MediaRouter, Renderer, kind_of
@@ -81,6 +82,14 @@ def _still_playable(shown: PlayItem, playlist: list[PlayItem]) -> bool:
         if candidate.asset_id == shown.asset_id:
             return dataclasses.replace(candidate, play_order=shown.play_order) == shown
     return False
+
+
+def _without_expired_code(item: PlayItem) -> PlayItem:
+    """``item`` without its QR code once the code expired (its landing page says 410)."""
+    overlay = item.qr_overlay
+    if overlay is None or overlay.live(utcnow()):
+        return item
+    return dataclasses.replace(item, qr_overlay=None)
 
 
 class PlayLoop:
@@ -246,7 +255,7 @@ class PlayLoop:
         self._skips_in_a_row = 0
         token = None
         try:
-            renderer.show(item)
+            renderer.show(_without_expired_code(item))
             self._on_screen, self._still = item, None
             token = self.recorder.started(item, label)
             self._preload_next(renderer, item)

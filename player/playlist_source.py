@@ -7,15 +7,17 @@ cost several times the whole playlist budget at 10,000 assets.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from anthias_edge.models import Asset
+from anthias_edge.models import Asset, QRContent
 from anthias_edge.timeutil import parse_stored
+from player.qr_overlay import QrOverlay, overlay_settings
 from player.rotation import ALL_DAYS, PlayItem
 
 logger = logging.getLogger(__name__)
@@ -25,11 +27,19 @@ COLUMNS = (
     Asset.start_date, Asset.end_date, Asset.is_enabled, Asset.is_processing, Asset.nocache,
     Asset.play_order, Asset.skip_asset_check, Asset.play_days, Asset.play_time_from,
     Asset.play_time_to, Asset.skip_ssl_verify, Asset.refresh_interval_s, Asset.custom_headers,
+    Asset.qr_overlay,
 )
+# A landing page URL for a QR code (player.main builds it from public_url or the LAN address).
+LinkFor = Callable[[str], "str | None"]
 
 
-def load_items_from_db(tenant_id: str | None = None) -> list[PlayItem]:
-    """Every asset of one tenant (None: the device's own tenant) as PlayItems, in rowid order."""
+def load_items_from_db(tenant_id: str | None = None, *,
+                       link: LinkFor | None = None) -> list[PlayItem]:
+    """Every asset of one tenant (None: the device's own tenant) as PlayItems, in rowid order.
+
+    An asset whose ``qr_overlay`` is on gets the code of its active QR content, pointing
+    where ``link`` says; with no active QR content (or no ``link``) no code is drawn.
+    """
     if tenant_id is None:
         from anthias_edge.services.tenants import local_tenant_id
 
@@ -38,7 +48,37 @@ def load_items_from_db(tenant_id: str | None = None) -> list[PlayItem]:
     query = Asset.select(*COLUMNS).where(scope).order_by(Asset.natural_order())
     cursor = Asset._meta.database.execute(query)
     convert = _Converter()
-    return [convert.row(row) for row in cursor.fetchall()]
+    items = [convert.row(row) for row in cursor.fetchall()]
+    wanted = convert.overlays
+    if not wanted or link is None:
+        return items
+    codes = _active_codes(tenant_id, list(wanted), convert)
+    overlays: dict[str, QrOverlay] = {}
+    for asset_id, (code, expires_at) in codes.items():
+        url = link(code)
+        if url:
+            corner, size = wanted[asset_id]
+            overlays[asset_id] = QrOverlay(url, corner, size, expires_at)
+    return [dataclasses.replace(item, qr_overlay=overlays[item.asset_id])
+            if item.asset_id in overlays else item for item in items]
+
+
+def _active_codes(tenant_id: str, asset_ids: list[str],
+                  convert: _Converter) -> dict[str, tuple[str, dt.datetime | None]]:
+    """The newest active QR content of each asset that has one: its code and expiry."""
+    query = (QRContent
+             .select(QRContent.asset, QRContent.qr_code, QRContent.expires_at)
+             .where((QRContent.tenant == tenant_id) & QRContent.is_active
+                    & QRContent.asset.in_(asset_ids))
+             .order_by(QRContent.created_at.desc(), QRContent.qr_id))
+    codes: dict[str, tuple[str, dt.datetime | None]] = {}
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for asset_id, code, expires in QRContent._meta.database.execute(query).fetchall():
+        expires_at = convert.date(expires)
+        if asset_id in codes or (expires_at is not None and expires_at <= now):
+            continue
+        codes[asset_id] = (code, expires_at)
+    return codes
 
 
 class _Converter:
@@ -48,10 +88,15 @@ class _Converter:
         self._dates: dict[Any, dt.datetime | None] = {None: None, "": None}
         self._days: dict[Any, tuple[int, ...]] = {None: ALL_DAYS, "": ALL_DAYS}
         self._headers: dict[Any, Mapping[str, str]] = {}
+        # asset_id -> (corner, size) of each asset whose overlay is on.
+        self.overlays: dict[str, tuple[str, int]] = {}
 
     def row(self, row: tuple) -> PlayItem:
         (asset_id, name, uri, mimetype, duration, start, end, enabled, processing, nocache,
-         order, skip_check, days, time_from, time_to, skip_ssl, refresh, headers) = row
+         order, skip_check, days, time_from, time_to, skip_ssl, refresh, headers,
+         overlay) = row
+        if overlay:
+            self.overlay(asset_id, overlay)
         return PlayItem(
             asset_id, name, uri, mimetype, duration, self.date(start), self.date(end),
             bool(enabled), bool(processing), bool(nocache), order or 0, bool(skip_check),
@@ -92,6 +137,16 @@ class _Converter:
             days = ALL_DAYS
         self._days[value] = days
         return days
+
+    def overlay(self, asset_id: str, value: Any) -> None:
+        """Note the asset's ``qr_overlay`` when it is on; unreadable JSON means off."""
+        try:
+            loaded = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            logger.warning("unreadable qr_overlay %r treated as off", value)
+            return
+        if (settings := overlay_settings(loaded)) is not None:
+            self.overlays[asset_id] = settings
 
     def headers(self, value: Any) -> Mapping[str, str]:
         """``custom_headers`` JSON as a read-only mapping; missing or unreadable means none."""

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from anthias_edge.play_windows import in_date_range, in_play_window, next_change, parse_clock
+from player.qr_overlay import QrOverlay
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class PlayItem:
     skip_ssl_verify: bool = False
     refresh_interval_s: int = 0
     custom_headers: Mapping[str, str] = field(default_factory=_no_headers, hash=False)
+    # The code drawn over the asset (its active QR content's landing page), if any.
+    qr_overlay: QrOverlay | None = None
 
 
 class _Window(NamedTuple):

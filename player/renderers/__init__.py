@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
+from player.qr_overlay import QrOverlay
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class PlayableItem(Protocol):
     refresh_interval_s: int
     custom_headers: dict[str, str]
     skip_ssl_verify: bool
+    qr_overlay: QrOverlay | None
 
 
 @runtime_checkable

@@ -16,6 +16,8 @@ with the size of the screen ``player.screen`` found. Chromium's stderr is logged
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import os
 import shutil
@@ -28,6 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
+from player.qr_overlay import MARGIN_PCT, QrOverlay, svg_path
 from player.renderers import (
     OutputLogger,
     PlayableItem,
@@ -41,6 +44,9 @@ from player.screen import CursorHider, Screen
 logger = logging.getLogger(__name__)
 
 STAGE_PAGE = Path(__file__).resolve().parents[2] / "web_ui" / "static" / "stage" / "index.html"
+QR_OVERLAY_SCRIPT = STAGE_PAGE.with_name("qr-overlay.js")
+# The overlay's script runs in a world of its own: the page's scripts cannot reach it.
+QR_OVERLAY_WORLD = "anthias-qr-overlay"
 COMMON_FLAGS = (
     "--no-first-run", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-default-browser-check", "--autoplay-policy=no-user-gesture-required",
@@ -99,17 +105,32 @@ def chromium_command(executable: str, user_data_dir: Path, *, headless: bool,
     return command
 
 
+def overlay_script(overlay: QrOverlay) -> str:
+    """The script that draws ``overlay`` on a page: qr-overlay.js applied to its spec."""
+    count, path = svg_path(overlay.url)
+    spec = {"n": count, "d": path, "corner": overlay.corner, "size": overlay.size_pct,
+            "margin": MARGIN_PCT}
+    return f"({_overlay_source()})({json.dumps(spec)});"
+
+
+@functools.lru_cache(maxsize=1)
+def _overlay_source() -> str:
+    return QR_OVERLAY_SCRIPT.read_text(encoding="utf-8").strip().rstrip(";")
+
+
 class _Target:
     """One page target and its flat CDP session."""
 
     def __init__(self, target_id: str, session_id: str) -> None:
         self.target_id = target_id
         self.session_id = session_id
-        self.key: tuple[str, str] | None = None
+        self.key: tuple[str, str, object] | None = None
+        self.overlay_script: str | None = None  # the identifier of its overlay script
 
 
-def _key(item: PlayableItem) -> tuple[str, str]:
-    return (item.asset_id, item.uri)
+def _key(item: PlayableItem) -> tuple[str, str, object]:
+    # The overlay is part of what was loaded: a preload made before it changed is stale.
+    return (item.asset_id, item.uri, item.qr_overlay)
 
 
 class BrowserRenderer:
@@ -304,6 +325,7 @@ class BrowserRenderer:
         url = to_url(item.uri) if web and item is not None else stage_url(
             item.uri if item is not None else None)
         target.key = None
+        self._set_overlay(target, item.qr_overlay if item else None)
         loaded = cdp.expect("Page.loadEventFired", session)
         answer = cdp.call("Page.navigate", {"url": url}, session_id=session)
         if answer.get("errorText"):
@@ -319,6 +341,23 @@ class BrowserRenderer:
             if state.get("result", {}).get("value") == "error":
                 logger.warning("Image %s could not be loaded", url)
         target.key = _key(item) if item is not None else None
+
+    def _set_overlay(self, target: _Target, overlay: QrOverlay | None) -> None:
+        """Draw ``overlay`` (or nothing) on every document the target loads from now on.
+
+        A script on new documents, not one run after the load: the code is drawn before
+        the load event (so before the swap: no frame without it), and again on reloads.
+        """
+        cdp = self._require_cdp()
+        if target.overlay_script is not None:
+            cdp.call("Page.removeScriptToEvaluateOnNewDocument",
+                     {"identifier": target.overlay_script}, session_id=target.session_id)
+            target.overlay_script = None
+        if overlay is not None:
+            answer = cdp.call("Page.addScriptToEvaluateOnNewDocument",
+                              {"source": overlay_script(overlay), "worldName": QR_OVERLAY_WORLD},
+                              session_id=target.session_id)
+            target.overlay_script = answer["identifier"]
 
     def _swap(self) -> None:
         cdp = self._require_cdp()

@@ -15,6 +15,7 @@ asset is put in place; the end is seen through the ``eof-reached`` property.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from anthias_edge.errors import PlayerUnavailable, StartupError
+from player.qr_overlay import QrOverlay, bgra_bitmap, placement, plate_side
 from player.renderers import OutputLogger, PlayableItem, end_process_group, kind_of
 from player.stacking import WindowRaiser
 
@@ -47,6 +49,8 @@ DEVICE_MODEL_FILE = Path("/proc/device-tree/model")
 FIRST_FRAME_TIMEOUT_S = 3.0
 # How much of a local video preload asks the kernel to read ahead.
 PRELOAD_BYTES = 32 << 20
+# mpv's id for the QR code overlay (overlay-add keeps one image per id).
+QR_OVERLAY_ID = 0
 
 
 def audio_device(audio_output: str, device_model: str = "") -> str | None:
@@ -138,6 +142,8 @@ class MpvRenderer:
         self._observer_ids = 0
         self._eof_observer: int | None = None
         self._observers: dict[int, _Entry] = {}
+        self._overlay: tuple[QrOverlay, tuple[int, int]] | None = None
+        self._overlay_file: Path | None = None
 
     def start(self) -> None:
         """Launch mpv idle and connect to its IPC socket."""
@@ -215,8 +221,10 @@ class MpvRenderer:
     def show(self, item: PlayableItem) -> None:
         """Load ``item`` and return once its first frame is out (or it failed to open).
 
-        Returning only then lets the caller keep the outgoing picture up until now.
+        Returning only then lets the caller keep the outgoing picture up until now. The
+        asset's QR code is put up before the file loads, so its first frame has it.
         """
+        self._show_overlay(item.qr_overlay)
         answer = self._command(["loadfile", item.uri, "replace"])
         # keep-open paused the player at the last file's end, and pause carries over.
         self._command(["set_property", "pause", False])
@@ -233,6 +241,48 @@ class MpvRenderer:
             if not entry.playing.wait(FIRST_FRAME_TIMEOUT_S):
                 logger.debug("mpv showed no frame of %s within %.1f s", item.uri,
                              FIRST_FRAME_TIMEOUT_S)
+
+    def _show_overlay(self, overlay: QrOverlay | None) -> None:
+        """Draw ``overlay`` over the video from now on, or take the drawn one away.
+
+        ``overlay-add`` draws a raw BGRA image in window pixels on mpv's OSD layer; it
+        stays through file changes until removed, and is drawn by the video output itself
+        (no filter: switching files costs nothing more).
+        """
+        screen = self._window_size() if overlay is not None else None
+        wanted = (overlay, screen) if overlay is not None and screen is not None else None
+        if wanted == self._overlay:
+            return
+        previous = self._overlay_file
+        if wanted is None:
+            if self._overlay is not None:
+                self._command(["overlay-remove", QR_OVERLAY_ID])
+            self._overlay, self._overlay_file = None, None
+        else:
+            assert overlay is not None and screen is not None and self._dir is not None
+            width, height = screen
+            side, pixels = bgra_bitmap(overlay.url, plate_side(overlay.size_pct, height))
+            x, y = placement(overlay.corner, side, width, height)
+            name = hashlib.sha256(overlay.url.encode()).hexdigest()[:16]
+            path = self._dir / f"qr-{name}-{side}.bgra"
+            path.write_bytes(pixels)
+            self._command(["overlay-add", QR_OVERLAY_ID, x, y, str(path), 0, "bgra",
+                           side, side, side * 4])
+            self._overlay, self._overlay_file = wanted, path
+        if previous is not None and previous != self._overlay_file:
+            # mpv has read or mapped it; the name can go (a mapping outlives the unlink).
+            previous.unlink(missing_ok=True)
+
+    def _window_size(self) -> tuple[int, int] | None:
+        """The window's size in pixels: the screen's when known, else what mpv reports."""
+        if self.headless:
+            return None
+        if self.screen_size:
+            return self.screen_size
+        width, height = self._property("osd-width"), self._property("osd-height")
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            return width, height
+        return None
 
     def _watch_end(self, entry: _Entry) -> None:
         """Observe ``eof-reached`` for this file: with keep-open its end sends no end-file.
@@ -324,6 +374,7 @@ class MpvRenderer:
             self._dir = None
         self._entry, self._item = None, None
         self._eof_observer, self._observers = None, {}
+        self._overlay, self._overlay_file = None, None
         if self._raiser is not None:
             self._raiser.close()
 
