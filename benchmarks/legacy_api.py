@@ -1,15 +1,22 @@
-"""Throughput, latency, memory and start-up of the legacy v2 asset API, on loopback.
+"""Throughput, latency, cold renders, memory and start-up of the legacy v2 asset API, on loopback.
 
-Starts the production server as a subprocess with a fresh HOME and drives it with
-``wrk`` (apt-get install -y wrk). Prints, for one run:
+Starts the production server as a subprocess with a fresh HOME and drives it with ``wrk``
+(apt-get install -y wrk); ``--against URL`` runs the same scenarios, in the same run and
+interleaved, against a second server that is already running (for example a real Anthias),
+seeded the same way through its API, and prints both and the ratios. At 100 and at 1,000
+assets, every round runs:
 
-- seconds from spawn to the first 200, idle RSS after seeding and 2 s without traffic;
-- requests/s, p50 and p99 of ``GET /api/v2/assets`` with 100 and with 1,000 assets;
-- the same for ``PATCH /api/v2/assets/<id>`` and ``POST /api/v2/assets`` (at 1,000+ assets);
-- the CPU the server and wrk used during each run (both share this machine's cores).
+- ``GET /api/v2/assets`` and ``GET /api/v2/assets/<id>`` at 16 connections (after a warm-up);
+- writes at 4 connections: PATCH (a new name, rotating over every asset), the playlist order
+  (``POST /api/v2/assets/order``, two neighbours swapped), POST (a disabled asset, at most
+  ``--write-burst`` of them) and DELETE (of exactly those new assets);
+- the cold render: PATCH, then one ``GET /api/v2/assets``, with the server's CPU read from
+  /proc around the GET, ``--cold-samples`` times.
 
-Usage: ``.venv/bin/python benchmarks/legacy_api.py [--duration 10] [--json]``.
-Load goes to 127.0.0.1 only and every run is bounded in time and in request count.
+Prints the medians of ``--rounds`` rounds per scenario, start-up, idle RSS and the issue's
+targets. Usage: ``.venv/bin/python benchmarks/legacy_api.py [--duration 10] [--rounds 3]
+[--against http://127.0.0.1:8080 --against-pid PID] [--json]``. Load goes to 127.0.0.1
+only and every run is bounded in time and in request count.
 """
 
 from __future__ import annotations
@@ -18,123 +25,41 @@ import argparse
 import json
 import os
 import platform
-import re
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass
+import urllib.parse
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import ServerProcess, start_server, v2_asset
+from _server import HttpTarget, start_server, v2_asset
+from _writes import (
+    cold_render,
+    create_fixed,
+    delete_each,
+    delete_limit,
+    patch_rotating,
+    reorder_by_swaps,
+)
+from _wrk import LoadResult, fixed_request, run_wrk
 
 THREADS = 2
-CONNECTIONS = 16
+READ_CONNECTIONS = 16
+WRITE_CONNECTIONS = 4
 WARMUP_S = 2
 IDLE_S = 2
-UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-LUA_TEMPLATE = """
-wrk.method = {method}
-wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
-local done = 0
-local limit = {limit}
-function response(status, headers, body)
-  done = done + 1
-  if done >= limit then wrk.thread:stop() end
-end
-"""
-
-
-@dataclass
-class LoadResult:
-    """One wrk run: throughput, latency percentiles and CPU used on each side."""
-
-    scenario: str
-    requests: int
-    seconds: float
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-    server_cpu_pct: float
-    wrk_cpu_pct: float
-
-
-def lua_quote(text: str) -> str:
-    """A Lua long-bracket string literal that holds ``text`` unchanged."""
-    level = 0
-    while f"]{'=' * level}]" in text:
-        level += 1
-    return f"[{'=' * level}[{text}]{'=' * level}]"
-
-
-def wrk_script(method: str, body: dict[str, Any] | None, limit_per_thread: int) -> str:
-    """A wrk Lua script: method, JSON body, and a stop after ``limit_per_thread`` responses."""
-    return LUA_TEMPLATE.format(method=lua_quote(method),
-                               body="nil" if body is None else lua_quote(json.dumps(body)),
-                               limit=limit_per_thread)
-
-
-def to_ms(value: str) -> float:
-    """``'1.23ms'``, ``'850.00us'``, ``'1.02s'`` to milliseconds."""
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value.strip())
-    if match is None:
-        raise ValueError(f"unexpected wrk duration {value!r}")
-    return float(match[1]) * UNIT_MS[match[2]]
-
-
-def parse_wrk(output: str) -> dict[str, float]:
-    """Requests, duration, requests/s, p50/p99 and error count from ``wrk --latency`` output."""
-    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    if not (total and rate and p50 and p99):
-        raise RuntimeError(f"could not read wrk output:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = int(non_2xx[1]) if non_2xx else 0
-    if socket_errors:
-        errors += sum(int(n) for n in socket_errors.groups())
-    return {"requests": int(total[1]), "seconds": to_ms(total[2] + total[3]) / 1000,
-            "requests_per_s": float(rate[1]), "p50_ms": to_ms(p50[1]), "p99_ms": to_ms(p99[1]),
-            "errors": errors}
-
-
-def children_cpu_seconds() -> float:
-    """CPU seconds used by waited-for children (the wrk runs)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_wrk(server: ServerProcess, scenario: str, path: str, duration: int, max_requests: int,
-            method: str = "GET", body: dict[str, Any] | None = None) -> LoadResult:
-    """One bounded wrk run against ``path``; ``max_requests`` caps the total across threads."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(wrk_script(method, body, max(1, max_requests // THREADS)))
-    try:
-        command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s",
-                   "--timeout", "10s", "--latency", "-s", script.name, server.base_url + path]
-        server_cpu, wrk_cpu, started = (server.cpu_seconds(), children_cpu_seconds(),
-                                        time.perf_counter())
-        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
-        wall = time.perf_counter() - started
-        server_cpu = server.cpu_seconds() - server_cpu
-        wrk_cpu = children_cpu_seconds() - wrk_cpu
-    finally:
-        os.unlink(script.name)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    figures = parse_wrk(done.stdout)
-    return LoadResult(scenario=scenario, server_cpu_pct=100 * server_cpu / wall,
-                      wrk_cpu_pct=100 * wrk_cpu / wall, **figures)
+SIZES = (100, 1000)
+LIST = "/api/v2/assets"
+# The issue's targets (issue 11), checked against the medians of the first server.
+COLD_TARGET_MS = {100: 3.0, 1000: 25.0}
+WRITE_P99_TARGET_MS = 150.0
+WRITES_PER_S_TARGET = 200.0
+WRITE_SCENARIOS = ("PATCH", "order", "POST", "DELETE")
 
 
 def machine() -> dict[str, Any]:
@@ -145,100 +70,284 @@ def machine() -> dict[str, Any]:
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal:"))
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parent)
     return {
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "date_utc": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "commit": commit.stdout.strip() or "unknown",
         "nproc": os.cpu_count(), "cpu_model": model, "ram_gib": round(mem_kb / 1024**2, 1),
         "python": platform.python_version(), "kernel": platform.release(),
         "wrk": (wrk_version.stdout or wrk_version.stderr).split("[")[0].strip(),
     }
 
 
-def benchmark(duration: int, max_requests: int, launcher: str = "auto",
-              python: str = sys.executable) -> dict[str, Any]:
-    """Start a server, seed, measure every scenario, stop; return all figures of one run."""
-    runs: list[LoadResult] = []
-    info = machine()
-    info["server_python"] = python
-    with start_server(python=python, launcher=launcher) as server:
-        info["launcher"] = server.launcher
-        startup_s = server.startup_s
-        seed_started = time.perf_counter()
-        ids = server.seed_assets(100)
-        seed_100_s = time.perf_counter() - seed_started
-        time.sleep(IDLE_S)
-        idle_rss_100 = server.rss_mb()
+def settle(target: HttpTarget, timeout: float = 15.0) -> None:
+    """Wait until the server is idle (requests left in flight by the last run answered)."""
+    if not target.has_process:
+        time.sleep(1.0)
+        return
+    deadline = time.perf_counter() + timeout
+    last = target.cpu_ns()
+    while time.perf_counter() < deadline:
+        time.sleep(0.1)
+        now = target.cpu_ns()
+        if now - last < 5_000_000:  # under 5 % of one core
+            return
+        last = now
 
-        get = "/api/v2/assets"
-        run_wrk(server, "warm-up", get, WARMUP_S, max_requests)
-        runs.append(run_wrk(server, "GET /api/v2/assets (100 assets)", get, duration,
-                            max_requests))
-        seed_started = time.perf_counter()
-        server.seed_assets(1000)
-        seed_1000_s = time.perf_counter() - seed_started
-        time.sleep(IDLE_S)
-        idle_rss_1000 = server.rss_mb()
-        run_wrk(server, "warm-up", get, WARMUP_S, max_requests)
-        runs.append(run_wrk(server, "GET /api/v2/assets (1,000 assets)", get, duration,
-                            max_requests))
-        runs.append(run_wrk(server, "PATCH /api/v2/assets/<id> (1,000 assets)",
-                            f"{get}/{ids[0]}", duration, max_requests, "PATCH",
-                            {"name": "patched"}))
-        runs.append(run_wrk(server, "POST /api/v2/assets (from 1,000 assets)", get, duration,
-                            max_requests, "POST", v2_asset()))
-        assets_after = server.asset_count()
-        peak_rss = server.peak_rss_mb()
-        rss_after = server.rss_mb()
+
+def active_in_play_order(target: HttpTarget) -> list[str]:
+    """Ids of the active assets, by play_order: what the dashboard would send as the order."""
+    active = [asset for asset in target.assets() if asset["is_active"]]
+    return [asset["asset_id"] for asset in sorted(active, key=lambda a: a["play_order"])]
+
+
+def trim_to(target: HttpTarget, keep: set[str]) -> None:
+    """DELETE every asset not in ``keep`` (what a POST run left behind)."""
+    conn = target.connection()
+    try:
+        for asset in target.assets():
+            if asset["asset_id"] not in keep:
+                status, _ = target.request("DELETE", f"{LIST}/{asset['asset_id']}", conn=conn)
+                if status != 204:
+                    raise RuntimeError(f"{target.label}: DELETE answered {status}")
+    finally:
+        conn.close()
+
+
+def reads(target: HttpTarget, size: int, ids: list[str], duration: int,
+          max_requests: int) -> list[LoadResult]:
+    """The cached list and one asset, at 16 connections, each after a warm-up."""
+    limit = max_requests // THREADS
+    results = []
+    for scenario, path in ((f"GET {LIST}", LIST), (f"GET {LIST}/<id>", f"{LIST}/{ids[0]}")):
+        get = fixed_request("GET", None)
+        run_wrk(target, "warm-up", path, WARMUP_S, get, READ_CONNECTIONS, THREADS, limit)
+        results.append(run_wrk(target, scenario, path, duration, get, READ_CONNECTIONS,
+                               THREADS, limit))
+        settle(target)
+    return results
+
+
+def writes(target: HttpTarget, ids: list[str], duration: int, burst: int,
+           max_requests: int) -> list[LoadResult]:
+    """PATCH, order, POST and DELETE at 4 connections; leaves the assets it found."""
+    limit = max_requests // THREADS
+    keep = set(ids)
+    results = [run_wrk(target, "PATCH", f"{LIST}/{ids[0]}", duration,
+                       patch_rotating(ids, THREADS), WRITE_CONNECTIONS, THREADS, limit)]
+    settle(target)
+    results.append(run_wrk(target, "order", f"{LIST}/order", duration,
+                           reorder_by_swaps(active_in_play_order(target)),
+                           WRITE_CONNECTIONS, THREADS, limit))
+    settle(target)
+    # Disabled: Anthias d1072171 answers an enabled create with a 500 and skips its
+    # renumbering (legacy-api.md Q1); a disabled one gets 201 and the renumbering on both.
+    body = v2_asset(name="Bench post", is_enabled=False)
+    results.append(run_wrk(target, "POST", LIST, duration, create_fixed(body),
+                           WRITE_CONNECTIONS, THREADS, burst // THREADS, timeout_s=30))
+    settle(target)
+    created = [asset["asset_id"] for asset in target.assets() if asset["asset_id"] not in keep]
+    per_thread = delete_limit(len(created), THREADS, WRITE_CONNECTIONS)
+    if per_thread > 0:
+        results.append(run_wrk(target, "DELETE", f"{LIST}/{created[0]}", duration,
+                               delete_each(created, THREADS), WRITE_CONNECTIONS, THREADS,
+                               per_thread, timeout_s=30))
+        settle(target)
+    trim_to(target, keep)
+    return results
+
+
+def median_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median figures of one scenario over the rounds; errors and requests summed."""
+    median = statistics.median
+    return {"scenario": runs[0]["scenario"], "connections": runs[0]["connections"],
+            "rounds": len(runs),
+            "requests_per_s": median(r["requests_per_s"] for r in runs),
+            "p50_ms": median(r["p50_ms"] for r in runs),
+            "p99_ms": median(r["p99_ms"] for r in runs),
+            "requests": sum(r["requests"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+            "server_cpu_pct": median(r["server_cpu_pct"] for r in runs)}
+
+
+def median_cold(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median of the rounds' cold-render medians."""
+    keys = ("get_cpu_ms", "get_wall_ms", "write_cpu_ms", "cycle_cpu_ms", "warm_cpu_ms",
+            "warm_wall_ms")
+    merged = {key: statistics.median(r[key] for r in runs) for key in keys}
+    merged["samples"] = sum(r["samples"] for r in runs)
+    merged["statuses"] = sorted({s for r in runs for s in r["statuses"]})
+    return merged
+
+
+def measure_size(targets: list[HttpTarget], size: int, args: argparse.Namespace) -> dict:
+    """Seed every target to ``size``, then ``--rounds`` rounds, servers interleaved."""
+    ids, figures = {}, {}
+    for target in targets:
+        started = time.perf_counter()
+        target.seed_assets(size)
+        seconds = time.perf_counter() - started
+        ids[target.label] = [asset["asset_id"] for asset in target.assets()]
+        figures[target.label] = {"assets": len(ids[target.label]),
+                                 "seed_s": round(seconds, 2), "rounds": []}
+    time.sleep(IDLE_S)
+    for target in targets:
+        if target.has_process:
+            figures[target.label]["idle_rss_mb"] = round(target.rss_mb(), 1)
+    for number in range(args.rounds):
+        # Alternate who goes first, so drift in the machine's load falls on both.
+        ordered = targets if number % 2 == 0 else targets[::-1]
+        per_target: dict[str, dict[str, Any]] = {t.label: {"runs": []} for t in ordered}
+        for target in ordered:
+            log(f"{size} assets, round {number + 1}: reads, {target.label}")
+            per_target[target.label]["runs"] += [asdict(r) for r in reads(
+                target, size, ids[target.label], args.duration, args.max_requests)]
+        for target in ordered:
+            log(f"{size} assets, round {number + 1}: writes, {target.label}")
+            per_target[target.label]["runs"] += [asdict(r) for r in writes(
+                target, ids[target.label], args.duration, args.write_burst,
+                args.max_requests)]
+        for target in ordered:
+            if target.has_process:
+                log(f"{size} assets, round {number + 1}: cold render, {target.label}")
+                per_target[target.label]["cold"] = asdict(cold_render(
+                    target, LIST, ids[target.label], args.cold_samples))
+        for target in ordered:
+            figures[target.label]["rounds"].append(per_target[target.label])
+    for target in targets:
+        rounds = figures[target.label]["rounds"]
+        scenarios = [run["scenario"] for run in rounds[0]["runs"]]
+        figures[target.label]["median"] = [
+            median_runs([run for r in rounds for run in r["runs"] if run["scenario"] == name])
+            for name in scenarios]
+        if "cold" in rounds[0]:
+            figures[target.label]["cold"] = median_cold([r["cold"] for r in rounds])
+    return figures
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def against_target(url: str, pid: int | None, label: str) -> HttpTarget:
+    """The already running second server; loopback only."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost") or \
+            not parts.port:
+        raise SystemExit("--against must be http://127.0.0.1:PORT (loopback only)")
+    if pid is not None and not Path(f"/proc/{pid}").exists():
+        raise SystemExit(f"--against-pid {pid}: no such process")
+    return HttpTarget(port=parts.port, label=label, pid=pid)
+
+
+def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    """Start a server, measure it (and the --against server) at each size; return figures."""
+    info = machine()
+    info["server_python"] = args.python
+    other = (against_target(args.against, args.against_pid, args.against_label)
+             if args.against else None)
+    with start_server(python=args.python, launcher=args.launcher) as edge:
+        info["launcher"] = edge.launcher
+        targets = [edge] + ([other] if other else [])
+        sizes = {str(size): measure_size(targets, size, args) for size in args.sizes}
+        peak = edge.peak_rss_mb()
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return {
         "machine": info,
-        "settings": {"wrk_threads": THREADS, "connections": CONNECTIONS,
-                     "duration_s": duration, "max_requests": max_requests,
+        "settings": {"wrk_threads": THREADS, "read_connections": READ_CONNECTIONS,
+                     "write_connections": WRITE_CONNECTIONS, "duration_s": args.duration,
+                     "rounds": args.rounds, "write_burst": args.write_burst,
+                     "cold_samples": args.cold_samples, "max_requests": args.max_requests,
                      "warmup_s": WARMUP_S, "idle_s": IDLE_S},
-        "startup_to_first_200_s": round(startup_s, 3),
-        "idle_rss_mb": {"100_assets": round(idle_rss_100, 1),
-                        "1000_assets": round(idle_rss_1000, 1)},
-        "rss_after_load_mb": round(rss_after, 1),
-        "peak_rss_mb": round(peak_rss, 1),
-        "seed_seconds": {"first_100": round(seed_100_s, 2), "to_1000": round(seed_1000_s, 2)},
-        "assets_after_post": assets_after,
-        "runs": [asdict(run) for run in runs],
+        "servers": [t.label for t in targets],
+        "against": args.against,
+        "startup_to_first_200_s": round(edge.startup_s, 3),
+        "peak_rss_mb": round(peak, 1),
+        "sizes": sizes,
     }
 
 
+def _ratio(mine: float, theirs: float) -> str:
+    if not mine or not theirs or mine != mine or theirs != theirs:
+        return "-"
+    return f"{mine / theirs:.2f}x"
+
+
 def table(result: dict[str, Any]) -> str:
-    """The figures as a compact plain-text table."""
+    """The medians as plain text: each server's figures side by side, then the ratios."""
     m = result["machine"]
+    s = result["settings"]
+    servers = result["servers"]
     lines = [
-        f"{m['date_utc']} | {m['nproc']} x {m['cpu_model']} | {m['ram_gib']} GiB | "
-        f"Python {m['python']} | kernel {m['kernel']} | {m['wrk']}",
+        f"{m['date_utc']} | commit {m['commit']} | {m['nproc']} x {m['cpu_model']} | "
+        f"{m['ram_gib']} GiB | Python {m['python']} | kernel {m['kernel']} | {m['wrk']}",
         f"load average at start {m['load_average_at_start']}, at end "
         f"{m['load_average_at_end']} (other processes share these cores)",
-        f"server: {m['launcher']}; wrk -t{THREADS} -c{CONNECTIONS} "
-        f"-d{result['settings']['duration_s']}s, cap {result['settings']['max_requests']} "
-        "requests per run",
-        "",
-        f"{'scenario':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} "
-        f"{'errors':>6} {'server CPU':>10} {'wrk CPU':>8}",
+        f"servers: {', '.join(servers)} (first: {m['launcher']}); wrk -t{THREADS}, reads "
+        f"-c{s['read_connections']}, writes -c{s['write_connections']}, {s['duration_s']} s "
+        f"per run, medians of {s['rounds']} rounds; POST at most {s['write_burst']} a run",
+        f"start-up of {servers[0]}, spawn to first 200: {result['startup_to_first_200_s']:.3f} s",
     ]
-    for run in result["runs"]:
-        lines.append(
-            f"{run['scenario']:44} {run['requests_per_s']:8.1f} {run['p50_ms']:8.2f} "
-            f"{run['p99_ms']:8.2f} {run['requests']:9d} {run['errors']:6d} "
-            f"{run['server_cpu_pct']:9.0f}% {run['wrk_cpu_pct']:7.0f}%")
-    idle = result["idle_rss_mb"]
-    lines += [
-        "",
-        f"start-up, spawn to first 200:   {result['startup_to_first_200_s']:.3f} s",
-        f"idle RSS, 100 assets:           {idle['100_assets']:.1f} MiB",
-        f"idle RSS, 1,000 assets:         {idle['1000_assets']:.1f} MiB",
-        f"RSS after load / peak (VmHWM):  {result['rss_after_load_mb']:.1f} / "
-        f"{result['peak_rss_mb']:.1f} MiB",
-        f"seeding through the API:        100 in {result['seed_seconds']['first_100']:.2f} s, "
-        f"900 more in {result['seed_seconds']['to_1000']:.2f} s",
-        f"assets after the POST run:      {result['assets_after_post']}",
-    ]
+    head = f"{'scenario':26} {'c':>2}"
+    for label in servers:
+        head += f" | {label[:12]:>12} req/s {'p50':>7} {'p99':>8} {'err':>4}"
+    if len(servers) == 2:
+        head += f" | {'req/s ratio':>11} {'p99 ratio':>9}"
+    for size, figures in result["sizes"].items():
+        first = figures[servers[0]]
+        lines += ["", f"== {size} assets " + "; ".join(
+            f"{label}: {figures[label]['assets']} seeded in {figures[label]['seed_s']} s"
+            + (f", idle RSS {figures[label]['idle_rss_mb']} MiB"
+               if "idle_rss_mb" in figures[label] else "")
+            for label in servers), head]
+        for index, run in enumerate(first["median"]):
+            row = f"{run['scenario']:26} {run['connections']:>2}"
+            cells = [figures[label]["median"][index] for label in servers]
+            for cell in cells:
+                row += (f" | {cell['requests_per_s']:18.1f} {cell['p50_ms']:7.1f} "
+                        f"{cell['p99_ms']:8.1f} {cell['errors']:4d}")
+            if len(cells) == 2:
+                row += (f" | {_ratio(cells[0]['requests_per_s'], cells[1]['requests_per_s']):>11}"
+                        f" {_ratio(cells[1]['p99_ms'], cells[0]['p99_ms']):>9}")
+            lines.append(row)
+        lines.append("cold render (PATCH, then GET /api/v2/assets), median ms:")
+        for label in servers:
+            cold = figures[label].get("cold")
+            if cold:
+                lines.append(
+                    f"  {label:14} GET CPU {cold['get_cpu_ms']:8.2f}  GET wall "
+                    f"{cold['get_wall_ms']:8.2f}  PATCH CPU {cold['write_cpu_ms']:8.2f}  "
+                    f"cached GET CPU {cold['warm_cpu_ms']:7.2f}  ({cold['samples']} samples, "
+                    f"HTTP {cold['statuses']})")
+        if len(servers) == 2 and all(figures[x].get("cold") for x in servers):
+            lines.append("  GET CPU ratio (second / first): " + _ratio(
+                figures[servers[1]]["cold"]["get_cpu_ms"],
+                figures[servers[0]]["cold"]["get_cpu_ms"]))
+        lines += targets_met(int(size), first, servers[0])
     return "\n".join(lines)
+
+
+def targets_met(size: int, figures: dict[str, Any], label: str) -> list[str]:
+    """The issue's targets against the first server's medians."""
+    lines = [f"targets ({label}):"]
+    cold = figures.get("cold")
+    if cold and size in COLD_TARGET_MS:
+        goal = COLD_TARGET_MS[size]
+        lines.append(f"  cold render CPU {cold['get_cpu_ms']:.2f} ms <= {goal:g} ms: "
+                     f"{'met' if cold['get_cpu_ms'] <= goal else 'missed'}")
+    for run in figures["median"]:
+        if run["scenario"] not in WRITE_SCENARIOS:
+            continue
+        verdict = "met" if run["p99_ms"] <= WRITE_P99_TARGET_MS else "missed"
+        line = f"  {run['scenario']:6} p99 {run['p99_ms']:7.1f} ms <= 150: {verdict}"
+        if size == 100:
+            rate = "met" if run["requests_per_s"] >= WRITES_PER_S_TARGET else "missed"
+            line += f"; {run['requests_per_s']:6.1f} writes/s >= 200: {rate}"
+        lines.append(line)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,8 +355,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10,
                         help="seconds per measured wrk run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every scenario; the table shows medians (default 3)")
+    parser.add_argument("--sizes", default="100,1000",
+                        help="asset counts to measure at, ascending (default 100,1000)")
+    parser.add_argument("--write-burst", type=int, default=200,
+                        help="cap on creates per POST run, deleted again by the DELETE run "
+                             "(default 200)")
+    parser.add_argument("--cold-samples", type=int, default=20,
+                        help="PATCH-then-GET pairs per round for the cold render (default 20)")
     parser.add_argument("--max-requests", type=int, default=50_000,
                         help="cap on requests per wrk run (default 50000)")
+    parser.add_argument("--against", metavar="URL",
+                        help="a second server, already running on 127.0.0.1, to measure in "
+                             "the same run (e.g. a real Anthias)")
+    parser.add_argument("--against-pid", type=int, metavar="PID",
+                        help="its top process (gunicorn's master): CPU, RSS and the cold "
+                             "render need it")
+    parser.add_argument("--against-label", default="anthias", help="its name in the table")
     parser.add_argument("--launcher", choices=("auto", "cli", "inline"), default="auto",
                         help="auto: the CLI when anthias_edge.cli exists, else inline waitress")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -257,11 +382,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be between 1 and 120 seconds")
+    if not 1 <= args.rounds <= 9:
+        parser.error("--rounds must be between 1 and 9")
+    args.sizes = [int(size) for size in args.sizes.split(",")]
+    if args.sizes != sorted(args.sizes) or args.sizes[0] < 2:
+        parser.error("--sizes must be ascending, each at least 2")
     if shutil.which("wrk") is None:
         sys.stderr.write("error: wrk is not installed; on Debian/Ubuntu run "
                          "`sudo apt-get install -y wrk`\n")
         return 2
-    result = benchmark(args.duration, args.max_requests, args.launcher, args.python)
+    result = benchmark(args)
     sys.stdout.write((json.dumps(result, indent=2) if args.json else table(result)) + "\n")
     return 0
 
