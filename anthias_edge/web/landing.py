@@ -195,6 +195,7 @@ class LandingPages:
         return status, [*self._headers(style_hash), *(extra or [])], html.encode()
 
     def _media(self, landing: Landing) -> tuple[int, list[tuple[str, str]], Any]:
+        from werkzeug.exceptions import RequestedRangeNotSatisfiable
         from werkzeug.utils import send_file
 
         path = media_file(landing, self._runtime.media_dir(landing.tenant_id))
@@ -208,8 +209,16 @@ class LandingPages:
             "video/mp4" if landing.kind == "video" else "application/octet-stream")
 
         def respond(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-            response = send_file(path, environ, mimetype=mimetype, conditional=True,
+            response = send_file(path, environ, mimetype=mimetype, conditional=False,
                                  etag=True, max_age=max_age)
+            size = response.content_length
+            try:
+                response = response.make_conditional(environ, accept_ranges=True,
+                                                      complete_length=size)
+            except RequestedRangeNotSatisfiable as exc:
+                response.close()  # the file it opened
+                response = exc.get_response(environ)
+                response.headers["Content-Range"] = f"bytes */{size}"
             response.headers["Accept-Ranges"] = "bytes"
             response.headers.pop("Content-Disposition", None)  # the stored file's name is ours
             for name, value in SECURITY_HEADERS:
