@@ -11,7 +11,7 @@ assets, every round runs:
   (``POST /api/v2/assets/order``, two neighbours swapped), POST (a disabled asset, at most
   ``--write-burst`` of them) and DELETE (of exactly those new assets);
 - the cold render: PATCH, then one ``GET /api/v2/assets``, with the server's CPU read from
-  /proc around the GET, ``--cold-samples`` times.
+  /proc around the GET, ``--cold-samples`` times (servers whose pid is known).
 
 Prints the medians of ``--rounds`` rounds per scenario, start-up, idle RSS and the issue's
 targets. Usage: ``.venv/bin/python benchmarks/legacy_api.py [--duration 10] [--rounds 3]
@@ -244,14 +244,15 @@ def against_target(url: str, pid: int | None, label: str) -> HttpTarget:
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    """Start a server, measure it (and the --against server) at each size; return figures."""
+    """Start a server, measure it (and the --against servers) at each size; return figures."""
     info = machine()
     info["server_python"] = args.python
-    other = (against_target(args.against, args.against_pid, args.against_label)
-             if args.against else None)
+    others = [against_target(url, pid, label)
+              for url, pid, label in zip(args.against, args.against_pid, args.against_label,
+                                         strict=True)]
     with start_server(python=args.python, launcher=args.launcher) as edge:
         info["launcher"] = edge.launcher
-        targets = [edge] + ([other] if other else [])
+        targets = [edge, *others]
         sizes = {str(size): measure_size(targets, size, args) for size in args.sizes}
         peak = edge.peak_rss_mb()
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -277,7 +278,7 @@ def _ratio(mine: float, theirs: float) -> str:
 
 
 def table(result: dict[str, Any]) -> str:
-    """The medians as plain text: each server's figures side by side, then the ratios."""
+    """The medians as plain text, one line per server; ratios are the first server's lead."""
     m = result["machine"]
     s = result["settings"]
     servers = result["servers"]
@@ -290,42 +291,42 @@ def table(result: dict[str, Any]) -> str:
         f"-c{s['read_connections']}, writes -c{s['write_connections']}, {s['duration_s']} s "
         f"per run, medians of {s['rounds']} rounds; POST at most {s['write_burst']} a run",
         f"start-up of {servers[0]}, spawn to first 200: {result['startup_to_first_200_s']:.3f} s",
+        "ratios: the first server's requests/s over this one's, this one's p99 over the "
+        "first's (above 1x: the first is ahead)",
     ]
-    head = f"{'scenario':26} {'c':>2}"
-    for label in servers:
-        head += f" | {label[:12]:>12} req/s {'p50':>7} {'p99':>8} {'err':>4}"
-    if len(servers) == 2:
-        head += f" | {'req/s ratio':>11} {'p99 ratio':>9}"
+    head = (f"{'scenario':24} {'c':>2} {'server':14} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'err':>4} {'CPU':>5} {'x req/s':>8} {'x p99':>7}")
     for size, figures in result["sizes"].items():
         first = figures[servers[0]]
-        lines += ["", f"== {size} assets " + "; ".join(
-            f"{label}: {figures[label]['assets']} seeded in {figures[label]['seed_s']} s"
-            + (f", idle RSS {figures[label]['idle_rss_mb']} MiB"
-               if "idle_rss_mb" in figures[label] else "")
-            for label in servers), head]
+        lines += ["", f"== {size} assets"]
+        for label in servers:
+            mine = figures[label]
+            rss = f", idle RSS {mine['idle_rss_mb']} MiB" if "idle_rss_mb" in mine else ""
+            lines.append(f"   {label}: {mine['assets']} seeded in {mine['seed_s']} s{rss}")
+        lines.append(head)
         for index, run in enumerate(first["median"]):
-            row = f"{run['scenario']:26} {run['connections']:>2}"
-            cells = [figures[label]["median"][index] for label in servers]
-            for cell in cells:
-                row += (f" | {cell['requests_per_s']:18.1f} {cell['p50_ms']:7.1f} "
-                        f"{cell['p99_ms']:8.1f} {cell['errors']:4d}")
-            if len(cells) == 2:
-                row += (f" | {_ratio(cells[0]['requests_per_s'], cells[1]['requests_per_s']):>11}"
-                        f" {_ratio(cells[1]['p99_ms'], cells[0]['p99_ms']):>9}")
-            lines.append(row)
-        lines.append("cold render (PATCH, then GET /api/v2/assets), median ms:")
+            for number, label in enumerate(servers):
+                cell = figures[label]["median"][index]
+                name = f"{run['scenario']:24} {run['connections']:>2}" if number == 0 else \
+                    " " * 27
+                ratio = "" if number == 0 else (
+                    f" {_ratio(run['requests_per_s'], cell['requests_per_s']):>8}"
+                    f" {_ratio(cell['p99_ms'], run['p99_ms']):>7}")
+                lines.append(f"{name} {label[:14]:14} {cell['requests_per_s']:8.1f} "
+                             f"{cell['p50_ms']:8.1f} {cell['p99_ms']:8.1f} {cell['errors']:4d} "
+                             f"{cell['server_cpu_pct']:4.0f}%{ratio}")
+        lines.append("cold render (PATCH, then GET /api/v2/assets), medians in ms:")
         for label in servers:
             cold = figures[label].get("cold")
-            if cold:
-                lines.append(
-                    f"  {label:14} GET CPU {cold['get_cpu_ms']:8.2f}  GET wall "
-                    f"{cold['get_wall_ms']:8.2f}  PATCH CPU {cold['write_cpu_ms']:8.2f}  "
-                    f"cached GET CPU {cold['warm_cpu_ms']:7.2f}  ({cold['samples']} samples, "
-                    f"HTTP {cold['statuses']})")
-        if len(servers) == 2 and all(figures[x].get("cold") for x in servers):
-            lines.append("  GET CPU ratio (second / first): " + _ratio(
-                figures[servers[1]]["cold"]["get_cpu_ms"],
-                figures[servers[0]]["cold"]["get_cpu_ms"]))
+            if not cold:
+                continue
+            ratio = "" if label == servers[0] or not first.get("cold") else \
+                f"  GET CPU {_ratio(cold['get_cpu_ms'], first['cold']['get_cpu_ms'])}"
+            lines.append(
+                f"  {label[:14]:14} GET CPU {cold['get_cpu_ms']:7.2f}  wall "
+                f"{cold['get_wall_ms']:7.2f}  PATCH CPU {cold['write_cpu_ms']:7.2f}  "
+                f"cached GET CPU {cold['warm_cpu_ms']:6.2f}  ({cold['samples']} samples, "
+                f"HTTP {cold['statuses']}){ratio}")
         lines += targets_met(int(size), first, servers[0])
     return "\n".join(lines)
 
@@ -366,13 +367,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="PATCH-then-GET pairs per round for the cold render (default 20)")
     parser.add_argument("--max-requests", type=int, default=50_000,
                         help="cap on requests per wrk run (default 50000)")
-    parser.add_argument("--against", metavar="URL",
-                        help="a second server, already running on 127.0.0.1, to measure in "
-                             "the same run (e.g. a real Anthias)")
-    parser.add_argument("--against-pid", type=int, metavar="PID",
-                        help="its top process (gunicorn's master): CPU, RSS and the cold "
-                             "render need it")
-    parser.add_argument("--against-label", default="anthias", help="its name in the table")
+    parser.add_argument("--against", metavar="URL", action="append", default=[],
+                        help="another server, already running on 127.0.0.1, to measure in "
+                             "the same run (e.g. a real Anthias); repeatable")
+    parser.add_argument("--against-pid", type=int, metavar="PID", action="append", default=[],
+                        help="its top process (gunicorn's master), one per --against: CPU, "
+                             "RSS and the cold render need it")
+    parser.add_argument("--against-label", action="append", default=[],
+                        help="its name in the table, one per --against (default: anthias)")
     parser.add_argument("--launcher", choices=("auto", "cli", "inline"), default="auto",
                         help="auto: the CLI when anthias_edge.cli exists, else inline waitress")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -384,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--duration must be between 1 and 120 seconds")
     if not 1 <= args.rounds <= 9:
         parser.error("--rounds must be between 1 and 9")
+    if len(args.against_pid) not in (0, len(args.against)):
+        parser.error("give one --against-pid per --against, or none")
+    args.against_pid = args.against_pid or [None] * len(args.against)
+    args.against_label = args.against_label or ["anthias"] * len(args.against)
+    if len(args.against_label) != len(args.against):
+        parser.error("give one --against-label per --against")
     args.sizes = [int(size) for size in args.sizes.split(",")]
     if args.sizes != sorted(args.sizes) or args.sizes[0] < 2:
         parser.error("--sizes must be ascending, each at least 2")
