@@ -16,11 +16,12 @@ import logging
 import os
 import string
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from anthias_edge.errors import HostLevelSetting, InvalidSetting
 
@@ -34,6 +35,25 @@ EDGE_SECTION = "edge"
 AUTH_BASIC = "auth_basic"
 _BOOLEANS = configparser.ConfigParser.BOOLEAN_STATES
 _BOOLEAN_HINT = "use on/off, yes/no, true/false or 1/0"
+
+
+def absolute_http_url_problem(value: str) -> str | None:
+    """What keeps ``value`` from being an absolute http(s) URL to put in a code; None if fine.
+
+    Empty is allowed (the setting is off). No query or fragment: ``/q/<code>`` is appended.
+    """
+    if value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an absolute http:// or https:// URL, such as https://signs.example.com"
+    if parts.query or parts.fragment or any(c.isspace() for c in value):
+        return "must not hold spaces, a query (?) or a fragment (#)"
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        return "has a port that is not a number from 0 to 65535"
+    return None
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,8 @@ class Setting:
     # Bounds of an int setting that the API and web UI may change.
     minimum: int | None = None
     maximum: int | None = None
+    # A further check of a text value: returns what is wrong with it, or None.
+    check: Callable[[str], str | None] | None = None
 
     @property
     def env_var(self) -> str:
@@ -136,6 +158,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Shared-content pages (/q/...) one address may open per minute; 0 turns the limit "
             "off. In cloud mode each server worker allows its share of it.",
             minimum=0, maximum=100000),
+    Setting(EDGE_SECTION, "public_url", str, "",
+            "Address phones reach this screen's shared content at (https://signs.example.com); "
+            "the QR codes point to <public_url>/q/<code>. Empty: the device's own LAN address.",
+            check=absolute_http_url_problem),
 )
 
 
@@ -230,6 +256,10 @@ def _checked(setting: Setting, value: Any, where: str, home: Path) -> bool | int
         return _absolute(home, value)
     if setting.choices and value not in setting.choices:
         raise InvalidSetting(f"{where}: {value!r} is not one of {', '.join(setting.choices)}.")
+    if setting.check is not None and isinstance(value, str):
+        problem = setting.check(value)
+        if problem is not None:
+            raise InvalidSetting(f"{where}: {value!r} {problem}.")
     return value
 
 

@@ -33,6 +33,7 @@ from anthias_edge.errors import (
 )
 from anthias_edge.models import Asset
 from anthias_edge.services import audit, media, youtube
+from anthias_edge.services.qr_content import QRContentService
 from anthias_edge.services.reachability import ReachabilityChecker
 from anthias_edge.services.tenant_writes import in_tenant_write
 from anthias_edge.services.tenants import check_asset_limit
@@ -265,6 +266,8 @@ class AssetService:
         """
         if shared is False:
             columns.update(is_shared=False, share_code=None)
+            if self.tenant_id is not None:
+                self._qr_contents().unshare_asset(asset.asset_id)
         elif shared and asset.share_code:
             columns["is_shared"] = True
         elif shared:
@@ -274,11 +277,19 @@ class AssetService:
                     with db.atomic():  # a savepoint: PostgreSQL survives the failed update
                         self._update_row(asset, {**columns, "is_shared": True,
                                                  "share_code": code})
-                    return
+                    break
                 except IntegrityError:  # another asset has this code: draw again
                     continue
-            raise AnthiasError("Could not make a unique share code.")
+            else:
+                raise AnthiasError("Could not make a unique share code.")
+            columns = {}
         self._update_row(asset, columns)
+        if shared and self.tenant_id is not None:  # and a QR content too (issue 13)
+            self._qr_contents().share_asset(asset)
+
+    def _qr_contents(self) -> QRContentService:
+        assert self.tenant_id is not None
+        return QRContentService(self.tenant_id, clock=self.clock, actor=self.actor, ip=self.ip)
 
     @staticmethod
     def _update_row(asset: Asset, columns: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from anthias_edge.api.v3 import (  # noqa: F401
     auth_session,
     legacy_proxy,
     openapi,
+    qr_content,
     roles,
     tenant,
     tokens,

@@ -72,6 +72,10 @@ def _operation(view: Any, method: str, path: str, params: list[tuple[str, str]],
         responses["204"] = {"description": "Done; no body."}
     elif op.extra.get("legacy"):
         responses["2XX"] = {"description": "The v2 endpoint's answer."}
+    elif op.extra.get("content_type"):  # a picture (QR codes): cached, conditional GET
+        responses[str(op.status)] = {"description": "Success.", "content": {
+            op.extra["content_type"]: {"schema": {"type": "string"}}}}
+        responses["304"] = {"description": "Not modified (If-None-Match named its ETag)."}
     else:
         responses[str(op.status)] = {"description": "Success.", "content": {
             "application/json": {"schema": op.returns if op.returns is not None else {}}}}

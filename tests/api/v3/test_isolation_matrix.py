@@ -16,6 +16,7 @@ from flask import Flask
 
 from anthias_edge.api import v3
 from anthias_edge.permissions import ROLE_PERMISSIONS, ROLES
+from anthias_edge.services.qr_content import QRContentService
 from tests.api.v3.conftest import World
 
 V2_ASSET = {"name": "legacy", "uri": "https://example.com/", "mimetype": "webpage",
@@ -77,6 +78,15 @@ def _console_session(w: World, t: str) -> Request:
     return Request({}, headers={"X-CSRF-Token": w.client.get_cookie("ae_csrf").value})
 
 
+def _qr(body: Any = None) -> Callable[[World, str], Request]:
+    """A request naming a new QR content (with a barcode) of a new asset of the tenant."""
+    def build(w: World, t: str) -> Request:
+        with w.db():
+            row = QRContentService(t).create(w.asset(t), include_barcode=True)
+        return Request({"qr_code": row.qr_code}, body)
+    return build
+
+
 def _upload(_w: World, _t: str) -> Request:
     return Request({}, headers={"Content-Type": "multipart/form-data; boundary=b"},
                    body=b'--b\r\nContent-Disposition: form-data; name="file"; '
@@ -128,6 +138,17 @@ CASES: dict[tuple[str, str], Case] = {
     ("v3.token_delete", "DELETE"): Case("tokens.manage", lambda w, t: Request(
         {"token_id": w.api_token(t)[0]}), True),
     ("v3.audit_log", "GET"): Case("audit.view", _none),
+    ("v3.qr_content_list", "GET"): Case("qr.view", _none),
+    # Another tenant's asset is as unknown as none: 404.
+    ("v3.qr_content_create", "POST"): Case("qr.create", lambda w, t: Request(
+        {}, {"asset_id": w.asset(t), "include_barcode": True}), True),
+    ("v3.qr_content_detail", "GET"): Case("qr.view", _qr(), True),
+    ("v3.qr_content_patch", "PATCH"): Case("qr.edit", _qr(body={"title": "changed"}), True),
+    ("v3.qr_content_delete", "DELETE"): Case("qr.delete", _qr(), True),
+    ("v3.qr_content_qr_svg", "GET"): Case("qr.view", _qr(), True),
+    ("v3.qr_content_qr_png", "GET"): Case("qr.view", _qr(), True),
+    ("v3.qr_content_barcode_svg", "GET"): Case("qr.view", _qr(), True),
+    ("v3.qr_content_barcode_png", "GET"): Case("qr.view", _qr(), True),
     ("v3.legacy_get", "GET"): Case("assets.view", _legacy("assets/x"), True),
     ("v3.legacy_post", "POST"): Case("assets.create", _legacy("assets", V2_ASSET)),
     ("v3.legacy_put", "PUT"): Case("assets.edit", _legacy("assets/x", V2_UPDATE), True),
