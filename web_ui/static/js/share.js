@@ -114,6 +114,7 @@ function showView(view) {
   $("share-code").hidden = view !== "code";
   if (view === "none") {
     $("share-new-expiry").value = "";
+    $("share-new-barcode").checked = false;
     $("share-create").focus();
   }
 }
