@@ -2,13 +2,15 @@
 
 SQLite on a device (WAL, foreign keys, busy timeout), PostgreSQL when a
 ``postgresql://`` URL is given. Both are pooled so that a request's
-``connect``/``close`` pair is cheap.
+``connect``/``close`` pair is cheap. On SQLite the process's transactions take
+turns (``SqlitePool``), so its threads never wait for each other in SQLite's sleeps.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import (
+    Database,
+    DatabaseProxy,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
@@ -32,11 +40,12 @@ MIGRATION_LOCK_FILE = "migrations.lock"
 # Any fixed 64-bit number; every Anthias Edge process agrees on it.
 MIGRATION_LOCK_KEY = 0x616E746869617300  # "anthias\0"
 
+BUSY_TIMEOUT_MS = 5000
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     # Readers and the player share the file; wait rather than fail on a lock.
-    "busy_timeout": 5000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
     # WAL + NORMAL never corrupts on power loss; it may only drop the last commit.
     "synchronous": "normal",
 }
@@ -51,10 +60,63 @@ def open_database(url_or_path: str | Path) -> Database:
         text = text[len("sqlite:///") - 1 :]
     path = Path(text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return PooledSqliteDatabase(
+    return SqlitePool(
         str(path), pragmas=SQLITE_PRAGMAS, max_connections=32, stale_timeout=300,
         check_same_thread=False,
     )
+
+
+class SqlitePool(PooledSqliteDatabase):
+    """peewee's SQLite pool whose transactions run one at a time in this process.
+
+    SQLite has one writer per file. A thread that asks for the write lock while another holds
+    it is put to sleep by SQLite's busy handler in steps of up to 100 ms, and checks again
+    only when it wakes: under eight server threads that made a 20 ms write take a second or
+    more. Here every transaction (each is a write in this code base: reads run outside them
+    and stay concurrent under WAL) first takes a lock of this process, which wakes the next
+    writer the moment the previous one ends, then ``BEGIN IMMEDIATE``, so it holds SQLite's
+    write lock from its start and never fails upgrading from a read. Other processes (the
+    player, the CLI) still meet the busy timeout, as before.
+
+    A transaction that waits longer than the busy timeout for its turn fails with
+    "database is locked", as SQLite's own wait would.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writer = threading.Lock()
+        self._turn = threading.local()  # whether this thread holds ``_writer``
+
+    def begin(self, lock_type: str | None = None) -> None:
+        """Wait for this process's turn, then begin holding SQLite's write lock."""
+        if not self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise OperationalError("database is locked")
+        self._turn.held = True
+        try:
+            super().begin("EXCLUSIVE" if lock_type == "EXCLUSIVE" else "IMMEDIATE")
+        except BaseException:
+            self._end_turn()
+            raise
+
+    def commit(self) -> None:
+        """Commit and let the next transaction begin."""
+        try:
+            super().commit()
+        finally:
+            self._end_turn()
+
+    def rollback(self) -> None:
+        """Roll back and let the next transaction begin."""
+        try:
+            super().rollback()
+        finally:
+            self._end_turn()
+
+    def _end_turn(self) -> None:
+        # peewee rolls back after a failed commit: the turn ends once.
+        if getattr(self._turn, "held", False):
+            self._turn.held = False
+            self._writer.release()
 
 
 class PostgresqlPool(PooledPostgresqlDatabase):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peewee import Case, IntegrityError
+from peewee import IntegrityError
 
 from anthias_edge.db import db
 from anthias_edge.errors import (
@@ -33,6 +33,12 @@ from anthias_edge.errors import (
 )
 from anthias_edge.models import Asset
 from anthias_edge.services import audit, media, youtube
+from anthias_edge.services.play_order import (
+    active_positions,
+    listed_positions,
+    renumbered,
+    write_positions,
+)
 from anthias_edge.services.qr_content import QRContentService
 from anthias_edge.services.reachability import ReachabilityChecker
 from anthias_edge.services.tenant_writes import in_tenant_write
@@ -48,7 +54,6 @@ from anthias_edge.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 YOUTUBE_MIMETYPE = "youtube_asset"
-RENUMBER_BATCH = 200
 SHARE_CODE_BYTES = 9  # 72 random bits, 12 URL-safe characters
 MAX_SHARE_CODE_TRIES = 5
 OLD_ASSET_PATH = re.compile(r"^/(?:.*/)?screenly_assets/(?P<name>[^/]+)$")
@@ -228,14 +233,8 @@ class AssetService:
     def set_order(self, ids: Iterable[str]) -> None:
         """``play_order = position``; unknown ids are skipped but use their index
         (docs/legacy-api.md §3.11)."""
-
-        def write() -> None:
-            for position, asset_id in enumerate(ids):
-                (Asset.update(play_order=position)
-                 .where(Asset.asset_id == asset_id, self._scope()).execute())
-
-        ids = list(ids)  # a retried transaction iterates them again
-        in_tenant_write(self.tenant_id, write)
+        positions = listed_positions(list(ids))
+        in_tenant_write(self.tenant_id, lambda: write_positions(self.tenant_id, positions))
         self.on_change()
 
     def unique_name(self, name: str) -> str:
@@ -394,26 +393,11 @@ class AssetService:
     def _renumber(self, affected_id: str, play_order: int) -> None:
         """Anthias's play-order renumbering after a v1.2/v2 write (docs/legacy-api.md §3.7).
 
-        Only rows whose position really changes are written, in one statement
-        per batch, so a write to a 1,000-asset library stays cheap.
+        Only rows whose position really changes are written, in one statement, so a write
+        to a 1,000-asset library stays cheap.
         """
-        now = self.clock()
-        rows = (Asset.select(Asset.asset_id, Asset.start_date, Asset.end_date, Asset.play_order)
-                .where(self._scope(), Asset.is_enabled == True,  # noqa: E712
-                       Asset.start_date.is_null(False), Asset.end_date.is_null(False))
-                .order_by(Asset.natural_order()).tuples())
-        current = {asset_id: order for asset_id, start, end, order in rows
-                   if start is not None and end is not None and start < now < end}
-        active = list(current)
-        if affected_id in current:
-            active.remove(affected_id)
-            active.insert(max(play_order or 0, 0), affected_id)
-        moved = [(asset_id, position) for position, asset_id in enumerate(active)
-                 if current[asset_id] != position]
-        for start in range(0, len(moved), RENUMBER_BATCH):
-            batch = moved[start:start + RENUMBER_BATCH]
-            (Asset.update(play_order=Case(Asset.asset_id, batch))
-             .where(Asset.asset_id.in_([asset_id for asset_id, _ in batch])).execute())
+        active = active_positions(self.tenant_id, self.clock())
+        write_positions(self.tenant_id, renumbered(active, affected_id, play_order))
 
     def _own_file(self, uri: str | None) -> Path | None:
         """The resolved file of one of this tenant's rows, if this tenant may read or delete it.

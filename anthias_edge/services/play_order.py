@@ -1,0 +1,103 @@
+"""Play orders of one tenant's assets: Anthias's renumbering and the order endpoint's writes.
+
+Both end in one UPDATE that writes only the rows whose ``play_order`` changes, whatever their
+number: the positions travel as one parameter (a JSON object on SQLite, two arrays on
+PostgreSQL) joined to the table, instead of one statement per asset or a CASE of a thousand
+branches, which peewee took longer to render than the database took to run. Callers hold the
+tenant's write lock (``tenant_writes.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from anthias_edge.db import db, is_postgresql
+from anthias_edge.models import Asset
+
+
+def active_positions(tenant_id: str | None, now: dt.datetime) -> list[tuple[str, int]]:
+    """(asset_id, play_order) of the assets active at ``now``, in natural (insertion) order.
+
+    Active as docs/legacy-api.md §3.7 says: enabled, both dates set, ``now`` strictly between
+    them. The dates are compared here, not in SQL, because older Anthias databases spell them
+    in ways a text comparison would misorder.
+    """
+    scope, order = Asset.tenant_scope(tenant_id)
+    query = (Asset.select(Asset.asset_id, Asset.start_date, Asset.end_date, Asset.play_order)
+             .where(scope, Asset.is_enabled == True,  # noqa: E712
+                    Asset.start_date.is_null(False), Asset.end_date.is_null(False))
+             .order_by(*order))
+    sql, params = query.sql()
+    to_datetime = Asset.start_date.python_value
+    parsed: dict[Any, dt.datetime | None] = {}  # most rows share a few spellings of dates
+
+    def when(value: Any) -> dt.datetime | None:
+        if value not in parsed:
+            parsed[value] = to_datetime(value)
+        return parsed[value]
+
+    active = []
+    for asset_id, start, end, position in db.execute_sql(sql, params):
+        start, end = when(start), when(end)
+        if start is not None and end is not None and start < now < end:
+            active.append((asset_id, position))
+    return active
+
+
+def renumbered(active: Sequence[tuple[str, int]], affected_id: str,
+               play_order: int | None) -> dict[str, int]:
+    """The new positions after a v1.2/v2 write of ``affected_id`` (docs/legacy-api.md §3.7).
+
+    ``active`` is ``active_positions`` read after the write. The affected asset, when active,
+    moves to index ``play_order`` (past the end: last) and every active asset is numbered
+    0..n-1 in that list's order; returned are only the assets whose number changes.
+    """
+    ids = [asset_id for asset_id, _ in active]
+    if affected_id in ids:
+        ids.remove(affected_id)
+        ids.insert(max(play_order or 0, 0), affected_id)
+    current = dict(active)
+    return {asset_id: position for position, asset_id in enumerate(ids)
+            if current[asset_id] != position}
+
+
+def listed_positions(ids: Sequence[str]) -> dict[str, int]:
+    """``play_order = index`` for each listed id (docs/legacy-api.md §3.11).
+
+    Anthias wrote the ids one after the other, so an id listed twice ends at its last index;
+    an id holding NUL names no asset (and PostgreSQL refuses the character).
+    """
+    return {asset_id: index for index, asset_id in enumerate(ids) if "\x00" not in asset_id}
+
+
+def write_positions(tenant_id: str | None, positions: Mapping[str, int]) -> int:
+    """Set ``play_order`` of the tenant's listed assets in one statement; return rows changed.
+
+    Ids of no asset of this tenant are skipped; rows already at their position are not
+    written.
+    """
+    if not positions:
+        return 0
+    table = Asset._meta.table_name
+    tenant_clause = "tenant_id IS NULL" if tenant_id is None else "tenant_id = {p}"
+    if is_postgresql(db):
+        sql = (f"UPDATE {table} SET play_order = moved.position "
+               "FROM unnest(%s::text[], %s::int[]) AS moved(asset_id, position) "
+               f"WHERE {table}.asset_id = moved.asset_id "
+               f"AND {table}.{tenant_clause.format(p='%s')} "
+               f"AND {table}.play_order IS DISTINCT FROM moved.position")
+        params: list[Any] = [list(positions), list(positions.values())]
+    else:
+        # The unary + keeps SQLite off the tenant index, which made it scan the JSON once
+        # per asset of the tenant; each listed id is looked up by primary key instead.
+        sql = (f"UPDATE {table} SET play_order = moved.value FROM json_each(?) AS moved "
+               f"WHERE {table}.asset_id = moved.key "
+               f"AND +{table}.{tenant_clause.format(p='?')} "
+               f"AND {table}.play_order IS NOT moved.value")
+        params = [json.dumps(positions, separators=(",", ":"))]
+    if tenant_id is not None:
+        params.append(tenant_id)
+    return db.execute_sql(sql, params).rowcount
