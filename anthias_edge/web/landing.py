@@ -67,12 +67,13 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 def content_security_policy(style_hash: str, remote: str | None = None) -> str:
     """Nothing runs; the one inline style block, this origin's media (and the remote
-    content's own origin when the asset is an image or video on another site)."""
+    content's own origin when the asset is an image or video on another site); ``data:``
+    pictures for the page's icon, which spares every visit a ``/favicon.ico`` request."""
     extra = f" {remote}" if remote else ""
     return "; ".join((
         "default-src 'none'",
         f"style-src '{style_hash}'",
-        f"img-src 'self'{extra}",
+        f"img-src 'self' data:{extra}",
         f"media-src 'self'{extra}",
         "base-uri 'none'",
         "form-action 'none'",

@@ -177,7 +177,7 @@ def test_a_remote_picture_is_shown_and_only_its_origin_is_allowed(app: Flask, cl
     response = client.get(f"/q/{code.qr_code}")
 
     assert '<img src="https://images.example/menu.png"' in response.get_data(as_text=True)
-    assert "img-src 'self' https://images.example;" in response.headers[
+    assert "img-src 'self' data: https://images.example;" in response.headers[
         "Content-Security-Policy"]
 
 
