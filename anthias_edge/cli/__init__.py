@@ -71,6 +71,7 @@ class LazyGroup(click.Group):
         "user": "anthias_edge.cli.tenancy:user_group",
         "keys": "anthias_edge.cli.tenancy:keys_group",
         "migrate-to-postgresql": "anthias_edge.cli.tenancy:migrate_to_postgresql_command",
+        "qr": "anthias_edge.cli.qr:qr_group",
     },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
