@@ -5,12 +5,13 @@ code (12 URL-safe characters); the shapes never overlap, so the shape picks the 
 look in. A visit is counted in the same statement that finds it (``access_count =
 access_count + 1`` and ``last_accessed``, ``UPDATE ... RETURNING``), so concurrent visits each
 count once and a counted visit is one that was shown. A share code counts on the asset's
-active QR content (the one sharing made, ``QRContentService.active_for_asset``), if any.
+active QR content (its newest active one, as ``QRContentService.active_for_asset`` picks and
+sharing makes), if any; its page shows that content's title and description.
 
-The host limits whose codes answer (``HostScope``): a device answers for its own tenant on any
-host; in the cloud a tenant's subdomain or custom domain answers for that tenant only, and the
-base domain (or an address) for every active tenant. A code of another tenant is simply not
-found there.
+The host limits whose codes answer (``HostScope``), on a device as in the cloud: a tenant's
+subdomain or custom domain answers for that tenant only; an address, ``localhost`` or the base
+domain for every active tenant (a device is usually reached by its address, and a code's URL
+is that address, services/qr_links.py). A code of another tenant is simply not found there.
 
 On PostgreSQL a visit is one transaction, as role ``anthias_app`` (row-level security, 0009):
 ``anthias_public_code_tenant(code)`` (0010) sets the tenant that owns the code, then the row is
@@ -61,9 +62,9 @@ _READ = ("SELECT " + _COLUMNS + ", q.is_active FROM qr_contents AS q "
          "JOIN assets AS a ON a.asset_id = q.asset_id WHERE q.{column} = %s AND {scope}")
 _READ_SHARED = ("SELECT a.tenant_id, a.asset_id, a.name, a.uri, a.mimetype, a.metadata "
                 "FROM assets AS a WHERE a.share_code = %s AND a.is_shared AND {scope}")
-# The asset's active QR content, oldest first: the one ``share_asset`` made.
+# The asset's newest active QR content, as ``QRContentService.active_for_asset`` picks it.
 _SHARE_TARGET = ("SELECT q.qr_id FROM qr_contents AS q WHERE q.asset_id = %s AND " + _LIVE +
-                 " ORDER BY q.created_at, q.qr_id LIMIT 1")
+                 " ORDER BY q.created_at DESC, q.qr_id DESC LIMIT 1")
 _COUNT_SHARED = ("UPDATE qr_contents SET access_count = access_count + 1, last_accessed = %s "
                  "WHERE qr_id = (" + _SHARE_TARGET + ") RETURNING title, description")
 _DESCRIBE_SHARED = "SELECT q.title, q.description FROM (" + _SHARE_TARGET + ") AS s " \
@@ -72,14 +73,14 @@ _DESCRIBE_SHARED = "SELECT q.title, q.description FROM (" + _SHARE_TARGET + ") A
 
 @dataclass(frozen=True)
 class HostScope:
-    """Whose codes a host answers for: one tenant by id, subdomain or custom domain, or any.
+    """Whose codes a host answers for: a tenant's by subdomain or custom domain, or any.
 
-    ``tenant_id`` is the device's own tenant; ``subdomain`` a cloud tenant's label;
-    ``domain`` a host that may be a tenant's custom domain (if no tenant has it, it names
-    none, like an address); all None: every active tenant (the cloud's base domain).
+    ``subdomain`` is a tenant's label under the base domain; ``domain`` a host that may be a
+    tenant's custom domain (if no tenant has it, it names none, like an address); neither:
+    every active tenant's (an address, ``localhost``, the cloud's base domain). ``cloud``
+    leaves out the device's own tenant, which is nobody's there.
     """
 
-    tenant_id: str | None = None
     subdomain: str | None = None
     domain: str | None = None
     cloud: bool = False
@@ -87,9 +88,6 @@ class HostScope:
     def condition(self, alias: str) -> tuple[str, list[Any]]:
         """SQL limiting ``alias.tenant_id`` to this scope, and its parameters."""
         column = f"{alias}.tenant_id"
-        if self.tenant_id is not None:
-            return f"{column} = %s", [self.tenant_id]
-        # The device's own tenant is nobody's in the cloud (services/tenant_hosts.py).
         active = (f"EXISTS (SELECT 1 FROM tenants AS t WHERE t.id = {column} AND t.is_active"
                   + (" AND t.subdomain <> 'local')" if self.cloud else ")"))
         if self.subdomain is not None:
@@ -236,8 +234,8 @@ class PublicCodes:
 
     def _statement(self, name: str, template: str, column: str, scope: HostScope) -> str:
         # A statement's text depends only on its column and the scope's kind: render it once.
-        key = (name, column, str(scope.tenant_id is not None), str(scope.subdomain is not None),
-               str(scope.domain is not None), str(scope.cloud))
+        key = (name, column, str(scope.subdomain is not None), str(scope.domain is not None),
+               str(scope.cloud))
         sql = self._sql.get(key)
         if sql is None:
             alias = "a" if name == "shared" else "q"

@@ -237,18 +237,16 @@ class LandingPages:
 
     def _scope(self, environ: dict[str, Any]) -> HostScope | None:
         """Whose codes this host answers for; None when it names no tenant that exists."""
-        runtime = self._runtime
-        if not runtime.is_cloud:
-            return HostScope(tenant_id=runtime.local_tenant_id)
+        cloud = self._runtime.is_cloud
         named = host_name(request_host(environ), self._base_domain())
         if named is None:
-            return HostScope(cloud=True)
+            return HostScope(cloud=cloud)
         kind, name = named
         if kind == DOMAIN:
-            return HostScope(domain=name, cloud=True)
+            return HostScope(domain=name, cloud=cloud)
         if "." in name or not name:
             return None
-        return HostScope(subdomain=name, cloud=True)
+        return HostScope(subdomain=name, cloud=cloud)
 
 
 def request_host(environ: dict[str, Any]) -> str:
