@@ -17,15 +17,17 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
-DEFAULT_CORNER = "bottom-right"
-DEFAULT_SIZE_PCT = 18
-MIN_SIZE_PCT, MAX_SIZE_PCT = 5, 40
+from anthias_edge.services import qr_overlay as overlay_rules
+
+# The stored shape and its bounds are the asset's (anthias_edge/services/qr_overlay.py).
+CORNERS, DEFAULT_CORNER = overlay_rules.CORNERS, overlay_rules.DEFAULT_CORNER
+DEFAULT_SIZE_PCT = overlay_rules.DEFAULT_SIZE
 # Distance of the plate from the two nearest screen edges, in % of the screen height:
 # clear of a TV's bezel overscan, still in the corner.
 MARGIN_PCT = 3
-# Modules of white around the code, on the plate (the standard asks four; three keep the
-# code larger at the same plate size and every scanner we tried reads it).
+# Modules of white around the code, on the plate. The standard asks four; on a plain white
+# plate three keep the code larger at the same plate size (zxing-cpp reads it from real
+# frames in tests/player/test_qr_overlay.py).
 QUIET_MODULES = 3
 
 
@@ -46,20 +48,8 @@ class QrOverlay:
 
 
 def overlay_settings(value: Any) -> tuple[str, int] | None:
-    """``(corner, size_pct)`` from a stored ``qr_overlay`` value when it is on, else None.
-
-    Unreadable parts fall back to the defaults rather than hiding the code: the API
-    validates what it stores, and the player must not fail on an old or odd row.
-    """
-    if not isinstance(value, dict) or value.get("enabled") is not True:
-        return None
-    corner = value.get("corner")
-    size = value.get("size")
-    if corner not in CORNERS:
-        corner = DEFAULT_CORNER
-    if isinstance(size, bool) or not isinstance(size, int):
-        size = DEFAULT_SIZE_PCT
-    return corner, min(max(size, MIN_SIZE_PCT), MAX_SIZE_PCT)
+    """``(corner, size_pct)`` from a stored ``qr_overlay`` value when it is on, else None."""
+    return overlay_rules.settings_of(value)
 
 
 @functools.lru_cache(maxsize=64)

@@ -132,10 +132,11 @@ def test_a_web_page_cannot_hide_or_cover_the_code(browser, hostile_page):
 def test_a_reloaded_web_page_keeps_its_code(browser, hostile_page):
     browser.show(renderer_item("page", hostile_page, mimetype="webpage",
                                qr_overlay=QrOverlay(URL, "bottom-left", 20)))
-    visible = browser._visible
-    browser._require_cdp().call("Page.reload", {}, session_id=visible.session_id)
-    shots = wait_for(lambda: scan_png(browser.screenshot_png()), timeout_s=5)
-    assert [scan.text for scan in shots] == [URL]
+    session, cdp = browser._visible.session_id, browser._require_cdp()
+    loaded = cdp.expect("Page.loadEventFired", session)
+    cdp.call("Page.reload", {}, session_id=session)
+    assert loaded.wait(30) is not None
+    assert [scan.text for scan in scan_png(browser.screenshot_png())] == [URL]
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 from anthias_edge.api.asset_format import asset_schema as v2_asset_schema
 from anthias_edge.api.asset_format import v2_asset
 from anthias_edge.models import Asset
+from anthias_edge.services import qr_overlay
 from anthias_edge.services.asset_queries import ListedAsset
 from anthias_edge.timeutil import format_datetime
 
@@ -28,8 +29,17 @@ def v3_asset(asset: Asset | ListedAsset, now: dt.datetime, zone: dt.tzinfo) -> d
         "metadata": asset.metadata if isinstance(asset.metadata, dict) else {},
         "created_at": format_datetime(asset.created_at),
         "updated_at": format_datetime(asset.updated_at),
+        "qr_overlay": _overlay(asset.qr_overlay),
     })
     return fields
+
+
+def _overlay(value: Any) -> dict[str, Any] | None:
+    """The stored overlay as v3 shows it; a row the API did not write shows as null."""
+    try:
+        return qr_overlay.normalize(value)
+    except ValueError:
+        return None
 
 
 def openapi_31(schema: Any) -> Any:
@@ -57,6 +67,7 @@ def asset_schema() -> dict[str, Any]:
         "metadata": {"type": "object"},
         "created_at": {**text_or_null, "format": "date-time"},
         "updated_at": {**text_or_null, "format": "date-time"},
+        "qr_overlay": qr_overlay.SCHEMA,
     }
     schema["properties"].update(extra)
     schema["properties"]["metadata"] = {"type": "object"}

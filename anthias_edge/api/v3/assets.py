@@ -23,7 +23,7 @@ from anthias_edge.api.v3.fields import (
 )
 from anthias_edge.api.v3.routing import Call, route
 from anthias_edge.models import Asset
-from anthias_edge.services import uploads
+from anthias_edge.services import qr_overlay, uploads
 from anthias_edge.services.asset_queries import list_page
 from anthias_edge.services.assets import AssetService
 
@@ -44,6 +44,8 @@ EXTENSIONS: dict[str, Spec] = {
     "custom_headers": Converted(converter=CONVERTERS["custom_headers"], json_schema={
         "type": "object", "maxProperties": MAX_HEADERS,
         "additionalProperties": {"type": "string"}}),
+    "qr_overlay": Converted(converter=qr_overlay.normalize, nullable=True,
+                            json_schema=qr_overlay.SCHEMA),
 }
 
 EDITABLE: dict[str, Spec] = {
