@@ -269,7 +269,7 @@ def test_the_shared_list_stops_a_share_and_shows_counts(page, live_server):
     assert share_of(live_server, dinner)["is_active"] is True
 
     shot(page, "share-list-desktop")
-    page.get_by_role("button", name="Show the code of Dinner").click()
+    page.get_by_role("button", name="Show code of Dinner").click()
     expect(page.locator("#share-scans")).to_have_text(re.compile(r"^3 scans"))
 
 

@@ -131,7 +131,8 @@ export async function openShareDialog(ctx, { asset = null, qr = null, onChange =
     qr = current;
     const image = h("img", { class: "share-image", alt: `QR code that opens ${qr.landing_url}`,
                              width: "240", height: "240" });
-    const link = h("input", { name: "landing_url", value: qr.landing_url, readonly: true });
+    const link = h("input", { name: "landing_url", value: qr.landing_url, readonly: true,
+                              id: `share-link-${qr.qr_code}` });
     link.addEventListener("focus", () => link.select());
     const message = h("p", { class: "hint", role: "status" });
     const copy = h("button", { type: "button", class: "btn", onclick: () => copyLink(link, message) },
@@ -150,7 +151,8 @@ export async function openShareDialog(ctx, { asset = null, qr = null, onChange =
       h("div", { class: "share-code" },
         image,
         h("div", { class: "share-details" },
-          ui.field("Link", h("div", { class: "share-link-row" }, link, copy)),
+          h("div", { class: "field" }, h("label", { for: link.id }, "Link"),
+            h("div", { class: "share-link-row" }, link, copy)),
           message,
           h("p", { class: "asset-meta" },
             h("span", { class: `status ${live ? "status-on" : "status-off"}` }, statusText(qr, ui)),

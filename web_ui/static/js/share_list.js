@@ -46,7 +46,7 @@ function row(qr) {
   item.querySelector(".scans").textContent = scansText(qr);
   item.querySelector(".state").textContent = statusText(qr);
   const show = item.querySelector(".show");
-  show.setAttribute("aria-label", `Show the code of ${title}`);
+  show.setAttribute("aria-label", `Show code of ${title}`);
   show.addEventListener("click", () => openExisting(qr));
   const stop = item.querySelector(".stop");
   stop.hidden = !qr.is_active;

@@ -110,7 +110,7 @@ export async function render(root, ctx) {
     const label = `“${title}”`;
     const live = qr.is_active && !qr.is_expired;
     const controls = [
-      h("button", { type: "button", class: "btn btn-small", "aria-label": `Show the code of ${label}`,
+      h("button", { type: "button", class: "btn btn-small", "aria-label": `Show code of ${label}`,
                     onclick: () => helpers.openShareDialog(ctx, { qr, onChange: replaceItem }) },
         "Show code"),
       h("button", { type: "button", class: "btn btn-small", "aria-label": `Download PNG of ${label}`,
