@@ -54,7 +54,7 @@ ANTHIAS_COLUMNS = ("asset_id", "name", "uri", "md5", "start_date", "end_date", "
 EDGE_COLUMNS = ("created_by", "is_shared", "share_code", "tags", "metadata", "play_days",
                 "play_time_from", "play_time_to", "skip_ssl_verify", "refresh_interval_s",
                 "custom_headers", "is_reachable", "last_reachability_check", "created_at",
-                "updated_at")
+                "updated_at", "qr_overlay")
 DATE_COLUMNS = frozenset({"start_date", "end_date", "last_reachability_check", "created_at",
                           "updated_at"})
 BOOL_COLUMNS = frozenset({"is_enabled", "is_processing", "nocache", "skip_asset_check",
@@ -66,6 +66,11 @@ NOT_NULL_DEFAULTS = {"is_enabled": False, "is_processing": False, "nocache": Fal
                      "skip_ssl_verify": False, "is_reachable": True, "refresh_interval_s": 0,
                      "tags": "[]", "metadata": "{}", "custom_headers": "{}",
                      "play_days": "[1,2,3,4,5,6,7]"}
+# A device's shared codes (migration 0010), copied with its assets; never tenant_id.
+QR_COLUMNS = ("qr_id", "asset_id", "qr_code", "barcode", "title", "description", "access_count",
+              "last_accessed", "expires_at", "is_active", "created_by", "created_at",
+              "updated_at")
+QR_DATE_COLUMNS = frozenset({"last_accessed", "expires_at", "created_at", "updated_at"})
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "on"})
 
 ERA_EDGE = "Anthias Edge"
@@ -81,6 +86,7 @@ class SourceLibrary:
     era: str
     columns: tuple[str, ...]
     rows: list[dict[str, Any]] = field(repr=False)
+    qr_contents: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class MigrationResult:
     dry_run: bool
     files_copied: int = 0  # into <assetdir>/<tenant_id>/ (or that would be)
     files_missing: int = 0  # local assets whose file is not in the source asset folder
+    qr_contents: int = 0  # shared codes copied with the assets (or that would be)
 
     @property
     def total(self) -> int:
@@ -131,11 +138,31 @@ def read_source(path: Path) -> SourceLibrary:
         select = ", ".join(f'"{c}"' for c in columns)
         cursor = connection.execute(f'SELECT {select} FROM "assets" ORDER BY rowid')
         rows = [_map_row(dict(zip(columns, values, strict=True)), era) for values in cursor]
+        qr_contents = _read_qr_contents(connection)
     except sqlite3.DatabaseError as exc:
         raise ImportFailed(f"{path} could not be read: {exc}.") from exc
     finally:
         connection.close()
-    return SourceLibrary(path=path, era=era, columns=columns, rows=rows)
+    return SourceLibrary(path=path, era=era, columns=columns, rows=rows,
+                         qr_contents=qr_contents)
+
+
+def _read_qr_contents(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The source's QR contents, dates parsed; none when it has no such table (before 0010)."""
+    if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                          "AND name = 'qr_contents'").fetchone() is None:
+        return []
+    select = ", ".join(f'"{c}"' for c in QR_COLUMNS)
+    rows = []
+    for values in connection.execute(f'SELECT {select} FROM "qr_contents" ORDER BY rowid'):
+        row = dict(zip(QR_COLUMNS, values, strict=True))
+        for column in QR_DATE_COLUMNS:
+            row[column] = _date(row[column], row["asset_id"], column)
+        row["is_active"] = _bool(row["is_active"])
+        row["created_at"] = row["created_at"] or utcnow()
+        row["updated_at"] = row["updated_at"] or row["created_at"]
+        rows.append(row)
+    return rows
 
 
 def _era(declared: dict[str, str]) -> str:
@@ -319,7 +346,8 @@ def _plan(database: Database, source: SourceLibrary, subdomain: str,
     return MigrationResult(era=source.era, tenant_id=tenant_id, tenant_created=tenant_id is None,
                            creates=creates, updates=updates, dry_run=True,
                            files_copied=files.copied if files else 0,
-                           files_missing=files.missing if files else 0)
+                           files_missing=files.missing if files else 0,
+                           qr_contents=len(source.qr_contents))
 
 
 def _copy(database: Database, source: SourceLibrary, name: str, subdomain: str,
@@ -357,13 +385,32 @@ def _copy(database: Database, source: SourceLibrary, name: str, subdomain: str,
                            "Nothing was copied.", details={"asset_ids": [row["asset_id"]]})
         if progress is not None and done == total:
             progress(done, total)
+    _copy_qr_contents(database, source, tenant_id)
     _audit(database, tenant_id, created, subdomain, source, creates, updates, now)
     logger.info("copied %d assets from %s into tenant %s (%d new, %d updated)",
                 total, source.path, subdomain, creates, updates)
     return MigrationResult(era=source.era, tenant_id=tenant_id, tenant_created=created,
                            creates=creates, updates=updates, dry_run=False,
                            files_copied=files.copied if files else 0,
-                           files_missing=files.missing if files else 0)
+                           files_missing=files.missing if files else 0,
+                           qr_contents=len(source.qr_contents))
+
+
+def _copy_qr_contents(database: Database, source: SourceLibrary, tenant_id: str) -> None:
+    """Upsert the source's QR contents into the tenant, after their assets (foreign key)."""
+    if not source.qr_contents:
+        return
+    names = ", ".join(f'"{c}"' for c in (*QR_COLUMNS, "tenant_id"))
+    placeholders = ", ".join(["%s"] * (len(QR_COLUMNS) + 1))
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in QR_COLUMNS if c != "qr_id")
+    statement = (f'INSERT INTO "qr_contents" ({names}) VALUES ({placeholders}) '
+                 f'ON CONFLICT ("qr_id") DO UPDATE SET {updates} '
+                 'WHERE "qr_contents"."tenant_id" = EXCLUDED."tenant_id"')
+    for row in source.qr_contents:
+        cursor = database.execute_sql(statement, [row[c] for c in QR_COLUMNS] + [tenant_id])
+        if cursor.rowcount != 1:
+            raise Conflict(f"QR content {row['qr_code']} belongs to another tenant. "
+                           "Nothing was copied.")
 
 
 def _with_progress(rows: list[dict[str, Any]], progress: Progress | None
@@ -393,7 +440,8 @@ def _audit(database: Database, tenant_id: str, created: bool, subdomain: str,
         entries.append(("tenant.create", "tenant", tenant_id,
                         f"tenant {subdomain} (plan legacy) by migrate-to-postgresql"))
     entries.append(("assets.import", "tenant", tenant_id,
-                    f"{creates} created, {updates} updated from {source.era} {source.path.name}"))
+                    f"{creates} created, {updates} updated, {len(source.qr_contents)} QR "
+                    f"content(s) from {source.era} {source.path.name}"))
     for action, object_type, object_id, summary in entries:
         database.execute_sql(
             'INSERT INTO "audit_log" ("tenant_id", "actor", "action", "object_type", '
