@@ -155,6 +155,21 @@ def reload_settings(settings: Settings) -> bool:
     return bool(settings["shuffle_playlist"])
 
 
+def code_link(settings: Settings) -> Callable[[str], str] | None:
+    """Where the QR codes on screen lead: ``public_url``, else the device's LAN address.
+
+    Looked up at each playlist load, so a changed setting (``reload``) or a new address
+    (DHCP) is used from the next load on; None (no code drawn) when the server listens on
+    loopback only and no public_url is set: no phone could open such a code.
+    """
+    from anthias_edge.services.qr_links import device_share_base, landing_url
+
+    base = device_share_base(settings)
+    if not base:
+        return None
+    return lambda code: landing_url(code, public_url=None, base_url=base)
+
+
 def build_loop(settings: Settings, database: Database, make_renderer: Callable[[], Renderer],
                zone: dt.tzinfo) -> PlayLoop:
     """The play loop on this device's data."""
@@ -163,8 +178,9 @@ def build_loop(settings: Settings, database: Database, make_renderer: Callable[[
     from player.playlist_source import load_items_from_db
 
     def load() -> Sequence[PlayItem]:
+        link = code_link(settings)
         with database.connection_context():
-            return load_items_from_db()
+            return load_items_from_db(link=link)
 
     def marked_unreachable(asset_id: str) -> bool:
         with database.connection_context():

@@ -6,6 +6,8 @@ written when the asset leaves the screen::
 
     {"asset_id", "uri", "mimetype", "shown_at", "ended_at", "outcome"}
 
+plus ``"qr_code"``, the URL of the code drawn over the asset, when it has one.
+
 ``outcome`` is what ``wait_until_done`` returned, or ``replaced``/``stopped``/``closed``
 when the asset left the screen another way.
 """
@@ -47,6 +49,8 @@ class HeadlessRenderer:
             self._finish("replaced")
             self._shown = {"asset_id": item.asset_id, "uri": item.uri,
                            "mimetype": item.mimetype, "shown_at": _now()}
+            if item.qr_overlay is not None:
+                self._shown["qr_code"] = item.qr_overlay.url
             self.preloaded = None
 
     def preload(self, item: PlayableItem) -> None:
