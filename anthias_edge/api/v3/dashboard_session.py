@@ -8,7 +8,8 @@ This module is the narrowest way in, on a device only: a request that our own pa
 (the ``X-CSRFToken`` header, which scripts never send) and that passes exactly the check the
 dashboard and v2 already pass (``auth/guard.basic_auth_challenge``: the signed-in session,
 with its CSRF token on writes, or Basic, or nothing when the device has no password) acts for
-the device's tenant with the sharing permissions below and no other. Every other v3 call still
+the device's tenant with the sharing permissions below (and assets.edit, for the
+edit dialog's qr_overlay) and no other. Every other v3 call still
 needs a token; the cloud never looks here. Cross-site requests are refused before any view
 by ``api/origin_check.py``, as for v2.
 """
@@ -27,8 +28,10 @@ from anthias_edge.runtime import Runtime
 logger = logging.getLogger(__name__)
 
 # Read the assets to pick one, and manage its QR contents: the Share dialog and the list.
-DASHBOARD_PERMISSIONS = frozenset({"assets.view", "qr.view", "qr.create", "qr.edit",
-                                   "qr.delete"})
+# assets.edit: the edit dialog sets qr_overlay, which only v3 carries (v1-v2 stay Anthias's);
+# the same check already lets the dashboard change every asset field through v2.
+DASHBOARD_PERMISSIONS = frozenset({"assets.view", "assets.edit", "qr.view", "qr.create",
+                                   "qr.edit", "qr.delete"})
 # The audit log's actor and a QR content's created_by for what the dashboard does.
 DASHBOARD_ACTOR = "device-dashboard"
 

@@ -104,6 +104,12 @@ def _service(call: Call) -> QRContentService:
                             ip=call.ip)
 
 
+def _tell_screen(call: Call) -> None:
+    """A device's screen may draw this code (qr_overlay): have the player read again."""
+    if not call.runtime.is_cloud:
+        call.runtime.tell_player_data_changed()
+
+
 def share_base(call: Call) -> str:
     """Where this tenant's codes lead: ``qr_links`` decides, given this request."""
     runtime = call.runtime
@@ -157,6 +163,7 @@ def qr_content_create(call: Call) -> Any:
     data = call.data
     row = _service(call).create(data["asset_id"], data.get("title"), data["description"],
                                 data["expires_at"], data["include_barcode"])
+    _tell_screen(call)
     return _show(call, row, share_base(call))
 
 
@@ -170,13 +177,16 @@ def qr_content_detail(call: Call, qr_code: str) -> Any:
        returns=QR_CONTENT, tag="qr")
 def qr_content_patch(call: Call, qr_code: str) -> Any:
     """Change the title, description, expiry or whether the code is active."""
-    return _show(call, _service(call).update(qr_code, call.data), share_base(call))
+    row = _service(call).update(qr_code, call.data)
+    _tell_screen(call)
+    return _show(call, row, share_base(call))
 
 
 @route("/qr-content/<qr_code>", "DELETE", permission="qr.delete", status=204, tag="qr")
 def qr_content_delete(call: Call, qr_code: str) -> Any:
     """Delete a QR content for good (its code then answers 404)."""
     _service(call).delete(qr_code)
+    _tell_screen(call)
     return None
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from anthias_edge.messaging import ViewerCommand
 from anthias_edge.models import Asset
 from tests.api.v3.conftest import World
 
@@ -103,3 +106,48 @@ def test_the_openapi_document_describes_the_field(world: World):
                                                      "bottom-right"]
     assert (shown["properties"]["size"]["minimum"], shown["properties"]["size"]["maximum"]) \
         == (5, 40)
+
+
+# -- on a device: the dashboard sets the overlay, and the screen hears of every code change --
+
+MARK = "X-CSRFToken"  # what the dashboard's pages send with every request (static/js/api.js)
+LOCAL = {**NEW, "start_date": "2024-01-01T00:00:00Z", "end_date": "2099-01-01T00:00:00Z",
+         "duration": 10, "is_enabled": True}
+
+
+def _page_token(client) -> str:
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]*)"', page).group(1)
+
+
+def _drain(viewer) -> None:
+    while viewer.receive(timeout_s=0.2) is not None:
+        pass
+
+
+def test_the_device_dashboard_sets_the_overlay_through_v3(client, viewer):
+    asset_id = client.post("/api/v2/assets", json=LOCAL).get_json()["asset_id"]
+    _drain(viewer)
+    response = client.patch(f"/api/v3/assets/{asset_id}",
+                            headers={MARK: _page_token(client)},
+                            json={"qr_overlay": {"enabled": True, "corner": "top-left"}})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["qr_overlay"] == {"enabled": True, "corner": "top-left",
+                                                 "size": 18}
+    assert viewer.receive(timeout_s=5) == ViewerCommand("refresh")
+
+
+def test_the_player_is_told_when_a_code_is_made_changed_or_deleted(client, viewer):
+    asset_id = client.post("/api/v2/assets", json=LOCAL).get_json()["asset_id"]
+    headers = {MARK: _page_token(client)}
+    _drain(viewer)
+    created = client.post("/api/v3/qr-content", headers=headers, json={"asset_id": asset_id})
+    assert created.status_code == 201, created.get_json()
+    assert viewer.receive(timeout_s=5) == ViewerCommand("refresh")
+    code = created.get_json()["qr_code"]
+    changed = client.patch(f"/api/v3/qr-content/{code}", headers=headers,
+                           json={"is_active": False})
+    assert changed.status_code == 200
+    assert viewer.receive(timeout_s=5) == ViewerCommand("refresh")
+    assert client.delete(f"/api/v3/qr-content/{code}", headers=headers).status_code == 204
+    assert viewer.receive(timeout_s=5) == ViewerCommand("refresh")
