@@ -24,7 +24,7 @@ import mimetypes
 import os
 import time
 from collections.abc import Callable, Iterable
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ STYLESHEET = TEMPLATES / "landing" / "landing.css"
 # Media may be asked for in many ranges while a video seeks: its limit is this many pages'.
 MEDIA_ALLOWANCE = 10
 MEDIA_MAX_AGE_S = 3600
+RENDERED_PAGES = 1024
 # gunicorn's conventional variable; cloud_server.py sets it to the worker count.
 WORKERS_ENV = "WEB_CONCURRENCY"
 MESSAGES = {
@@ -103,6 +104,10 @@ class LandingPages:
         per_minute = share_of(int(runtime.settings["qr_rate_limit"]), workers)
         self.pages_limit = RateLimiter(per_minute)
         self.media_limit = RateLimiter(per_minute * MEDIA_ALLOWANCE)
+        # A code's page is the same bytes until its row changes (the Landing is the key):
+        # a poster scanned all day is rendered once.
+        self._render_page = lru_cache(maxsize=RENDERED_PAGES)(self._render_page_uncached)
+        self._render_message = lru_cache(maxsize=16)(self._render_message_uncached)
 
     @cached_property
     def _templates(self) -> Environment:
@@ -143,6 +148,7 @@ class LandingPages:
                                                   time.perf_counter() - started)
         if callable(body):  # a file response: werkzeug sends it (Range, 304, HEAD)
             return body(environ, start_response)
+        # ``headers`` may be a cached answer's: a new list, never a changed one.
         start_response(f"{status} {REASONS[status]}",
                        [*headers, ("Content-Length", str(len(body)))])
         return [b""] if method == "HEAD" else [body]
@@ -174,6 +180,10 @@ class LandingPages:
         return self._page(landing)
 
     def _page(self, landing: Landing) -> tuple[int, list[tuple[str, str]], bytes]:
+        return self._render_page(landing)
+
+    def _render_page_uncached(self, landing: Landing
+                              ) -> tuple[int, list[tuple[str, str]], bytes]:
         css, style_hash = self._style
         kind = landing.kind
         remote = None
@@ -189,11 +199,16 @@ class LandingPages:
     def _message(self, status: int, *, retry_after: int = 0,
                  extra: list[tuple[str, str]] | None = None
                  ) -> tuple[int, list[tuple[str, str]], bytes]:
+        status, headers, body = self._render_message(status, retry_after)
+        return status, [*headers, *(extra or [])], body
+
+    def _render_message_uncached(self, status: int, retry_after: int
+                                 ) -> tuple[int, list[tuple[str, str]], bytes]:
         css, style_hash = self._style
         heading, text = MESSAGES[status]
         html = self._templates.get_template("landing/message.html").render(
             css=css, heading=heading, text=text.format(retry_after=retry_after))
-        return status, [*self._headers(style_hash), *(extra or [])], html.encode()
+        return status, self._headers(style_hash), html.encode()
 
     def _media(self, landing: Landing) -> tuple[int, list[tuple[str, str]], Any]:
         from werkzeug.exceptions import RequestedRangeNotSatisfiable
