@@ -1,0 +1,90 @@
+"""services/play_order.py on a real database: one statement, only rows that move, §3.7 rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from anthias_edge.db import db
+from anthias_edge.models import Asset
+from anthias_edge.services.assets import AssetService
+from anthias_edge.services.play_order import active_positions, write_positions
+from anthias_edge.services.tenants import create_tenant
+
+NOW = dt.datetime(2024, 6, 3, 12, 0)
+
+
+@pytest.fixture
+def service(app):
+    runtime = app.extensions["anthias"]
+    with runtime.database.connection_context():
+        yield AssetService(asset_dir=runtime.settings.asset_dir,
+                           tenant_id=runtime.local_tenant_id, clock=lambda: NOW)
+
+
+def make(service: AssetService, count: int, **fields) -> list[str]:
+    values = {"uri": "https://example.org", "mimetype": "webpage", "duration": 10,
+              "start_date": NOW - dt.timedelta(days=1), "end_date": NOW + dt.timedelta(days=1),
+              "is_enabled": True, "skip_asset_check": True, "play_order": 0, **fields}
+    return [service.create({**values, "name": f"a{n}"}, renumber=False).asset_id
+            for n in range(count)]
+
+
+def orders(ids: list[str]) -> list[int]:
+    by_id = dict(Asset.select(Asset.asset_id, Asset.play_order).tuples())
+    return [by_id[asset_id] for asset_id in ids]
+
+
+def test_an_id_listed_twice_ends_at_its_last_index_and_unknown_ids_use_theirs(service):
+    a, b, c = make(service, 3)
+
+    service.set_order([b, "zzz", a, b, "nul\x00id"])
+
+    assert orders([a, b, c]) == [2, 3, 0]
+
+
+def test_order_moves_no_asset_of_another_tenant(service):
+    mine = make(service, 2)
+    other_tenant, _ = create_tenant("Other", "other", "owner", "correct horse battery")
+    other = AssetService(asset_dir=service.asset_dir, tenant_id=other_tenant.id,
+                         clock=lambda: NOW)
+    theirs = make(other, 1, play_order=7)
+
+    service.set_order([theirs[0], *mine])
+
+    assert orders([*theirs, *mine]) == [7, 1, 2]
+
+
+def test_only_the_rows_whose_position_changes_are_written(service):
+    ids = make(service, 5)
+    write_positions(service.tenant_id, {asset_id: n for n, asset_id in enumerate(ids)})
+
+    changed = write_positions(service.tenant_id, {ids[0]: 1, ids[1]: 0, ids[2]: 2})
+
+    assert changed == 2
+    assert orders(ids) == [1, 0, 2, 3, 4]
+
+
+def test_renumbering_a_large_library_follows_anthias_rules(service):
+    ids = make(service, 300)
+    inactive = make(service, 1, is_enabled=False, play_order=5)[0]
+    service.set_order(list(reversed(ids)))  # a custom order that the renumbering discards
+
+    # Active list in insertion order, the updated asset removed and put at index 17.
+    service.update(ids[250], {"play_order": 17}, renumber=True)
+
+    expected = [*ids[:250], *ids[251:]]
+    expected.insert(17, ids[250])
+    assert orders(expected) == list(range(300))
+    assert orders([inactive]) == [5]
+
+
+def test_dates_in_an_older_anthias_spelling_count_as_active(service):
+    old, new = make(service, 2, play_order=3)
+    # Anthias releases stored dates with a T, or with an offset; both read as the same time.
+    db.execute_sql("UPDATE assets SET start_date = %s, end_date = %s WHERE asset_id = %s"
+                   .replace("%s", db.param),
+                   ["2024-06-01T00:00:00+00:00", "2099-01-01T00:00:00", old])
+
+    assert [asset_id for asset_id, _ in active_positions(service.tenant_id, NOW)] == [old, new]
