@@ -32,7 +32,7 @@ from anthias_edge.services.media import upload_type
 logger = logging.getLogger(__name__)
 
 UPLOAD_SCHEME = "upload:"
-UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 CONTENT_RANGE = re.compile(r"^bytes (?P<start>\d+)-(?P<end>\d+)/(?P<total>\d+|\*)$")
 COPY_BUFFER = 1024 * 1024
 
@@ -146,8 +146,10 @@ def uploaded_file(reference: str, folder: Path) -> Path:
     received, or already made into an asset).
     """
     upload_id = reference.removeprefix(UPLOAD_SCHEME)
+    if not is_upload_reference(reference) or not UPLOAD_ID.fullmatch(upload_id):
+        raise UnknownUpload()
     path = folder / f"{upload_id}.tmp"
-    if not is_upload_reference(reference) or not UPLOAD_ID.match(upload_id) or not path.is_file():
+    if not path.is_file():
         raise UnknownUpload()
     return path
 

@@ -76,7 +76,8 @@ def test_a_reference_makes_one_asset_only(world: World):
 
 @pytest.mark.parametrize("reference", [
     "upload:", "upload:../../etc/passwd", "upload:0123456789ABCDEF0123456789ABCDEF",
-    "upload:0123456789abcdef0123456789abcdef", "upload:0123456789abcdef0123456789abcdef/x"])
+    "upload:0123456789abcdef0123456789abcdef", "upload:0123456789abcdef0123456789abcdef/x",
+    "upload:0123456789abcdef0123456789abcdef\n"])
 def test_a_reference_to_no_upload_is_refused(world: World, reference: str):
     response = create(world, reference)
 
