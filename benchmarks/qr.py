@@ -389,10 +389,11 @@ def main() -> None:
     for r in results:
         print(f"| {r['name']} | {r['connections']} | {r['rps']:.0f} | {r['p50']:.2f} ms "
               f"| {r['p99']:.2f} ms | {r['answered']:,} | {r['counted']:,} | {r['errors']} |")
-    for name in sorted({r["name"] for r in results}):
-        runs = [r for r in results if r["name"] == name]
+    for name, connections in sorted({(r["name"], r["connections"]) for r in results}):
+        runs = [r for r in results if (r["name"], r["connections"]) == (name, connections)]
         ok, counted = runs[0]["exact"]
-        print(f"\nmedian {name}: {statistics.median(r['rps'] for r in runs):.0f} req/s, "
+        print(f"\nmedian {name} -c{connections}: "
+              f"{statistics.median(r['rps'] for r in runs):.0f} req/s, "
               f"p50 {statistics.median(r['p50'] for r in runs):.2f} ms, "
               f"p99 {statistics.median(r['p99'] for r in runs):.2f} ms; exact run "
               f"{EXACT_CLIENTS} x {EXACT_GETS} GETs: {ok:,} answered 200, {counted:,} counted "

@@ -270,7 +270,7 @@ def _pipeline(conn: Any, code: str, sql: str, params: list[Any],
             confine.execute("COMMIT")
             rows = cursor.fetchall()
     except BaseException:
-        if not conn.closed and conn.info.transaction_status != 0:  # not idle: undo
+        if not conn.closed and conn.info.transaction_status.name != "IDLE":  # undo it
             conn.execute("ROLLBACK")
         raise
     return rows[0] if rows else None

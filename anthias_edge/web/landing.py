@@ -22,6 +22,7 @@ import hashlib
 import logging
 import mimetypes
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property, lru_cache
@@ -47,6 +48,7 @@ STYLESHEET = TEMPLATES / "landing" / "landing.css"
 MEDIA_ALLOWANCE = 10
 MEDIA_MAX_AGE_S = 3600
 RENDERED_PAGES = 1024
+HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 # gunicorn's conventional variable; cloud_server.py sets it to the worker count.
 WORKERS_ENV = "WEB_CONCURRENCY"
 MESSAGES = {
@@ -188,8 +190,7 @@ class LandingPages:
         kind = landing.kind
         remote = None
         if kind in ("image", "video") and not landing.is_file and landing.link:
-            parts = urlsplit(landing.link)
-            remote = f"{parts.scheme}://{parts.netloc}"
+            remote = policy_origin(landing.link)
         html = self._templates.get_template("landing/page.html").render(
             landing=landing, kind=kind, css=css, title=landing.title or "Shared content",
             media_url=f"{PREFIX}{landing.code}/media" if landing.is_file else landing.link,
@@ -262,6 +263,19 @@ class LandingPages:
         if "." in name or not name:
             return None
         return HostScope(subdomain=name, cloud=cloud)
+
+
+def policy_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, for the policy; None unless the host is a
+    plain name or address (no credentials, no character that could end the directive)."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not HOST_NAME.fullmatch(host):
+        return None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def request_host(environ: dict[str, Any]) -> str:

@@ -310,3 +310,17 @@ def test_deleting_the_asset_ends_its_landing_page(app: Flask, client) -> None:
         Asset.delete().where(Asset.asset_id == asset.asset_id).execute()
 
     assert client.get(f"/q/{code.qr_code}").status_code == 404
+
+
+def test_a_remote_pictures_origin_enters_the_policy_without_credentials(app: Flask,
+                                                                         client) -> None:
+    with_port = add_code(app, add_asset(app, uri="https://user:pw@Images.example:8443/a.png"))
+    odd = add_code(app, add_asset(app, uri="https://a;script-src *;/b.png"))
+
+    allowed = client.get(f"/q/{with_port.qr_code}").headers["Content-Security-Policy"]
+    refused = client.get(f"/q/{odd.qr_code}").headers["Content-Security-Policy"]
+
+    assert "img-src 'self' data: https://images.example:8443;" in allowed
+    assert "pw" not in allowed
+    assert "img-src 'self' data:;" in refused
+    assert "script-src" not in refused
