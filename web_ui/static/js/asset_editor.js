@@ -1,8 +1,9 @@
 // The edit dialog: name, dates, duration, flags, play days and window, refresh, headers
-// (docs/legacy-api.md §13).
+// (docs/legacy-api.md §13), and the QR code on screen (issue 13, qr_overlay_fields.js).
 
 import { fromInputValue, toInputValue } from "./asset_format.js";
 import { formatDateTime } from "./dates.js";
+import { openOverlay, readOverlay, saveOverlay } from "./qr_overlay_fields.js";
 
 const $ = (id) => document.getElementById(id);
 const dialog = $("edit-dialog");
@@ -55,6 +56,7 @@ function openEditor(asset) {
   $("edit-error").textContent = "";
   fieldError(f.end_date, "");
   showReadbacks();
+  openOverlay(asset.asset_id);
   dialog.showModal();
   f.name.focus();
 }
@@ -108,8 +110,12 @@ editForm.addEventListener("submit", async (event) => {
     custom_headers: customHeaders,
   };
   if (!f.duration.disabled) fields.duration = Number(f.duration.value || 0);
+  const overlay = readOverlay();
+  if (overlay.error) { overlay.focus.focus(); return; }
   const result = await hooks.save(editing, fields);
   if (!result.ok) { error.textContent = result.message; return; }
+  const overlaySaved = await saveOverlay(overlay);
+  if (!overlaySaved.ok) { error.textContent = overlaySaved.message; return; }
   dialog.close();
   hooks.saved(result.data);
 });

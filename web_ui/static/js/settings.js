@@ -1,4 +1,6 @@
 // The settings form: read /api/v2/device_settings, PATCH the changes, show each refusal.
+// The public address QR codes lead to (issue 13) is not an Anthias setting, so v2 does not
+// carry it: it is read and written at /api/v3/sharing/settings.
 
 import { request } from "./api.js";
 
@@ -8,7 +10,9 @@ const BOOLEANS = ["show_splash", "default_assets", "shuffle_playlist", "use_24_h
                   "debug_logging"];
 const VALUES = ["player_name", "audio_output", "date_format", "auth_backend", "username"];
 const NUMBERS = ["default_duration", "default_streaming_duration"];
+const SHARING = "/api/v3/sharing/settings";
 let current = null;
+let sharing = null;
 
 function say(text, kind) {
   message.textContent = text;
@@ -25,10 +29,31 @@ function showAuthFields() {
   field.hidden = !protectedNow;
 }
 
+function publicUrlError(text) {
+  const input = form.elements.public_url;
+  document.getElementById("public_url-error").textContent = text;
+  if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+}
+
+function showSharing(problem) {
+  const input = form.elements.public_url;
+  input.value = sharing ? sharing.public_url : "";
+  input.disabled = !sharing;  // unread, it would be saved empty over the real value
+  document.getElementById("public_url-now").textContent = !sharing
+    ? `The public address could not be read: ${problem}`
+    : sharing.landing_base ? `Codes on the screen now lead to ${sharing.landing_base}…`
+    : "This device is reachable on no network address, so the screen shows no codes "
+      + "until a public address is set.";
+  publicUrlError("");
+}
+
 async function load() {
-  const result = await request("GET", "/api/v2/device_settings");
+  const [result, shared] = await Promise.all([request("GET", "/api/v2/device_settings"),
+                                              request("GET", SHARING)]);
   if (!result.ok) { say(`The settings could not be read: ${result.message}`, "error"); return; }
   current = result.data;
+  sharing = shared.ok ? shared.data : null;
+  showSharing(shared.message);
   for (const key of [...VALUES, ...NUMBERS]) form.elements[key].value = current[key] ?? "";
   for (const key of BOOLEANS) form.elements[key].checked = Boolean(current[key]);
   for (const key of ["current_password", "password", "password_2"]) form.elements[key].value = "";
@@ -66,6 +91,20 @@ form.addEventListener("submit", async (event) => {
     if (f[key].value) body[key] = f[key].value;
   }
   if (body.auth_backend !== "auth_basic") delete body.username;
+  const publicUrl = f.public_url.value.trim();
+  if (sharing && publicUrl !== sharing.public_url) {
+    // First, so a refused address leaves every other setting as it was.
+    const saved = await request("PATCH", SHARING, { json: { public_url: publicUrl } });
+    if (!saved.ok) {
+      const reason = saved.data?.error?.message || saved.message;
+      publicUrlError(reason.replace(/^Setting public_url: /, "The public address: "));
+      say("Not saved: check the public address.", "error");
+      f.public_url.focus();
+      return;
+    }
+    sharing = saved.data;
+  }
+  publicUrlError("");
   const turningOn = body.auth_backend === "auth_basic" && current?.auth_backend !== "auth_basic";
   const credentialsChanged = body.auth_backend === "auth_basic" &&
     (turningOn || body.password || body.username !== current?.username);
