@@ -51,12 +51,18 @@ def xvfb(size: tuple[int, int] = (1920, 1080)) -> Iterator[str]:
         assert number, "Xvfb did not start"
         yield f":{number}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end_process(process)
+
+
+def end_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """Ask ``process`` to end (SIGTERM) and wait for it; kill it if it is still there after
+    ``grace_s``. The one teardown of every program the screen tests start."""
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class Recorder:
@@ -89,11 +95,7 @@ class Recorder:
 
     def stop(self) -> list[Frame]:
         """End the capture; the frames read."""
-        self._process.terminate()
-        try:
-            self._process.wait(10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
+        end_process(self._process)
         self._thread.join(10)
         if self._process.stdout is not None:
             self._process.stdout.close()

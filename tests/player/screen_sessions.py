@@ -34,6 +34,7 @@ from tests.player.screen_capture import (
     Recorder,
     TimedRecorder,
     classify,
+    end_process,
     save_png,
     solid_video,
 )
@@ -156,15 +157,6 @@ def _wait_for(predicate, what: str, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.05)
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @contextmanager
 def openbox(display: str) -> Iterator[None]:
     """openbox managing ``display``: a desktop session's stacking window manager."""
@@ -179,7 +171,7 @@ def openbox(display: str) -> Iterator[None]:
         yield
     finally:
         probe.close()
-        _end(process)
+        end_process(process)
 
 
 @contextmanager
@@ -207,7 +199,7 @@ def cage(display: str) -> Iterator[dict[str, str]]:
         _wait_for(lambda: wayland_answers(client_env), "cage", process)
         yield client_env
     finally:
-        _end(process)
+        end_process(process)
         shutil.rmtree(runtime_dir, ignore_errors=True)
         _remove_xwayland_files(process.pid)
 
