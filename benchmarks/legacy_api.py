@@ -124,6 +124,7 @@ def reads(target: HttpTarget, size: int, ids: list[str], duration: int,
     for scenario, path in ((f"GET {LIST}", LIST), (f"GET {LIST}/<id>", f"{LIST}/{ids[0]}")):
         get = fixed_request("GET", None)
         run_wrk(target, "warm-up", path, WARMUP_S, get, READ_CONNECTIONS, THREADS, limit)
+        settle(target)  # a slow server still answers the warm-up's queued requests
         results.append(run_wrk(target, scenario, path, duration, get, READ_CONNECTIONS,
                                THREADS, limit))
         settle(target)
@@ -378,10 +379,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--launcher", choices=("auto", "cli", "inline"), default="auto",
                         help="auto: the CLI when anthias_edge.cli exists, else inline waitress")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--table-from", metavar="FILE",
+                        help="print the table of a run saved with --json, and measure nothing")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter of the install to measure, e.g. a device-like venv "
                              "made with `pip install .` (no PostgreSQL driver)")
     args = parser.parse_args(argv)
+    if args.table_from:
+        sys.stdout.write(table(json.loads(Path(args.table_from).read_text())) + "\n")
+        return 0
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be between 1 and 120 seconds")
     if not 1 <= args.rounds <= 9:
