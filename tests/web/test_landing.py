@@ -324,3 +324,20 @@ def test_a_remote_pictures_origin_enters_the_policy_without_credentials(app: Fla
     assert "pw" not in allowed
     assert "img-src 'self' data:;" in refused
     assert "script-src" not in refused
+
+
+def test_the_page_needs_no_sign_in_when_the_device_has_a_password(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(ANTHIAS_AUTH_BACKEND="auth_basic", ANTHIAS_USER="admin",
+                   ANTHIAS_PASSWORD="a long password")
+    client = app.test_client()
+    code = add_code(app, add_asset(app))
+
+    dashboard = client.get("/api/v2/assets")
+    page = fetch(client, f"/q/{code.qr_code}")
+    media = fetch(client, f"/q/{code.qr_code}/media")
+
+    assert dashboard.status_code == 401
+    assert page.status_code == 200
+    assert media.status_code == 200
+    assert scans(app, code.qr_code)[0] == 1
