@@ -50,6 +50,7 @@ def create_app(
         init_metrics(app)
         init_origin_check(app)
         init_fast_paths(app, runtime)
+        init_compression(app)
         configure_proxies(app, proxies)
         if start_jobs:
             init_jobs(app, runtime)
@@ -149,6 +150,13 @@ def init_fast_paths(app: Flask, runtime: Runtime) -> None:
     from anthias_edge.api.legacy.list_fast_path import ListFastPath
 
     app.wsgi_app = ListFastPath(app.wsgi_app, runtime, app.config["SESSION_COOKIE_NAME"])
+
+
+def init_compression(app: Flask) -> None:
+    """gzip for clients that accept it; the others get the same bytes as before."""
+    from anthias_edge.compression import GzipMiddleware
+
+    app.wsgi_app = GzipMiddleware(app.wsgi_app)
 
 
 def trusted_proxies(settings: Settings) -> tuple[Network, ...]:

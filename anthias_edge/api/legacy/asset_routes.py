@@ -14,6 +14,7 @@ from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
 from anthias_edge.api.legacy.list_fast_path import asset_list_key
 from anthias_edge.api.schema import AssetOf, Body, ListOf, openapi
+from anthias_edge.compression import REUSED_BODY
 from anthias_edge.models import Asset
 from anthias_edge.runtime import current_runtime
 
@@ -65,6 +66,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
             return renderer.render(rt.database, key, tenant_id, rules.formatter, dumps, now, zone)
 
         body, etag = rt.render_cache.get_or_build(key, now, build)
+        request.environ[REUSED_BODY] = True  # its gzip form is kept too (compression.py)
         if rules.suffix != "V2":
             return render_body(body)
         # The web UI polls this list; an unchanged body costs a 304 and no transfer.

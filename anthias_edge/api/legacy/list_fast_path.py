@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from anthias_edge.auth.throttling import clean_and_correct
+from anthias_edge.compression import REUSED_BODY
 from anthias_edge.runtime import Runtime
 from anthias_edge.settings import auth_enabled
 
@@ -76,6 +77,7 @@ class ListFastPath:
             headers.append(("ETag", f'"{etag}"'))
         if protected:  # Flask consulted the session cookie for this answer, and says so
             headers.append(("Vary", "Cookie"))
+        environ[REUSED_BODY] = True  # the same bytes object each time: gzip it once
         start_response("200 OK", headers)
         if runtime.metrics is not None:
             runtime.metrics.observe_request("GET", label, 200, time.perf_counter() - started)

@@ -45,7 +45,8 @@ def test_the_document_is_openapi_3_1_and_covers_every_v3_route(world: World):
 def test_every_operation_survives_generated_requests(fuzzed: World,
                                                      caplog: pytest.LogCaptureFixture):
     schema = schemathesis.openapi.from_wsgi("/api/v3/openapi.json", fuzzed.app)
-    headers = fuzzed.auth("owner")
+    # schemathesis asks for gzip (requests' defaults) but does not decode it when calling WSGI.
+    headers = {**fuzzed.auth("owner"), "Accept-Encoding": "identity"}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
 
