@@ -12,6 +12,13 @@ after every other tenant's): it must use the (tenant_id, seq) index, not filter 
     .venv/bin/python benchmarks/tenancy.py --sizes 10 --duration 10
     .venv/bin/python benchmarks/tenancy.py --sizes 10 --in-process 2000 --profile
     .venv/bin/python benchmarks/tenancy.py --endpoint /api/v2/assets   # v2 on subdomains
+    .venv/bin/python benchmarks/tenancy.py --sizes 10 --connections 4 --writes
+
+``--writes`` adds, after the list runs, writes at 4 connections (``--write-tenants`` tenants,
+default 1: four editors on one tenant, the case that contends): v2 PATCH on the tenant's
+subdomain (Basic, Anthias's play_order renumbering over its 1,000 active assets), v3 PATCH
+(Bearer), v2 POST of a disabled asset (renumbering too) and v3 POST. Each request names
+another asset and a new name, so no write is a no-op.
 
 ``--connections`` defaults to 4 and 8: 4 is one request in flight per worker, the lowest
 load that can keep every worker busy; 8 adds queueing. With wrk, PostgreSQL and the workers
@@ -74,6 +81,49 @@ request = function()
 end
 """
 
+WRITE_LUA = """
+local rows = {}
+for line in io.lines("%(rows)s") do
+  local sub, auth, ids = line:match("([^|]+)|([^|]+)|(.+)")
+  local list = {}
+  for id in ids:gmatch("[^,]+") do list[#list + 1] = id end
+  rows[#rows + 1] = {sub = sub, auth = auth, ids = list}
+end
+local created = 0
+function setup(thread)
+  thread:set("index", created)
+  created = created + 1
+end
+local n = 0
+request = function()
+  n = n + 1
+  local k = n * 2 + index
+  local row = rows[(k %% #rows) + 1]
+  local id = row.ids[(math.floor(k / #rows) %% #row.ids) + 1]
+  local path = "%(path)s"
+  if "%(method)s" ~= "POST" then path = path .. id end
+  return wrk.format("%(method)s", path, {["Host"] = row.sub .. ".%(base)s",
+                    ["Authorization"] = row.auth, ["Content-Type"] = "application/json"},
+                    %(body)s)
+end
+"""
+# (scenario, method, path, Basic or Bearer, body as a Lua expression; k makes names unique)
+WRITE_SCENARIOS = (
+    ("v2 PATCH (renumbers)", "PATCH", "/api/v2/assets/", "basic",
+     """'{"name":"w' .. k .. '"}'"""),
+    ("v3 PATCH", "PATCH", "/api/v3/assets/", "bearer", """'{"name":"w' .. k .. '"}'"""),
+    ("v2 POST disabled (renumbers)", "POST", "/api/v2/assets", "basic",
+     """'{"name":"p' .. k .. '","uri":"https://example.org/p","mimetype":"webpage",'
+     .. '"start_date":"2024-01-01T00:00:00Z","end_date":"2099-01-01T00:00:00Z",'
+     .. '"duration":10,"is_enabled":false,"nocache":false,"play_order":0,'
+     .. '"skip_asset_check":true}'"""),
+    ("v3 POST", "POST", "/api/v3/assets", "bearer",
+     """'{"name":"p' .. k .. '","uri":"https://example.org/p","mimetype":"webpage",'
+     .. '"skip_asset_check":true}'"""),
+)
+WRITE_PERMISSIONS = '["assets.view", "assets.create", "assets.edit", "assets.delete"]'
+WRITE_IDS_PER_TENANT = 200
+
 
 def log(message: str) -> None:
     """Progress on stderr."""
@@ -92,8 +142,15 @@ def recreate_database() -> str:
     return url
 
 
-def seed(url: str, tenants: int, basic: bool) -> list[tuple[str, str]]:
-    """N tenants x 1,000 assets by COPY; [(subdomain, Authorization header)] per tenant."""
+def seed(url: str, tenants: int, basic: bool,
+         writes: bool = False) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """N tenants x 1,000 assets by COPY.
+
+    Returns [(subdomain, Authorization header)] per tenant for the list runs, and per tenant
+    its subdomain, both headers and some asset ids for the write runs (tokens may then
+    create, edit and delete).
+    """
+    writers: list[dict[str, Any]] = []
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     password_hash = Passwords().hash(PASSWORD)
     credentials = []
@@ -123,7 +180,11 @@ def seed(url: str, tenants: int, basic: bool) -> list[tuple[str, str]]:
                 prefix = secrets.token_hex(6)
                 secret = f"{API_TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
                 cp.write_row((str(uuid.uuid4()), tenant_id, user_id, "bench", prefix,
-                              _sha256(secret), '["assets.view"]', now, now))
+                              _sha256(secret),
+                              WRITE_PERMISSIONS if writes else '["assets.view"]', now, now))
+                basic_token = base64.b64encode(f"owner{n:05d}:{PASSWORD}".encode()).decode()
+                writers.append({"sub": f"t{n:05d}", "basic": f"Basic {basic_token}",
+                                "bearer": f"Bearer {secret}", "ids": []})
                 if basic:
                     token = base64.b64encode(f"owner{n:05d}:{PASSWORD}".encode()).decode()
                     credentials.append((f"t{n:05d}", f"Basic {token}"))
@@ -134,7 +195,10 @@ def seed(url: str, tenants: int, basic: bool) -> list[tuple[str, str]]:
                       "FROM STDIN") as cp:
             for t, tenant_id in enumerate(ids):
                 for a in range(ASSETS_PER_TENANT):
-                    cp.write_row((uuid.uuid4().hex, f"Asset {a} of {t}",
+                    asset_id = uuid.uuid4().hex
+                    if a < WRITE_IDS_PER_TENANT:
+                        writers[t]["ids"].append(asset_id)
+                    cp.write_row((asset_id, f"Asset {a} of {t}",
                                   f"https://example.org/{t}/{a}", "webpage", 10,
                                   dt.datetime(2024, 1, 1), dt.datetime(2099, 1, 1), True, a,
                                   tenant_id, now, now))
@@ -149,7 +213,7 @@ def seed(url: str, tenants: int, basic: bool) -> list[tuple[str, str]]:
         conn.execute("CHECKPOINT")
     log(f"  seeded {tenants} tenants x {ASSETS_PER_TENANT} assets in "
         f"{time.monotonic() - started:.1f} s")
-    return credentials
+    return credentials, writers
 
 
 def explain(url: str) -> str:
@@ -307,6 +371,42 @@ def run_wrk(port: int, path: str, credentials: list[tuple[str, str]], duration: 
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "spread": spread}
 
 
+def run_writes(port: int, writers: list[dict[str, Any]], duration: int,
+               connections: int) -> list[dict[str, Any]]:
+    """Each write scenario once at ``connections``; requests/s, p50, p99, non-2xx count."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for number, (name, method, path, scheme, body) in enumerate(WRITE_SCENARIOS):
+            rows = Path(tmp, "rows.txt")
+            rows.write_text("".join(f"{w['sub']}|{w[scheme]}|{','.join(w['ids'])}\n"
+                                    for w in writers))
+            script = Path(tmp, "write.lua")
+            script.write_text(WRITE_LUA % {"rows": rows, "path": path, "method": method,
+                                           "base": BASE_DOMAIN, "body": body})
+            if number == 0:
+                # Each worker verifies the Basic password once (argon2id) and opens its pool:
+                # not part of a write's cost, so done before the first measured run.
+                subprocess.run(["wrk", "-t2", "-c8", "-d5s", "--timeout", "30s", "-s",
+                                str(script), f"http://127.0.0.1:{port}"],
+                               capture_output=True, check=True)
+            out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s",
+                                  "--timeout", "30s", "--latency", "-s", str(script),
+                                  f"http://127.0.0.1:{port}"],
+                                 capture_output=True, text=True, check=True).stdout
+            log(f"{name}:\n{out}")
+            errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+
+            def ms(label: str, out: str = out) -> float:
+                value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+                return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+            results.append({"scenario": name, "connections": connections,
+                            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+                            "p50": ms("50"), "p99": ms("99"),
+                            "errors": int(errors[1]) if errors else 0})
+    return results
+
+
 def main() -> None:
     """Seed, serve, measure, print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -323,6 +423,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="with --in-process: print a cProfile of the N requests")
     parser.add_argument("--port", type=int, default=18089)
+    parser.add_argument("--writes", action="store_true",
+                        help="also measure writes at 4 connections (see the module docstring)")
+    parser.add_argument("--write-tenants", type=int, default=1,
+                        help="tenants the writes go to, rotating (default 1)")
     args = parser.parse_args()
     basic = not args.endpoint.startswith("/api/v3")
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -334,11 +438,12 @@ def main() -> None:
             "the CPU as one group and its backends stall behind it at saturation. Set it to 0 "
             "for the run (sysctl kernel.sched_autogroup_enabled=0) to measure the server.")
     results = []
+    write_results = []
     plans = {}
     for size in sizes:
         log(f"== {size} tenants x {ASSETS_PER_TENANT} assets")
         url = recreate_database()
-        credentials = seed(url, size, basic)
+        credentials, writers = seed(url, size, basic, args.writes)
         plans[size] = explain(url)
         log(plans[size])
         per_request = None
@@ -357,6 +462,10 @@ def main() -> None:
                                       connections, warm_up, proc.pid)
                     warm_up = 0
                     results.append((size, connections, figures, per_request))
+            for _ in range(args.repeat if args.writes else 0):
+                for figures in run_writes(args.port, writers[:args.write_tenants],
+                                          args.duration, 4):
+                    write_results.append((size, figures))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -381,6 +490,18 @@ def main() -> None:
                              for key in ("rps", "p50", "p99"))
             print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {connections} | {rps:.0f} "
                   f"| {p50:.2f} ms | {p99:.2f} ms |")
+    if write_results:
+        print(f"\nWrites at -c4 to {args.write_tenants} tenant(s), medians of {args.repeat} "
+              "runs:\n")
+        print("| tenants x assets | scenario | writes/s | p50 | p99 | non-2xx |")
+        print("|---|---|---:|---:|---:|---:|")
+        for size in sizes:
+            for name, *_ in WRITE_SCENARIOS:
+                runs = [f for s, f in write_results if s == size and f["scenario"] == name]
+                rps, p50, p99 = (statistics.median(f[key] for f in runs)
+                                 for key in ("rps", "p50", "p99"))
+                print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {name} | {rps:.0f} "
+                      f"| {p50:.2f} ms | {p99:.2f} ms | {sum(f['errors'] for f in runs)} |")
     print(f"\nEXPLAIN ({max(sizes):,} tenants):\n```\n{plans[max(sizes)]}\n```")
 
 
