@@ -52,7 +52,7 @@ def go(page: Any, page_id: str) -> None:
     """
     link = page.locator(f'.nav a[data-page="{page_id}"]')
     if not link.is_visible():
-        page.get_by_role("button", name="Menu").click()
+        page.get_by_role("button", name="Menu", exact=True).click()  # not "Preview “Menu…”"
     link.click()
     page.locator(f'.page[data-page="{page_id}"]').locator(LOADED[page_id]).first.wait_for()
 

@@ -18,9 +18,9 @@ from tests.web.console.helpers import PHONE, ConsoleServer, save_screenshots, si
 
 pytestmark = pytest.mark.postgres
 
-ALL_PAGES = ["Content", "People", "API tokens", "Activity", "Organisation"]
-PAGES = {"owner": ALL_PAGES, "admin": ALL_PAGES,
-         "editor": ["Content", "Organisation"], "viewer": ["Content", "Organisation"]}
+ALL_PAGES = ["Content", "Sharing", "People", "API tokens", "Activity", "Organisation"]
+PAGES = {"owner": ALL_PAGES, "admin": ALL_PAGES, "editor": ["Content", "Sharing", "Organisation"],
+         "viewer": ["Content", "Sharing", "Organisation"]}
 CHANGES_CONTENT = {"owner": True, "admin": True, "editor": True, "viewer": False}
 _serial = itertools.count(1)
 
@@ -89,11 +89,13 @@ def test_each_role_sees_exactly_its_pages_and_content_controls(
     header_buttons = page.locator(".page-header").get_by_role("button").all_inner_texts()
     if CHANGES_CONTENT[role]:
         assert header_buttons == ["Add web page", "Upload image or video"]
-        assert entry.get_by_role("button").all_inner_texts() == ["Preview", "Edit", "Delete"]
+        assert entry.get_by_role("button").all_inner_texts() == ["Preview", "Share", "Edit",
+                                                                 "Delete"]
         assert entry.get_by_role("checkbox", name="Enabled").is_checked()
     else:
         assert header_buttons == []
-        assert entry.get_by_role("button").all_inner_texts() == ["Preview"]
+        # Share shows the code when there is one; creating one is the editor's (qr.create).
+        assert entry.get_by_role("button").all_inner_texts() == ["Preview", "Share"]
         assert entry.get_by_role("checkbox").count() == 0
 
 
