@@ -7,7 +7,6 @@ cost several times the whole playlist budget at 10,000 assets.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -46,36 +45,36 @@ def load_items_from_db(tenant_id: str | None = None, *,
         tenant_id = local_tenant_id()
     scope = Asset.tenant == tenant_id
     query = Asset.select(*COLUMNS).where(scope).order_by(Asset.natural_order())
-    cursor = Asset._meta.database.execute(query)
+    rows = Asset._meta.database.execute(query).fetchall()
     convert = _Converter()
-    items = [convert.row(row) for row in cursor.fetchall()]
-    wanted = convert.overlays
-    if not wanted or link is None:
-        return items
-    codes = _active_codes(tenant_id, list(wanted), convert)
+    # Which assets want a code first, so each item is built once, with its code in it.
+    wanted = {row[0]: settings for row in rows
+              if row[-1] and (settings := convert.overlay(row[-1])) is not None}
     overlays: dict[str, QrOverlay] = {}
-    for asset_id, (code, expires_at) in codes.items():
-        url = link(code)
-        if url:
-            corner, size = wanted[asset_id]
-            overlays[asset_id] = QrOverlay(url, corner, size, expires_at)
-    return [dataclasses.replace(item, qr_overlay=overlays[item.asset_id])
-            if item.asset_id in overlays else item for item in items]
+    if wanted and link is not None:
+        for asset_id, (code, expires_at) in _active_codes(tenant_id, wanted, convert).items():
+            if url := link(code):
+                corner, size = wanted[asset_id]
+                overlays[asset_id] = QrOverlay(url, corner, size, expires_at)
+    return [convert.row(row, overlays.get(row[0])) for row in rows]
 
 
-def _active_codes(tenant_id: str, asset_ids: list[str],
+def _active_codes(tenant_id: str, wanted: Mapping[str, object],
                   convert: _Converter) -> dict[str, tuple[str, dt.datetime | None]]:
-    """The newest active QR content of each asset that has one: its code and expiry."""
+    """The newest live QR content of each ``wanted`` asset that has one: code and expiry."""
     query = (QRContent
              .select(QRContent.asset, QRContent.qr_code, QRContent.expires_at)
              .where((QRContent.tenant == tenant_id) & QRContent.is_active
-                    & QRContent.asset.in_(asset_ids))
+                    # A subquery, not the ids: thousands of them would be as many parameters.
+                    & QRContent.asset.in_(Asset.select(Asset.asset_id).where(
+                        (Asset.tenant == tenant_id) & Asset.qr_overlay.is_null(False))))
              .order_by(QRContent.created_at.desc(), QRContent.qr_id))
     codes: dict[str, tuple[str, dt.datetime | None]] = {}
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for asset_id, code, expires in QRContent._meta.database.execute(query).fetchall():
         expires_at = convert.date(expires)
-        if asset_id in codes or (expires_at is not None and expires_at <= now):
+        if asset_id in codes or asset_id not in wanted or (
+                expires_at is not None and expires_at <= now):
             continue
         codes[asset_id] = (code, expires_at)
     return codes
@@ -88,20 +87,17 @@ class _Converter:
         self._dates: dict[Any, dt.datetime | None] = {None: None, "": None}
         self._days: dict[Any, tuple[int, ...]] = {None: ALL_DAYS, "": ALL_DAYS}
         self._headers: dict[Any, Mapping[str, str]] = {}
-        # asset_id -> (corner, size) of each asset whose overlay is on.
-        self.overlays: dict[str, tuple[str, int]] = {}
+        self._overlays: dict[Any, tuple[str, int] | None] = {}
 
-    def row(self, row: tuple) -> PlayItem:
+    def row(self, row: tuple, code: QrOverlay | None = None) -> PlayItem:
+        """The row as a PlayItem, with ``code`` drawn over it (if any)."""
         (asset_id, name, uri, mimetype, duration, start, end, enabled, processing, nocache,
-         order, skip_check, days, time_from, time_to, skip_ssl, refresh, headers,
-         overlay) = row
-        if overlay:
-            self.overlay(asset_id, overlay)
+         order, skip_check, days, time_from, time_to, skip_ssl, refresh, headers, _) = row
         return PlayItem(
             asset_id, name, uri, mimetype, duration, self.date(start), self.date(end),
             bool(enabled), bool(processing), bool(nocache), order or 0, bool(skip_check),
             self.days(days), time_from, time_to, bool(skip_ssl), refresh or 0,
-            self.headers(headers),
+            self.headers(headers), code,
         )
 
     def date(self, value: Any) -> dt.datetime | None:
@@ -138,15 +134,21 @@ class _Converter:
         self._days[value] = days
         return days
 
-    def overlay(self, asset_id: str, value: Any) -> None:
-        """Note the asset's ``qr_overlay`` when it is on; unreadable JSON means off."""
+    def overlay(self, value: Any) -> tuple[str, int] | None:
+        """``(corner, size)`` of a stored ``qr_overlay`` that is on; unreadable JSON is off."""
+        try:
+            return self._overlays[value]
+        except (KeyError, TypeError):
+            pass
         try:
             loaded = json.loads(value) if isinstance(value, str) else value
         except ValueError:
             logger.warning("unreadable qr_overlay %r treated as off", value)
-            return
-        if (settings := overlay_settings(loaded)) is not None:
-            self.overlays[asset_id] = settings
+            loaded = None
+        settings = overlay_settings(loaded)
+        if isinstance(value, str):
+            self._overlays[value] = settings
+        return settings
 
     def headers(self, value: Any) -> Mapping[str, str]:
         """``custom_headers`` JSON as a read-only mapping; missing or unreadable means none."""
