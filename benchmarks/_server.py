@@ -272,14 +272,19 @@ def wait_for_first_200(port: int, process: subprocess.Popen, started: float,
 
 
 def start_server(python: str = sys.executable, timeout: float = 30.0,
-                 launcher: str = "auto") -> ServerProcess:
-    """Spawn the production server with a fresh HOME; return once it has answered 200."""
+                 launcher: str = "auto", tree: Path = REPO) -> ServerProcess:
+    """Spawn the production server with a fresh HOME; return once it has answered 200.
+
+    ``tree``: the source directory it runs from (``python -m`` and ``-c`` put the working
+    directory first on ``sys.path``), e.g. a ``git archive`` of one commit instead of this
+    working tree with whatever is uncommitted in it.
+    """
     home = Path(tempfile.mkdtemp(prefix="anthias-bench-"))
     port = free_port()
     command, label = server_command(port, python, launcher)
     log = (home / "server.log").open("wb")
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, env=server_environ(home), stdout=log,
+    process = subprocess.Popen(command, cwd=tree, env=server_environ(home), stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()
     server = ServerProcess(port=port, label="anthias-edge", process=process, home=home,

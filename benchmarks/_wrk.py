@@ -62,6 +62,7 @@ class LoadResult:
     p99_ms: float
     errors: int
     server_cpu_pct: float
+    server_cpu_ms_per_request: float
     wrk_cpu_pct: float
 
 
@@ -160,6 +161,7 @@ def run_wrk(server: Measured, scenario: str, path: str, duration: int, script: s
     figures = parse_wrk(stdout)
     return LoadResult(scenario=scenario, connections=connections,
                       server_cpu_pct=100 * server_cpu / wall,
+                      server_cpu_ms_per_request=1000 * server_cpu / max(1, figures["requests"]),
                       wrk_cpu_pct=100 * wrk_cpu / wall, **figures)
 
 

@@ -170,7 +170,9 @@ def median_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "p99_ms": median(r["p99_ms"] for r in runs),
             "requests": sum(r["requests"] for r in runs),
             "errors": sum(r["errors"] for r in runs),
-            "server_cpu_pct": median(r["server_cpu_pct"] for r in runs)}
+            "server_cpu_pct": median(r["server_cpu_pct"] for r in runs),
+            "server_cpu_ms_per_request": median(r.get("server_cpu_ms_per_request", 0.0)
+                                                for r in runs)}
 
 
 def median_cold(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -251,7 +253,10 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     others = [against_target(url, pid, label)
               for url, pid, label in zip(args.against, args.against_pid, args.against_label,
                                          strict=True)]
-    with start_server(python=args.python, launcher=args.launcher) as edge:
+    tree = Path(args.tree).resolve() if args.tree else None
+    info["tree"] = str(tree) if tree else "working tree"
+    with start_server(python=args.python, launcher=args.launcher,
+                      **({"tree": tree} if tree else {})) as edge:
         info["launcher"] = edge.launcher
         targets = [edge, *others]
         sizes = {str(size): measure_size(targets, size, args) for size in args.sizes}
@@ -284,19 +289,21 @@ def table(result: dict[str, Any]) -> str:
     s = result["settings"]
     servers = result["servers"]
     lines = [
-        f"{m['date_utc']} | commit {m['commit']} | {m['nproc']} x {m['cpu_model']} | "
-        f"{m['ram_gib']} GiB | Python {m['python']} | kernel {m['kernel']} | {m['wrk']}",
+        f"{m['date_utc']} | commit {m['commit']}, server from {m.get('tree', 'working tree')}",
+        f"{m['nproc']} x {m['cpu_model']} | {m['ram_gib']} GiB | Python {m['python']} | "
+        f"kernel {m['kernel']} | {m['wrk']}",
         f"load average at start {m['load_average_at_start']}, at end "
         f"{m['load_average_at_end']} (other processes share these cores)",
         f"servers: {', '.join(servers)} (first: {m['launcher']}); wrk -t{THREADS}, reads "
         f"-c{s['read_connections']}, writes -c{s['write_connections']}, {s['duration_s']} s "
         f"per run, medians of {s['rounds']} rounds; POST at most {s['write_burst']} a run",
         f"start-up of {servers[0]}, spawn to first 200: {result['startup_to_first_200_s']:.3f} s",
-        "ratios: the first server's requests/s over this one's, this one's p99 over the "
+        "CPU: the server's, % of one core; CPU/req: its CPU ms per answered request; ratios: "
+        "the first server's requests/s over this one's, this one's p99 and CPU/req over the "
         "first's (above 1x: the first is ahead)",
     ]
     head = (f"{'scenario':24} {'c':>2} {'server':14} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'err':>4} {'CPU':>5} {'x req/s':>8} {'x p99':>7}")
+            f"{'err':>4} {'CPU':>5} {'CPU/req':>8} {'x req/s':>8} {'x p99':>7} {'x CPU':>7}")
     for size, figures in result["sizes"].items():
         first = figures[servers[0]]
         lines += ["", f"== {size} assets"]
@@ -310,12 +317,14 @@ def table(result: dict[str, Any]) -> str:
                 cell = figures[label]["median"][index]
                 name = f"{run['scenario']:24} {run['connections']:>2}" if number == 0 else \
                     " " * 27
+                per_request = cell.get("server_cpu_ms_per_request", 0.0)
                 ratio = "" if number == 0 else (
                     f" {_ratio(run['requests_per_s'], cell['requests_per_s']):>8}"
-                    f" {_ratio(cell['p99_ms'], run['p99_ms']):>7}")
+                    f" {_ratio(cell['p99_ms'], run['p99_ms']):>7}"
+                    f" {_ratio(per_request, run.get('server_cpu_ms_per_request', 0.0)):>7}")
                 lines.append(f"{name} {label[:14]:14} {cell['requests_per_s']:8.1f} "
                              f"{cell['p50_ms']:8.1f} {cell['p99_ms']:8.1f} {cell['errors']:4d} "
-                             f"{cell['server_cpu_pct']:4.0f}%{ratio}")
+                             f"{cell['server_cpu_pct']:4.0f}% {per_request:8.2f}{ratio}")
         lines.append("cold render (PATCH, then GET /api/v2/assets), medians in ms:")
         for label in servers:
             cold = figures[label].get("cold")
@@ -378,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="its name in the table, one per --against (default: anthias)")
     parser.add_argument("--launcher", choices=("auto", "cli", "inline"), default="auto",
                         help="auto: the CLI when anthias_edge.cli exists, else inline waitress")
+    parser.add_argument("--tree", metavar="DIR",
+                        help="run the server from this source directory, e.g. "
+                             "`git archive HEAD | tar -x -C DIR`, instead of the working tree "
+                             "(which holds whatever is uncommitted)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--table-from", metavar="FILE",
                         help="print the table of a run saved with --json, and measure nothing")
