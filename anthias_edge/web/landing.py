@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from anthias_edge.compression import REUSED_BODY
 from anthias_edge.errors import SharedCodeGone, SharedCodeNotFound
 from anthias_edge.runtime import Runtime
 from anthias_edge.services.qr_public import HostScope, Landing, PublicCodes, media_file
@@ -153,6 +154,8 @@ class LandingPages:
         # ``headers`` may be a cached answer's: a new list, never a changed one.
         start_response(f"{status} {REASONS[status]}",
                        [*headers, ("Content-Length", str(len(body)))])
+        if status == 200:  # a kept page: gzip may keep its compressed bytes too
+            environ[REUSED_BODY] = True
         return [b""] if method == "HEAD" else [body]
 
     # -- answers --------------------------------------------------------------

@@ -341,3 +341,18 @@ def test_the_page_needs_no_sign_in_when_the_device_has_a_password(
     assert page.status_code == 200
     assert media.status_code == 200
     assert scans(app, code.qr_code)[0] == 1
+
+
+def test_a_phone_asking_for_gzip_gets_the_same_page_compressed(app: Flask, client) -> None:
+    import gzip
+
+    code = add_code(app, add_asset(app))
+    plain = client.get(f"/q/{code.qr_code}", headers={"Accept-Encoding": "identity"})
+
+    packed = [client.get(f"/q/{code.qr_code}", headers={"Accept-Encoding": "gzip, br"})
+              for _ in range(2)]
+
+    for response in packed:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.data) == plain.data
+    assert scans(app, code.qr_code)[0] == 3
