@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import ARTIFACTS, CHROMIUM_ARGS, DESKTOP, LiveServer  # noqa: F401
+from tests.web.conftest import ARTIFACTS, DESKTOP, LiveServer
+from tests.web.console.accessibility import assert_accessible
 from tests.web.landing_data import add_asset, add_code, png, scans
 
 SHOTS = ARTIFACTS / "landing"
@@ -65,6 +66,7 @@ def test_a_scanned_picture_shows_inline_with_its_title_and_counts_once(tab, live
     width = tab.evaluate("document.querySelector('img').getBoundingClientRect().width")
     assert 0 < width <= tab.viewport_size["width"]
     assert fits_the_width(tab)
+    assert_accessible(tab, "picture landing page")
     shot(tab, "picture")
     assert scans(live_server.app, code.qr_code)[0] == 1
 
@@ -91,6 +93,7 @@ def test_a_shared_video_plays_and_seeks(tab, live_server, video_file):
     assert abs(seeked - 1.5) < 0.2
     assert 206 in partial  # the browser fetched ranges, as it does to seek
     assert fits_the_width(tab)
+    assert_accessible(tab, "video landing page")
     shot(tab, "video")
     assert scans(live_server.app, code.qr_code)[0] == 1
 
@@ -107,6 +110,7 @@ def test_a_shared_web_page_is_one_big_link(tab, live_server):
     box = button.bounding_box()
     assert box["height"] >= 44  # a comfortable target for a thumb
     assert fits_the_width(tab)
+    assert_accessible(tab, "web page landing page")
     shot(tab, "web-page")
 
 
@@ -123,6 +127,7 @@ def test_an_expired_and_an_unknown_code_get_friendly_pages(tab, live_server):
                                 f"{live_server.url}/q/QR0000000000000000"})
     tab.goto(f"/q/{code.qr_code}")
     gone = tab.locator("h1").inner_text()
+    assert_accessible(tab, "410 page")
     shot(tab, "expired")
     tab.goto("/q/QR0000000000000000")
     unknown = tab.locator("h1").inner_text()
