@@ -145,3 +145,48 @@ def test_each_cloud_worker_allows_its_share_of_the_limit(cloud_app: Flask, codes
 
     assert statuses == [200, 200, 429]
     assert scans(cloud_app, codes["acme"])[0] == 2
+
+
+@pytest.mark.slow
+def test_served_by_gunicorn_each_worker_allows_its_share(cloud_url: str, codes,
+                                                         tmp_path) -> None:
+    import http.client
+    import signal
+    import subprocess
+    import sys
+
+    from tests.cloud.test_cloud_server import server_env, wait_running
+
+    home = tmp_path / "served"
+    home.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "anthias_edge.cli", "serve", "--listen", "127.0.0.1:0",
+         "--workers", "2", "--threads", "2"],
+        env={**server_env(home, cloud_url), "ANTHIAS_QR_RATE_LIMIT": "4"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port, workers = wait_running(proc)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        statuses = []
+        for _ in range(3):  # one keep-alive connection: one worker answers all three
+            conn.request("GET", f"/q/{codes['acme']}", headers={"Host": f"acme.{BASE_DOMAIN}"})
+            response = conn.getresponse()
+            response.read()
+            statuses.append((response.status, response.getheader("Retry-After")))
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+
+    assert workers == 2
+    assert statuses[:2] == [(200, None), (200, None)]
+    assert statuses[2][0] == 429 and int(statuses[2][1]) >= 1
+    assert scans_of(cloud_url, codes["acme"]) == 2
+
+
+def scans_of(url: str, code: str) -> int:
+    from tests.cloud.pg import query
+
+    return query(url, "SELECT access_count FROM qr_contents WHERE qr_code = %s", (code,))[0][0]
