@@ -241,6 +241,10 @@ class MpvRenderer:
             if not entry.playing.wait(FIRST_FRAME_TIMEOUT_S):
                 logger.debug("mpv showed no frame of %s within %.1f s", item.uri,
                              FIRST_FRAME_TIMEOUT_S)
+            if item.qr_overlay is not None and self._overlay is None:
+                # The window's size was unknown before the file opened (no screen size, as
+                # on Wayland): the code comes with the window, a moment after the first frame.
+                self._show_overlay(item.qr_overlay)
 
     def _show_overlay(self, overlay: QrOverlay | None) -> None:
         """Draw ``overlay`` over the video from now on, or take the drawn one away.

@@ -24,6 +24,7 @@ from player.renderers.mpv import MpvRenderer
 from tests.player.items import renderer_item
 from tests.player.pngcheck import colours, read_png, solid_png
 from tests.player.qrscan import grab_display, keep, own_xvfb, scan_png, wait_for
+from tests.player.screen_capture import solid_video
 
 URL = "http://192.168.1.23:8080/q/QR0123456789ABCDEF"
 PUBLIC = "https://menu.example.com/q/QRFEDCBA9876543210"
@@ -196,3 +197,19 @@ def test_mpv_takes_the_code_away_for_a_video_without_one(mpv, screen, video):
     assert blue > 150 and red < 100  # the video is on screen, only its code is gone
     mpv.stop()
 
+
+
+def test_mpv_without_a_known_screen_size_draws_the_code_in_its_window(screen, tmp_path):
+    # As on Wayland: no screen size, so the window's size is only known once a file plays.
+    clip = solid_video(tmp_path / "wide.mp4", "0x3060c0", 5, (1280, 720))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DISPLAY", screen)
+        renderer = MpvRenderer(shutil.which("mpv") or "mpv", device_model="")
+        renderer.start()
+        try:
+            renderer.show(renderer_item("clip", str(clip), mimetype="video",
+                                        qr_overlay=QrOverlay(URL, "bottom-right", 25)))
+            scans = wait_for(lambda: _video_frame_scans(screen, "mpv-unknown-size.png"))
+            assert [scan.text for scan in scans] == [URL]
+        finally:
+            renderer.close()
