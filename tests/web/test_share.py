@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.helpers import basic
 from tests.web.conftest import ARTIFACTS
+from tests.web.console.accessibility import assert_accessible
 from tests.web.test_assets_page import add_via_api
 
 TALL_PHONE = {"width": 390, "height": 844}
@@ -310,3 +311,21 @@ def test_a_signed_in_dashboard_shares_with_its_session(page, live_server):
     assert status == 200 and body["created_by"] == "device-dashboard"
     # Without the session (or Basic), the same call is refused.
     assert live_server.api("GET", f"/api/v3/qr-content/{code}", headers=mark())[0] == 401
+
+
+def test_the_share_dialog_and_list_pass_axe_and_work_from_the_keyboard(page, live_server):
+    add_via_api(live_server, "Notice board")
+    page.goto("/")
+    share = page.get_by_role("button", name="Share Notice board", exact=True)
+    share.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Share with a QR code")).to_be_focused()
+    assert_accessible(page, "the Share dialog before sharing")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Copy link")).to_be_focused()
+    expect(page.locator("#share-status")).to_have_text("No expiry")
+    assert_accessible(page, "the Share dialog with its code")
+    page.keyboard.press("Escape")
+    expect(page.locator("#share-dialog")).not_to_be_visible()
+    expect(page.locator("#share-list li.share")).to_have_count(1)
+    assert_accessible(page, "the assets page with the Shared list")
