@@ -356,3 +356,15 @@ def test_a_phone_asking_for_gzip_gets_the_same_page_compressed(app: Flask, clien
         assert response.headers["Content-Encoding"] == "gzip"
         assert gzip.decompress(response.data) == plain.data
     assert scans(app, code.qr_code)[0] == 3
+
+
+def test_a_uri_a_browser_should_not_follow_is_neither_linked_nor_redirected_to(
+        app: Flask, client) -> None:
+    odd = add_code(app, add_asset(app, uri="javascript:alert(1)", mimetype="webpage",
+                                  metadata={"landing_redirect": True}))
+
+    response = client.get(f"/q/{odd.qr_code}")
+
+    assert response.status_code == 200
+    assert "javascript:" not in response.get_data(as_text=True)
+    assert "can only be seen on the screen" in response.get_data(as_text=True)
