@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from anthias_edge.api.v3.dashboard_session import DASHBOARD_ACTOR
+from anthias_edge.models import AuditLog
 from tests.helpers import basic
 
 CREDENTIALS = {"auth_backend": "auth_basic", "username": "admin", "password": "pw",
@@ -90,3 +92,24 @@ def test_the_cloud_never_takes_the_dashboard_mark_for_credentials(make_app):
     app = make_app(ANTHIAS_MODE="cloud", ANTHIAS_SECRET_KEY=CLOUD_KEY)
     response = app.test_client().get("/api/v3/assets", headers={MARK: "x"})
     assert response.status_code == 401
+
+
+def test_what_the_dashboard_shares_is_audited_as_the_dashboard(app, client):
+    created = client.post("/api/v2/assets", json={
+        "name": "Menu", "uri": "https://example.com/menu", "mimetype": "webpage",
+        "start_date": "2024-01-01T00:00:00Z", "end_date": "2030-01-01T00:00:00Z",
+        "duration": 10, "is_enabled": True, "skip_asset_check": True}).get_json()
+    headers = {MARK: _page_token(client)}
+    response = client.post("/api/v3/qr-content", headers=headers,
+                           json={"asset_id": created["asset_id"]})
+    assert response.status_code == 201, response.get_json()
+    shared = response.get_json()
+    assert shared["created_by"] == DASHBOARD_ACTOR
+    stopped = client.patch(f"/api/v3/qr-content/{shared['qr_code']}", headers=headers,
+                           json={"is_active": False})
+    assert stopped.status_code == 200 and stopped.get_json()["is_active"] is False
+    with app.extensions["anthias"].database.connection_context():
+        entries = [(row.actor, row.action) for row in
+                   AuditLog.select().where(AuditLog.action.startswith("qr."))
+                   .order_by(AuditLog.id)]
+    assert entries == [(DASHBOARD_ACTOR, "qr.create"), (DASHBOARD_ACTOR, "qr.update")]
