@@ -25,26 +25,42 @@ def active_positions(tenant_id: str | None, now: dt.datetime) -> list[tuple[str,
     them. The dates are compared here, not in SQL, because older Anthias databases spell them
     in ways a text comparison would misorder.
     """
-    scope, order = Asset.tenant_scope(tenant_id)
-    query = (Asset.select(Asset.asset_id, Asset.start_date, Asset.end_date, Asset.play_order)
-             .where(scope, Asset.is_enabled == True,  # noqa: E712
-                    Asset.start_date.is_null(False), Asset.end_date.is_null(False))
-             .order_by(*order))
-    sql, params = query.sql()
+    rows = db.execute_sql(*_active_query(tenant_id)).fetchall()
+    # Most rows share a few spellings of dates: each is parsed once.
     to_datetime = Asset.start_date.python_value
-    parsed: dict[Any, dt.datetime | None] = {}  # most rows share a few spellings of dates
+    spellings = {value for _, start, end, _ in rows for value in (start, end)}
+    parsed = {value: to_datetime(value) for value in spellings}
+    return [(asset_id, position) for asset_id, start, end, position in rows
+            if (begins := parsed[start]) is not None
+            and (ends := parsed[end]) is not None and begins < now < ends]
 
-    def when(value: Any) -> dt.datetime | None:
-        if value not in parsed:
-            parsed[value] = to_datetime(value)
-        return parsed[value]
 
-    active = []
-    for asset_id, start, end, position in db.execute_sql(sql, params):
-        start, end = when(start), when(end)
-        if start is not None and end is not None and start < now < end:
-            active.append((asset_id, position))
-    return active
+def _active_query(tenant_id: str | None) -> tuple[str, list[Any]]:
+    """The SQL and parameters of ``active_positions``, rendered by peewee once per kind of
+    database and of tenant (rendering cost more than running it)."""
+    key = (type(db.obj), tenant_id is None)
+    cached = _ACTIVE_SQL.get(key)
+    if cached is None:
+        scope, order = Asset.tenant_scope(tenant_id)
+        query = (Asset.select(Asset.asset_id, Asset.start_date, Asset.end_date, Asset.play_order)
+                 .where(scope, Asset.is_enabled == True,  # noqa: E712
+                        Asset.start_date.is_null(False), Asset.end_date.is_null(False))
+                 .order_by(*order))
+        sql, params = query.sql()
+        # The tenant's id is one parameter (PostgreSQL: inside a one-element array).
+        slot = None
+        if tenant_id is not None:
+            slot = next(n for n, value in enumerate(params) if value in (tenant_id, [tenant_id]))
+        cached = _ACTIVE_SQL.setdefault(key, (sql, params, slot))
+        return sql, params
+    sql, params, slot = cached
+    if slot is not None:
+        params = list(params)
+        params[slot] = [tenant_id] if isinstance(params[slot], list) else tenant_id
+    return sql, params
+
+
+_ACTIVE_SQL: dict[tuple[type, bool], tuple[str, list[Any], int | None]] = {}
 
 
 def renumbered(active: Sequence[tuple[str, int]], affected_id: str,

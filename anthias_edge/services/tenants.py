@@ -26,6 +26,7 @@ from anthias_edge.errors import (
     ValidationError,
 )
 from anthias_edge.models import ApiToken, Asset, RefreshToken, Tenant, TenantUser, User
+from anthias_edge.models.base import PreparedSelect
 from anthias_edge.models.tenant import LOCAL_SUBDOMAIN
 from anthias_edge.permissions import (
     Principal,
@@ -140,14 +141,22 @@ def get_tenant_by_domain(domain: str) -> Tenant:
     return tenant
 
 
+# Read twice by every create (before probing, then under the lock): only the one column.
+_MAX_ASSETS = PreparedSelect(lambda tenant_id: Tenant.select(Tenant.max_assets).where(
+    Tenant.id == tenant_id))
+
+
 def check_asset_limit(tenant_id: str, extra: int = 1) -> None:
     """Raise AssetLimitReached when ``extra`` more assets would pass the tenant's plan limit.
 
     Every create path calls this through AssetService, inside the tenant's write lock
     (services/tenant_writes.py), so concurrent creates cannot pass the limit together.
     """
-    limit = get_tenant_by_id(tenant_id).max_assets
-    count = Asset.select().where(Asset.tenant == str(tenant_id)).count()
+    row = _MAX_ASSETS.first(str(tenant_id))
+    if row is None:
+        raise TenantNotFound()
+    limit = row[0]
+    count = Asset.select(fn.COUNT(Asset.asset_id)).where(Asset.tenant == str(tenant_id)).scalar()
     if count + extra > limit:
         raise AssetLimitReached(details={"max_assets": limit, "assets": count})
 
