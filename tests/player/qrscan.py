@@ -98,3 +98,15 @@ def wait_for(predicate, timeout_s: float = 10.0, every_s: float = 0.2):
             return answer
         time.sleep(every_s)
 
+
+
+def as_seen_from(png: bytes, scale: float) -> bytes:
+    """``png`` as a phone camera sees it: scaled down by ``scale``, slightly blurred and with
+    sensor noise (ffmpeg), as a PNG."""
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    size = f"{int(width * scale) // 2 * 2}:{int(height * scale) // 2 * 2}"
+    return subprocess.run(
+        [_ffmpeg(), "-loglevel", "error", "-f", "png_pipe", "-i", "-", "-vf",
+         f"scale={size}:flags=area,gblur=sigma=0.8,noise=alls=8:allf=t", "-frames:v", "1",
+         "-f", "image2pipe", "-vcodec", "png", "-"],
+        input=png, capture_output=True, check=True, timeout=60).stdout

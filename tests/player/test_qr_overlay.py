@@ -23,7 +23,7 @@ from player.renderers.browser import BrowserRenderer
 from player.renderers.mpv import MpvRenderer
 from tests.player.items import renderer_item
 from tests.player.pngcheck import colours, read_png, solid_png
-from tests.player.qrscan import grab_display, keep, own_xvfb, scan_png, wait_for
+from tests.player.qrscan import as_seen_from, grab_display, keep, own_xvfb, scan_png, wait_for
 from tests.player.screen_capture import solid_video
 
 URL = "http://192.168.1.23:8080/q/QR0123456789ABCDEF"
@@ -213,3 +213,14 @@ def test_mpv_without_a_known_screen_size_draws_the_code_in_its_window(screen, tm
             assert [scan.text for scan in scans] == [URL]
         finally:
             renderer.close()
+
+
+def test_the_default_code_on_a_1080p_screen_reads_from_two_metres(mpv, screen, video):
+    # A 43" 1080p screen is 0.95 m wide; a phone 2 m away (about 70 degrees of view, a
+    # 1920-pixel preview) sees it about 650 pixels wide: a third of the screen's pixels.
+    mpv.raise_window()
+    mpv.show(renderer_item("clip", str(video), mimetype="video", qr_overlay=QrOverlay(URL)))
+    assert wait_for(lambda: _video_frame_scans(screen, "mpv-default.png"))
+    seen = keep("mpv-default-from-2m.png", as_seen_from(grab_display(screen, SCREEN), 0.34))
+    assert [scan.text for scan in scan_png(seen)] == [URL]
+    mpv.stop()
