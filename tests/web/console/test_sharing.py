@@ -238,3 +238,19 @@ def test_the_sharing_page_on_a_phone(console_server: ConsoleServer, open_console
     assert decode(page.locator("dialog[open] .share-image").screenshot()) == [link]
     assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
     assert_accessible(page, "the Share dialog on a phone")
+
+
+def test_copy_link_works_on_a_plain_http_console(console_server: ConsoleServer, open_console):
+    # http://acme.signage.test is no secure context: no Clipboard API, the selection copies.
+    title = unique("Copy me")
+    qr = shared(console_server, "acme", title)
+    page = open_page(open_console, console_server, username("acme", "viewer"), "sharing")
+    assert page.evaluate("() => window.isSecureContext") is False
+    page.evaluate("""() => { window.copied = [];
+      document.addEventListener('copy', () => { const el = document.activeElement;
+        window.copied.push(el.value.slice(el.selectionStart, el.selectionEnd)); }); }""")
+    row_of(page, qr.qr_code).get_by_role("button", name=f"Show code of “{title}”").click()
+    link = wait_for_code(page)
+    page.locator("dialog[open]").get_by_role("button", name="Copy link").click()
+    expect(page.locator("dialog[open]").get_by_role("status")).to_have_text("Link copied.")
+    assert page.evaluate("() => window.copied") == [link]
