@@ -138,7 +138,30 @@ def test_a_row_the_encoder_must_escape_makes_the_whole_list_escaped_as_before(se
         assets = runtime.assets().list_assets()
         expected = dumps([lone_surrogate(a, now, zone) for a in assets]).encode()
         body, _ = AssetListRenderer(dt.timedelta(hours=1)).render(
-            runtime.database, ("probe",), runtime.local_tenant_id, lone_surrogate, dumps,
-            now, zone)
+            runtime.database, runtime.local_tenant_id, lone_surrogate, dumps, now, zone)
     assert body == expected
     assert b"K\\u00f6ln" in body and b"\\ud800" in body
+
+
+def test_lists_too_long_to_keep_are_still_rendered_whole_and_right(serving):
+    client = serving.test_client()
+    ids = [client.post("/api/v2/assets", json=v2_body(name=f"Screen {n}")).get_json()["asset_id"]
+           for n in range(3)]
+    runtime = serving.extensions["anthias"]
+    renderer = AssetListRenderer(dt.timedelta(hours=1), max_kept_rows=2)
+
+    def both() -> tuple[bytes, bytes]:
+        now, zone = runtime.clock(), runtime.zone
+        with serving.app_context():
+            expected = dumps([v1_asset(a, now, zone)
+                              for a in runtime.assets().list_assets()]).encode()
+            body, _ = renderer.render(runtime.database, runtime.local_tenant_id, v1_asset,
+                                      dumps, now, zone)
+        return body, expected
+
+    first = both()
+    client.patch(f"/api/v2/assets/{ids[1]}", json={"name": "changed"})
+    second = both()
+
+    assert first[0] == first[1] and second[0] == second[1]
+    assert b"changed" in second[0]

@@ -63,7 +63,7 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         def build() -> tuple[bytes, dt.datetime]:
             # After a write only the changed rows are formatted again (api/asset_list_render.py).
             renderer = rt.render_cache.companion(AssetListRenderer, _list_renderer)
-            return renderer.render(rt.database, key, tenant_id, rules.formatter, dumps, now, zone)
+            return renderer.render(rt.database, tenant_id, rules.formatter, dumps, now, zone)
 
         body, etag = rt.render_cache.get_or_build(key, now, build)
         request.environ[REUSED_BODY] = True  # its gzip form is kept too (compression.py)
