@@ -285,6 +285,11 @@ def test_the_dialog_and_list_on_a_phone(phone, live_server):
         " <= document.getElementById('share-dialog').clientWidth")
     assert decode(phone.locator("#share-image").screenshot()) == [link]
     shot(phone, "share-dialog-phone", full_page=False)
+    # The dark theme keeps the code dark on a white plate, which phones read.
+    phone.emulate_media(color_scheme="dark")
+    assert decode(phone.locator("#share-image").screenshot()) == [link]
+    shot(phone, "share-dialog-phone-dark", full_page=False)
+    phone.emulate_media(color_scheme="light")
     phone.get_by_role("button", name="Close").click()
     phone.locator("#share-list").scroll_into_view_if_needed()
     expect(phone.locator("#share-list li.share")).to_have_count(1)

@@ -29,7 +29,13 @@ from tests.web.console.helpers import (
     sign_in,
     username,
 )
-from tests.web.console.signed_in import assert_not_reloaded, go, open_page, unique
+from tests.web.console.signed_in import (
+    assert_not_reloaded,
+    go,
+    new_tenant,
+    open_page,
+    unique,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -254,3 +260,23 @@ def test_copy_link_works_on_a_plain_http_console(console_server: ConsoleServer, 
     page.locator("dialog[open]").get_by_role("button", name="Copy link").click()
     expect(page.locator("dialog[open]").get_by_role("status")).to_have_text("Link copied.")
     assert page.evaluate("() => window.copied") == [link]
+
+
+def test_the_sharing_page_shows_more_on_demand(console_server: ConsoleServer, open_console):
+    tenant, owner = new_tenant(console_server, prefix="sharepages")
+    titles = [f"Code {number:02d}" for number in range(27)]
+    ids = console_server.add_assets(tenant, titles)
+    with console_server.db():
+        service = QRContentService(console_server.tenant_ids[tenant], actor="test")
+        codes = [service.create(asset_id, title=title).qr_code
+                 for asset_id, title in zip(ids, titles, strict=True)]
+    page = open_page(open_console, console_server, owner, "sharing", tenant=tenant)
+    rows = page.locator(".share-list li[data-code]")
+    expect(rows).to_have_count(25)
+    expect(page.get_by_role("status").first).to_have_text("Showing the first 25.")
+    page.get_by_role("button", name="Show more").click()
+    expect(rows).to_have_count(27)
+    # Every code once: the second page neither repeats nor skips one.
+    shown = rows.evaluate_all("items => items.map((li) => li.dataset.code)")
+    assert sorted(shown) == sorted(codes)
+    expect(page.get_by_role("button", name="Show more")).to_have_count(0)
