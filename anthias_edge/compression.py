@@ -20,6 +20,7 @@ and ETag (static files).
 from __future__ import annotations
 
 import gzip
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -85,21 +86,13 @@ def identity_tags(header: str) -> str:
     return header.replace(SUFFIX + '"', '"')
 
 
-def _header(headers: Headers, name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers:
-        if key.lower() == lowered:
-            return value
-    return None
-
-
 def _without(headers: Headers, *names: str) -> Headers:
     lowered = {name.lower() for name in names}
     return [(key, value) for key, value in headers if key.lower() not in lowered]
 
 
-def _with_vary(headers: Headers) -> Headers:
-    vary = _header(headers, "Vary")
+def _with_vary(headers: Headers, named: dict[str, str]) -> Headers:
+    vary = named.get("vary")
     if vary is None:
         return [*headers, ("Vary", "Accept-Encoding")]
     if "accept-encoding" in vary.lower() or vary.strip() == "*":
@@ -107,19 +100,22 @@ def _with_vary(headers: Headers) -> Headers:
     return [*_without(headers, "Vary"), ("Vary", f"{vary}, Accept-Encoding")]
 
 
-def _eligible(status: str, headers: Headers) -> bool:
-    """Whether this answer would be compressed for a client that asks."""
+def _eligible(status: str, named: dict[str, str]) -> bool:
+    """Whether this answer would be compressed for a client that asks.
+
+    ``named``: the answer's headers by lower-case name.
+    """
     if status[:3] in SKIPPED_STATUSES or status[:1] == "1":
         return False
-    if _header(headers, "Content-Encoding") or _header(headers, "Content-Range"):
+    if "content-encoding" in named or "content-range" in named:
         return False
-    if "no-transform" in (_header(headers, "Cache-Control") or "").lower():
-        return False
-    kind = (_header(headers, "Content-Type") or "").lower()
+    kind = named.get("content-type", "").lower()
     if not kind.startswith(COMPRESSIBLE_PREFIXES) or kind.startswith(NEVER):
         return False
-    length = _header(headers, "Content-Length")
-    return length is not None and length.isdigit() and MIN_BYTES <= int(length) <= MAX_BYTES
+    if "no-transform" in named.get("cache-control", "").lower():
+        return False
+    length = named.get("content-length", "")
+    return length.isdigit() and MIN_BYTES <= int(length) <= MAX_BYTES
 
 
 class _Kept:
@@ -182,31 +178,34 @@ class GzipMiddleware:
             return written.append
 
         body = self.app(environ, capture)
+        if not captured:  # an app may call start_response when its body is first iterated
+            body = _Started(body)
         status, headers = captured["status"], list(captured["headers"])
         exc_info = captured["exc_info"]
+        named = {name.lower(): value for name, value in headers}
         if status.startswith("304"):
-            etag = _header(headers, "ETag")
+            etag = named.get("etag")
             if asked_for_variant and etag is not None:
-                headers = _with_vary([*_without(headers, "ETag"), ("ETag", gzip_etag(etag))])
+                headers = _with_vary([*_without(headers, "ETag"), ("ETag", gzip_etag(etag))],
+                                     named)
             start_response(status, headers, exc_info)
             return self._replay(written, body)
-        if not _eligible(status, headers):
+        if not _eligible(status, named):
             start_response(status, headers, exc_info)
             return self._replay(written, body)
         if not wanted or method == "HEAD":
-            start_response(status, _with_vary(headers), exc_info)
+            start_response(status, _with_vary(headers, named), exc_info)
             return self._replay(written, body)
-        compressed = self._compress(environ, headers, written, body)
+        compressed = self._compress(environ, named.get("etag"), written, body)
         headers = _without(headers, "Content-Length", "Accept-Ranges", "ETag")
-        etag = _header(captured["headers"], "ETag")
-        if etag is not None:
-            headers.append(("ETag", gzip_etag(etag)))
+        if "etag" in named:
+            headers.append(("ETag", gzip_etag(named["etag"])))
         headers = _with_vary([*headers, ("Content-Encoding", "gzip"),
-                              ("Content-Length", str(len(compressed)))])
+                              ("Content-Length", str(len(compressed)))], named)
         start_response(status, headers, exc_info)
         return [compressed]
 
-    def _compress(self, environ: dict[str, Any], headers: Headers, written: list[bytes],
+    def _compress(self, environ: dict[str, Any], etag: str | None, written: list[bytes],
                   body: Iterable[bytes]) -> bytes:
         chunks = list(written)
         try:
@@ -215,7 +214,6 @@ class GzipMiddleware:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        etag = _header(headers, "ETag")
         if len(chunks) == 1 and environ.get(REUSED_BODY):
             key, source = ("body", id(chunks[0])), chunks[0]  # held, so its id stays its own
         elif etag is not None:  # a file: the same path and ETag are the same bytes
@@ -238,6 +236,24 @@ class GzipMiddleware:
         if not written:
             return body
         return _Prepended(written, body)
+
+
+class _Started:
+    """A body whose first item was taken to make its app call start_response."""
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self._body = body
+        self._iterator = iter(body)
+        self._first = list(itertools.islice(self._iterator, 1))
+
+    def __iter__(self):
+        yield from self._first
+        yield from self._iterator
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
 
 
 class _Prepended:

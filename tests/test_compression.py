@@ -6,9 +6,10 @@ import gzip
 import urllib.request
 
 import pytest
+from werkzeug.test import Client
 
 from anthias_edge.api.unversioned import WEB_STATIC
-from anthias_edge.compression import accepts_gzip
+from anthias_edge.compression import GzipMiddleware, accepts_gzip
 from tests.helpers import serve_wsgi, v2_asset
 
 LISTS = ["/api/v1/assets", "/api/v1.1/assets", "/api/v1.2/assets", "/api/v2/assets"]
@@ -156,3 +157,17 @@ def test_over_http_a_browser_gets_gzip_and_a_player_seeking_gets_its_range(app):
     assert gzip.decompress(body) == script
     assert part[0] == 206 and part[2] == script[:100]
     assert plain[2] == script and "Content-Encoding" not in plain[1]
+
+
+def test_an_app_that_starts_its_answer_when_iterated_is_served_both_ways():
+    def generator_app(environ, start_response):  # WSGI allows start_response this late
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2000")])
+        yield b"a" * 1000
+        yield b"b" * 1000
+
+    client = Client(GzipMiddleware(generator_app))
+    packed = client.get("/", headers=GZIP)
+    plain = client.get("/")
+
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain.data == b"a" * 1000 + b"b" * 1000
