@@ -96,15 +96,22 @@ def placement(corner: str, side: int, width: int, height: int) -> tuple[int, int
 
 
 def bgra_bitmap(url: str, side: int) -> tuple[int, bytes]:
-    """The code as opaque BGRA pixels at most ``side`` wide, whole pixels per module.
+    """The code as opaque BGRA pixels filling ``side`` x ``side``, row by row.
 
-    Returns the real side (a multiple of the module count) and the pixels, row by row.
+    Modules are whole pixels, some one pixel wider than others so that the code fills the
+    plate (whole equal modules would waste up to a module's width of it, about a tenth of
+    the code's size); decoders take the small unevenness in their stride. Returns the side
+    (``side``, or the module count when that is larger) and the pixels.
     """
     matrix = modules(url)
-    scale = max(1, side // len(matrix))
-    dark, light = b"\x00\x00\x00\xff" * scale, b"\xff\xff\xff\xff" * scale
+    count = len(matrix)
+    side = max(side, count)
+    edges = [round(i * side / count) for i in range(count + 1)]
+    widths = [edges[i + 1] - edges[i] for i in range(count)]
+    dark, light = b"\x00\x00\x00\xff", b"\xff\xff\xff\xff"
     rows = []
-    for row in matrix:
-        line = b"".join(dark if cell else light for cell in row)
-        rows.append(line * scale)
-    return len(matrix) * scale, b"".join(rows)
+    for row, height in zip(matrix, widths, strict=True):
+        line = b"".join((dark if cell else light) * width
+                        for cell, width in zip(row, widths, strict=True))
+        rows.append(line * height)
+    return side, b"".join(rows)
