@@ -46,6 +46,7 @@ def create_app(
         init_database(app, runtime)
         configure_errors(app)
         register_blueprints(app)
+        init_plugins(app, runtime, environ)
         init_device_owner(runtime)
         init_metrics(app)
         init_origin_check(app)
@@ -122,6 +123,20 @@ def register_blueprints(app: Flask) -> None:
                       ops_bp):
         app.register_blueprint(blueprint)
     init_web(app)
+
+
+def init_plugins(app: Flask, runtime: Runtime, environ: Mapping[str, str]) -> None:
+    """Load the plugins (a broken one is logged and left out) and mount their routes."""
+    from anthias_edge.plugins.manager import load_plugins, parse_names
+    from anthias_edge.plugins.settings import PluginSettingsStore, crypto_box_loader
+
+    settings = runtime.settings
+    store = PluginSettingsStore(crypto_box_loader(settings, cloud=runtime.is_cloud), environ)
+    with runtime.database.connection_context():
+        host = load_plugins(store, safe=bool(settings["plugins_safe_mode"]),
+                            disabled=parse_names(settings["disabled_plugins"]))
+    host.mount_blueprints(app)
+    runtime.plugins = host
 
 
 def init_device_owner(runtime: Runtime) -> None:

@@ -450,3 +450,34 @@ class SharedCodeGone(AnthiasError):
     status = 410
     code = "shared_code_gone"
     default_message = "This shared content is no longer available."
+
+
+class PluginNotFound(AnthiasError):
+    """No plugin of that name is installed (``anthias-edge plugins ...``)."""
+
+    status = 404
+    code = "plugin_not_found"
+    default_message = "No plugin of that name is installed."
+
+
+class InvalidPluginSetting(ValidationError):
+    """A plugin's setting is unknown, missing or not of its declared type."""
+
+    code = "invalid_plugin_setting"
+    default_message = "Invalid plugin setting."
+
+
+class NotificationRejected(AnthiasError):
+    """A payment notification failed its provider's verification (signature, confirmation)."""
+
+    status = 400
+    code = "notification_rejected"
+    default_message = "The payment notification was not accepted."
+
+
+class PaymentProviderError(AnthiasError):
+    """The payment gateway could not be reached or answered with an error."""
+
+    status = 502
+    code = "payment_provider_error"
+    default_message = "The payment provider could not be reached."

@@ -23,6 +23,7 @@ from peewee import Database
 from anthias_edge.db import checkpoint, close_connections, db, run_migrations
 from anthias_edge.messaging import Messenger
 from anthias_edge.render_cache import DataGeneration, RenderCache
+from anthias_edge.services.asset_events import NO_ASSET_EVENTS
 from anthias_edge.services.assets import AssetService, relocate_asset_uris
 from anthias_edge.services.media import tenant_media_dir
 from anthias_edge.services.reachability import ReachabilityChecker
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the v3 auth stack (jwt, cryptography, argon2) loads on firs
     from apscheduler.schedulers.background import BackgroundScheduler
     from flask import Flask
 
+    from anthias_edge.plugins.manager import PluginHost
     from anthias_edge.services.auth.login_throttle import LoginThrottle
     from anthias_edge.services.auth.passwords import Passwords
     from anthias_edge.services.auth.tokens import AuthService
@@ -85,6 +87,8 @@ class Runtime:
     # Set by ``jobs.start_jobs`` and cleared by ``jobs.stop_jobs``.
     scheduler: BackgroundScheduler | None = None
     scheduler_shutdown: Callable[[], None] | None = None
+    # Set by ``app.init_plugins``: the loaded plugins; None where no plugin runs (the player).
+    plugins: PluginHost | None = None
     # The device's own tenant, looked up on first use (``local_tenant_id``).
     _local_tenant_id: str | None = field(default=None, init=False, repr=False)
 
@@ -172,6 +176,7 @@ class Runtime:
             run_in_background=self.run_in_background,
             notify_websocket=self.messenger.send_to_websocket,
             clock=self.clock,
+            events=self.plugins.events if self.plugins is not None else NO_ASSET_EVENTS,
         )
 
     def tell_player_data_changed(self) -> None:

@@ -162,6 +162,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Address phones reach this screen's shared content at (https://signs.example.com); "
             "the QR codes point to <public_url>/q/<code>. Empty: the device's own LAN address.",
             check=absolute_http_url_problem),
+    Setting(EDGE_SECTION, "disabled_plugins", str, "",
+            "Comma-separated names of plugins not to load (anthias-edge plugins list shows "
+            "the names).", host=True),
+    Setting(EDGE_SECTION, "plugins_safe_mode", bool, False,
+            "Load only the built-in plugins, none installed from other packages.", host=True),
 )
 
 

@@ -249,7 +249,8 @@ def test_update_rejects_bad_types_and_unknown_keys_and_changes_nothing(tmp_path,
 
 
 HOST_KEYS = ("assetdir", "database", "listen", "zmq_publisher", "zmq_collector",
-             "reboot_command", "shutdown_command", "mode", "trusted_proxies")
+             "reboot_command", "shutdown_command", "mode", "trusted_proxies",
+             "disabled_plugins", "plugins_safe_mode")
 
 
 def test_the_table_marks_every_command_path_address_and_the_mode_as_host_level():
@@ -260,6 +261,7 @@ def test_the_table_marks_every_command_path_address_and_the_mode_as_host_level()
 def test_update_refuses_host_level_settings_unless_the_administrator_sets_them(tmp_path, key):
     settings = Settings.load(tmp_path, environ={})
     value = str(tmp_path / "x") if key in ("assetdir", "database") else "device"
+    value = True if key == "plugins_safe_mode" else value
 
     with pytest.raises(HostLevelSetting, match=f"{key} is a host-level setting"):
         settings.update({"player_name": "Changed", key: value})

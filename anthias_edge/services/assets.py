@@ -34,6 +34,7 @@ from anthias_edge.errors import (
 from anthias_edge.models import Asset
 from anthias_edge.models.base import PreparedSelect
 from anthias_edge.services import audit, media, youtube
+from anthias_edge.services.asset_events import NO_ASSET_EVENTS, AssetEventSink, asset_snapshot
 from anthias_edge.services.play_order import (
     active_positions,
     listed_positions,
@@ -106,6 +107,8 @@ class AssetService:
     # Each entry is written in the transaction of its change, as TenantService does.
     actor: str | None = None
     ip: str | None = None
+    # Told of each committed create, update and delete (the plugin host's sink, via the runtime).
+    events: AssetEventSink = NO_ASSET_EVENTS
 
     # -- reading ---------------------------------------------------------
     def list_assets(self) -> list[Asset]:
@@ -196,7 +199,9 @@ class AssetService:
 
         in_tenant_write(self.tenant_id, write)
         self.on_change()
-        return self.get(asset_id)
+        created = self.get(asset_id)
+        self.events.asset_created(self.tenant_id, asset_snapshot(created), self.actor)
+        return created
 
     def update(self, asset_id: str, values: Mapping[str, Any], *, renumber: bool,
                current: Asset | None = None, shared: bool | None = None) -> Asset:
@@ -232,7 +237,9 @@ class AssetService:
             with db.atomic():
                 write()
         self.on_change()
-        return asset if current is not None and not renumber else self.get(asset_id)
+        updated = asset if current is not None and not renumber else self.get(asset_id)
+        self.events.asset_updated(self.tenant_id, asset_snapshot(updated), sent, self.actor)
+        return updated
 
     def delete(self, asset_id: str) -> None:
         """Remove the row, and the file when it lives in the asset folder
@@ -243,6 +250,7 @@ class AssetService:
             self._audit("asset.delete", asset_id, asset.name)
         self._remove_owned_file(asset.uri)
         self.on_change()
+        self.events.asset_deleted(self.tenant_id, asset_snapshot(asset), self.actor)
 
     def set_order(self, ids: Iterable[str]) -> None:
         """``play_order = position``; unknown ids are skipped but use their index
@@ -382,7 +390,9 @@ class AssetService:
         in_tenant_write(self.tenant_id, write)
         self._start_download(asset_id, source_url, target)
         self.on_change()
-        return self.get(asset_id)
+        created = self.get(asset_id)
+        self.events.asset_created(self.tenant_id, asset_snapshot(created), self.actor)
+        return created
 
     def _start_download(self, asset_id: str, url: str, target: Path) -> None:
         def job() -> None:
