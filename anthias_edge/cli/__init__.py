@@ -30,16 +30,33 @@ class LazyGroup(click.Group):
         """Take the usual ``click.Group`` arguments plus ``lazy_commands``: name -> import path."""
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
+        self._plugin_commands_added = False
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """Every command name, eager and lazy, sorted."""
+        """Every command name, eager, lazy and the plugins', sorted."""
+        self._add_plugin_commands()
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """Import a lazy command on first use; eager ones as ``click.Group`` does."""
+        """Import a lazy command on first use; eager ones as ``click.Group`` does; any other
+        name may be a plugin's (the plugins are looked for only then)."""
         if cmd_name in self.lazy_commands:
             return self._load(cmd_name)
+        if cmd_name not in self.commands:
+            self._add_plugin_commands()
         return super().get_command(ctx, cmd_name)
+
+    def _add_plugin_commands(self) -> None:
+        # Once; a broken plugin (or settings file) must not take the core commands with it.
+        if self._plugin_commands_added:
+            return
+        self._plugin_commands_added = True
+        from anthias_edge.cli.plugins import add_plugin_commands
+
+        try:
+            add_plugin_commands(self, {*self.commands, *self.lazy_commands})
+        except Exception as exc:
+            click.echo(f"Warning: plugin commands are not available: {exc}", err=True)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the chosen subcommand; a domain error becomes one ``Error:`` line, exit code 1."""
@@ -72,6 +89,7 @@ class LazyGroup(click.Group):
         "keys": "anthias_edge.cli.tenancy:keys_group",
         "migrate-to-postgresql": "anthias_edge.cli.tenancy:migrate_to_postgresql_command",
         "qr": "anthias_edge.cli.qr:qr_group",
+        "plugins": "anthias_edge.cli.plugins:plugins_group",
     },
     context_settings={"help_option_names": ["-h", "--help"]},
 )

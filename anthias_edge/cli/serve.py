@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -34,12 +35,16 @@ SERVER_THREADS = 8
               help="Cloud mode: worker processes (default: 2 x CPU cores).")
 @click.option("--threads", type=click.IntRange(min=1), default=SERVER_THREADS, show_default=True,
               help="Cloud mode: threads per worker process.")
-def serve(listen: str | None, workers: int | None, threads: int) -> None:
+@click.option("--safe", is_flag=True,
+              help="Load only the built-in plugins, none installed from other packages.")
+def serve(listen: str | None, workers: int | None, threads: int, safe: bool) -> None:
     """Serve the web UI and the API until SIGTERM or Ctrl-C.
 
     On a device (mode ``device``) one waitress process; in cloud mode (ANTHIAS_MODE=cloud,
     DATABASE_URL on PostgreSQL) several gunicorn workers.
     """
+    if safe:  # through the environment, so gunicorn's workers are in safe mode too
+        os.environ["ANTHIAS_PLUGINS_SAFE_MODE"] = "on"
     settings = load_settings()
     try:
         host, port = parse_listen(settings["listen"] if listen is None else listen)
