@@ -20,7 +20,11 @@ bp = Blueprint("web", __name__)
 
 def init_web(app: Flask) -> None:
     """Configure sessions and register the dashboard blueprint on ``app``."""
-    from anthias_edge.web import pages, session_auth  # noqa: F401  (they add routes to bp)
+    from anthias_edge.web import (  # noqa: F401  (they add routes to bp)
+        pages,
+        session_auth,
+        sharing_settings,
+    )
     from anthias_edge.web.landing import init_landing
 
     runtime = runtime_of(app)

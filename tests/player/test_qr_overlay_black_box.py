@@ -36,7 +36,7 @@ def test_a_code_made_in_the_dashboard_goes_on_screen_and_off_again(stack, tmp_pa
     home = tmp_path / "home"
     asset_id = stack.create("Menu", 60)
     stack.wait_for(lambda: stack.current() == asset_id)
-    _dashboard(stack, "PATCH", "/api/v3/sharing/settings", {"public_url": PUBLIC})
+    _dashboard(stack, "PATCH", "/settings/sharing", {"public_url": PUBLIC})
     code = _dashboard(stack, "POST", "/api/v3/qr-content", {"asset_id": asset_id})["qr_code"]
     _dashboard(stack, "PATCH", f"/api/v3/assets/{asset_id}", {"qr_overlay": {"enabled": True}})
     url = f"{PUBLIC}/q/{code}"

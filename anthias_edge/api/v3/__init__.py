@@ -17,7 +17,6 @@ from anthias_edge.api.v3 import (  # noqa: F401
     openapi,
     qr_content,
     roles,
-    sharing_settings,
     tenant,
     tokens,
     uploads,

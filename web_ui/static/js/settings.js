@@ -1,6 +1,6 @@
 // The settings form: read /api/v2/device_settings, PATCH the changes, show each refusal.
 // The public address QR codes lead to (issue 13) is not an Anthias setting, so v2 does not
-// carry it: it is read and written at /api/v3/sharing/settings.
+// carry it: the dashboard reads and writes it at /settings/sharing.
 
 import { request } from "./api.js";
 
@@ -10,7 +10,7 @@ const BOOLEANS = ["show_splash", "default_assets", "shuffle_playlist", "use_24_h
                   "debug_logging"];
 const VALUES = ["player_name", "audio_output", "date_format", "auth_backend", "username"];
 const NUMBERS = ["default_duration", "default_streaming_duration"];
-const SHARING = "/api/v3/sharing/settings";
+const SHARING = "/settings/sharing";
 let current = null;
 let sharing = null;
 
