@@ -17,7 +17,6 @@ from types import MappingProxyType
 from typing import Any
 
 from anthias_edge.errors import InvalidPluginSetting
-from anthias_edge.models.plugin_setting import PluginSettingRow
 from anthias_edge.timeutil import utcnow
 
 SettingType = type[str] | type[int] | type[bool]
@@ -82,6 +81,9 @@ def schema_of(declared: Iterable[Any]) -> dict[str, PluginSetting]:
 class PluginSettingsStore:
     """Reads and writes the ``plugin_settings`` table; decrypts and encrypts secret values.
 
+    The model is imported in the methods: declaring settings (``PluginSetting``) must not load
+    peewee, since ``anthias-edge --help`` looks for plugin commands.
+
     ``box`` is called for the crypto box only when a secret is read or written, so a device
     without secret settings never needs a key.
     """
@@ -93,6 +95,8 @@ class PluginSettingsStore:
 
     def stored(self, plugin: str) -> dict[str, str]:
         """The plugin's stored values as text, secrets decrypted."""
+        from anthias_edge.models.plugin_setting import PluginSettingRow
+
         rows = PluginSettingRow.select().where(PluginSettingRow.plugin == plugin)
         return {row.key: self._box().decrypt(row.value) if row.secret else row.value
                 for row in rows}
@@ -125,6 +129,8 @@ class PluginSettingsStore:
     def set(self, plugin: str, schema: Mapping[str, PluginSetting], key: str,
             value: str) -> None:
         """Validate and store one value (encrypted if the setting is secret)."""
+        from anthias_edge.models.plugin_setting import PluginSettingRow
+
         setting = schema.get(key)
         if setting is None:
             raise InvalidPluginSetting({key: ["is not a setting of this plugin"]},
@@ -146,11 +152,15 @@ class PluginSettingsStore:
 
     def unset(self, plugin: str, key: str) -> bool:
         """Remove a stored value (the default applies again); True if there was one."""
+        from anthias_edge.models.plugin_setting import PluginSettingRow
+
         return bool(PluginSettingRow.delete().where(PluginSettingRow.plugin == plugin,
                                                     PluginSettingRow.key == key).execute())
 
     def shown(self, plugin: str, schema: Mapping[str, PluginSetting]) -> dict[str, Any]:
         """What an operator may see: each declared key's value, secrets masked."""
+        from anthias_edge.models.plugin_setting import PluginSettingRow
+
         stored = {row.key: row for row in
                   PluginSettingRow.select().where(PluginSettingRow.plugin == plugin)}
         shown: dict[str, Any] = {}
