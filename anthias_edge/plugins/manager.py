@@ -190,8 +190,8 @@ def load_plugins(
     manager = get_plugin_manager()
     host = PluginHost(manager, [])
     builtins = builtin_candidates() if builtins is None else list(builtins)
-    if third_party is None:
-        third_party = [] if safe else entry_point_candidates()
+    if third_party is None:  # found even in safe mode (not imported), to be listed with why
+        third_party = entry_point_candidates()
     for candidate in [*builtins, *third_party]:
         _load_one(host, candidate, store, safe=safe, disabled=set(disabled))
     manager.check_pending()  # every plugin left registered passed it alone
