@@ -86,10 +86,11 @@ def test_no_code_is_drawn_without_an_overlay_or_without_a_live_qr_content(databa
 
 def test_the_newest_live_code_of_an_asset_is_the_one_drawn(database):
     make_asset("menu", {"enabled": True})
-    share("menu")
+    older = share("menu")
     newest = share("menu")
+    # Both were made within the same second or so: make the first one clearly older.
     database.execute_sql("UPDATE qr_contents SET created_at = ? WHERE qr_code = ?",
-                         ((NOW + dt.timedelta(minutes=1)).isoformat(sep=" "), newest))
+                         ((NOW - DAY).isoformat(sep=" "), older))
     assert overlays()["menu"].url == f"{BASE}/q/{newest}"
 
 
