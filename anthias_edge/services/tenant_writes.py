@@ -5,11 +5,12 @@ positions. Two such transactions interleaved under PostgreSQL's READ COMMITTED l
 other's rows in different orders (``deadlock detected``) or both act on what they read
 before the other wrote (two assets at one position). So each write that renumbers, orders
 or counts a tenant's assets first takes its tenant's lock: a PostgreSQL advisory lock held
-until the transaction ends, or SQLite's write lock taken at BEGIN IMMEDIATE (SQLite has one
-writer at a time anyway; taking the lock first means a transaction never has to upgrade
-from reading, which fails at once instead of waiting). Other tenants do not wait, short of
-a hash collision of their ids. A deadlock or serialisation failure that still happens (with
-rows some other writer locks) is retried a few times, in a fresh transaction or savepoint.
+until the transaction ends. On SQLite, which has one writer at a time anyway, every
+transaction of the process already waits for its turn and begins holding the write lock
+(``db.SqlitePool``), so it never has to upgrade from reading, which fails at once instead of
+waiting. On PostgreSQL other tenants do not wait, short of a hash collision of their ids.
+A deadlock or serialisation failure that still happens (with rows some other writer locks)
+is retried a few times, in a fresh transaction or savepoint.
 """
 
 from __future__ import annotations
