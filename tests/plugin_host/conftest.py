@@ -13,6 +13,9 @@ from click.testing import CliRunner, Result
 from anthias_edge.cli import main
 from anthias_edge.plugins.manager import get_plugin_manager
 
+# The v3 tenants-and-users world, for the tests of what v3 writes tell plugins.
+from tests.api.v3.conftest import cheap_passwords, make_world  # noqa: F401
+
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

@@ -154,3 +154,19 @@ def test_a_plugin_failing_in_an_event_hook_is_logged_and_the_request_succeeds(
     assert [c[0] for c in second.calls if c[0] == "asset_created"] == ["asset_created"]
     assert "plugin hello failed in asset_created" in caplog.text
     assert any(r.name == "anthias_edge.plugins.hello" for r in caplog.records)
+
+
+def test_v3_writes_reach_plugins_with_their_tenant_and_signed_in_actor(recorder, make_world):
+    world = make_world()
+    headers = world.auth("editor")
+
+    created = world.client.post("/api/v3/assets", headers=headers, json={
+        "name": "Lobby", "uri": "https://example.com/", "mimetype": "webpage",
+        "skip_asset_check": True}).get_json()
+    world.client.delete(f"/api/v3/assets/{created['asset_id']}", headers=headers)
+
+    [(tenant, asset_id, name, actor)] = _calls(recorder, "asset_created")
+    assert (tenant, asset_id, name) == (world.a, created["asset_id"], "Lobby")
+    assert actor is not None and world.users[(world.a, "editor")] in actor
+    assert [call[:2] for call in _calls(recorder, "asset_deleted")] == [
+        (world.a, created["asset_id"])]
