@@ -195,3 +195,18 @@ def test_safe_mode_loads_the_built_ins_only(site, make_app, cli, how):
     assert "  not loaded: safe mode: third-party plugins are not loaded" in listed.stdout
     assert "event_log\t" in listed.stdout
     assert plugin.module not in sys.modules
+
+
+def test_a_plugin_command_may_not_take_a_core_commands_name(site):
+    import click
+
+    install_plugin(site, "hello", recorder_source(command="serve"))
+    install_plugin(site, "other", recorder_source(provider="otherpay", command="other-say"))
+    host = load_plugins(None)
+    cli = click.Group("anthias-edge")
+
+    host.add_commands(cli, {"serve", "plugins"})
+
+    assert sorted(cli.commands) == ["other-say"]
+    assert host.record("hello").problem == ("register_commands failed: ValueError: "
+                                            "command serve is already taken")
