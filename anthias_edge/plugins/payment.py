@@ -7,7 +7,9 @@ raise ``PaymentProviderError`` (the gateway could not be reached or answered an 
 ``verify_notification`` raises ``NotificationRejected`` for anything it does not believe.
 
 Statuses are normalised to the words below; ``raw`` keeps the gateway's own answer for the
-audit log and for statuses this list does not name.
+audit log and for statuses this list does not name. Calls that create something at the gateway
+take an ``idempotency_key`` the caller keeps with its payment attempt, so a call retried after a
+timeout (even from another worker) is sent with the same key and never charges twice.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-# A one-off payment: pending until paid; settled when the money is taken; a settled payment
-# may still end denied or refunded later (a reversal), which the billing service must apply.
-TransactionState = Literal["pending", "settled", "denied", "expired", "canceled", "refunded",
-                           "failed", "unknown"]
-# A recurring charge plan at the gateway.
-SubscriptionState = Literal["active", "inactive", "canceled", "unknown"]
-Interval = Literal["day", "week", "month", "year"]
+# A one-off payment. ``paid``: the money is taken and the gateway's fraud check accepted it
+# (Midtrans: settlement, or capture with fraud_status accept); a charge held for review is still
+# ``pending``. A paid payment may later become ``denied``, ``refunded``,
+# ``partially_refunded`` or ``chargeback`` (a reversal), which the billing service must apply;
+# any other move back is stale and ignored.
+TransactionState = Literal["pending", "paid", "denied", "expired", "canceled", "refunded",
+                           "partially_refunded", "chargeback", "failed", "unknown"]
+# A recurring charge at the gateway (Midtrans reports only active and inactive).
+SubscriptionState = Literal["active", "inactive", "unknown"]
+# What gateways schedule by (Midtrans: day, week, month); a yearly plan is 12 months.
+Interval = Literal["day", "week", "month"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class CheckoutRequest:
     amount: int
     currency: str
     description: str
+    idempotency_key: str | None = None
     customer_email: str | None = None
     customer_name: str | None = None
     # Where the gateway sends the customer's browser back to when done.
@@ -93,7 +100,10 @@ class SubscriptionRequest:
     interval_count: int
     saved_card_token: str
     start_at: dt.datetime
+    idempotency_key: str | None = None
     customer_email: str | None = None
+    # Our own references (tenant, plan), echoed back by the gateway where it can.
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,8 @@ class ProviderSubscription:
     amount: int | None = None
     currency: str | None = None
     next_charge_at: dt.datetime | None = None
+    # The gateway's ids of the charges it made for it (Midtrans ``transaction_ids``).
+    transaction_ids: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -113,6 +125,8 @@ class PaymentProvider(Protocol):
     """One payment gateway. ``name`` is unique in the deployment (``midtrans``)."""
 
     name: str
+    # The ISO currencies it charges in (Midtrans: IDR only).
+    currencies: tuple[str, ...]
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
         """Ask the gateway for a payment page; retrying the same ``order_id`` is safe."""

@@ -36,6 +36,7 @@ def _record(hook, *values):
 
 class Gateway:
     name = "{provider}"
+    currencies = ("IDR",)
 
     def __init__(self, api_key):
         self.api_key = api_key

@@ -210,3 +210,30 @@ def test_a_plugin_command_may_not_take_a_core_commands_name(site):
     assert sorted(cli.commands) == ["other-say"]
     assert host.record("hello").problem == ("register_commands failed: ValueError: "
                                             "command serve is already taken")
+
+
+HALF_A_PROVIDER = '''
+from anthias_edge.plugins import hookimpl
+
+class Half:
+    name = "halfpay"
+    currencies = ("IDR",)
+
+    def create_checkout(self, request):
+        return None
+
+@hookimpl
+def register_payment_providers(settings):
+    return [Half()]
+'''
+
+
+def test_a_provider_without_every_operation_disables_its_plugin(site, make_app, cli):
+    install_plugin(site, "half", HALF_A_PROVIDER)
+
+    runtime = make_app().extensions["anthias"]
+    record = _records(cli("plugins", "list", "--json"))["half"]
+
+    assert runtime.plugins.payment_providers == {}
+    assert record["enabled"] is False
+    assert "is not a PaymentProvider" in record["problem"]
