@@ -12,9 +12,9 @@ a conditional request naming that tag is passed in with the suffix removed, so t
 304 logic keeps working. Both variants say ``Vary: Accept-Encoding``.
 
 Compressing the 1,000-asset list (500 kB) costs about 2.5 ms, so the compressed bytes of
-bodies the app hands out again and again are kept: a body object the app marked as reused
-(``REUSED_BODY`` in the WSGI environ: the cached asset list), or a file with the same path
-and ETag (static files).
+bodies the app hands out again and again are kept: by path and strong ETag (static files, the
+v2 list, whose ETag is its body's hash), or a body object the app marked as one it sends
+again (``REUSED_BODY`` in the WSGI environ: the cached v1 lists, which have no ETag).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class _Kept:
             return found[1]
 
     def put(self, key: Any, source: Any, compressed: bytes, size: int) -> None:
-        cost = size + len(compressed)
+        cost = len(compressed) + (size if source is not None else 0)
         if cost > self._budget:
             return
         with self._lock:
@@ -214,11 +214,12 @@ class GzipMiddleware:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        if len(chunks) == 1 and environ.get(REUSED_BODY):
-            key, source = ("body", id(chunks[0])), chunks[0]  # held, so its id stays its own
-        elif etag is not None:  # a file: the same path and ETag are the same bytes
-            key, source = ("file", environ.get("SCRIPT_NAME", ""),
+        if etag is not None and not etag.startswith("W/"):
+            # A strong ETag names these very bytes (a static file, a list's body hash).
+            key, source = ("tag", environ.get("SCRIPT_NAME", ""),
                            environ.get("PATH_INFO", ""), etag), None
+        elif len(chunks) == 1 and environ.get(REUSED_BODY):
+            key, source = ("body", id(chunks[0])), chunks[0]  # held, so its id stays its own
         else:
             key = source = None
         if key is not None:

@@ -37,6 +37,11 @@ class DataGeneration:
         self._seen: dict[int, tuple[object, tuple[int, int]]] = {}
         self._generation = 0
 
+    @property
+    def moves_only_on_writes(self) -> bool:
+        """Whether a generation outlives a call (SQLite); else every call is a new one."""
+        return self._enabled
+
     def current(self) -> int:
         """The generation as seen from the calling thread's connection."""
         if not self._enabled:
@@ -80,6 +85,11 @@ class RenderCache:
             if found is None:
                 found = self._companions[kind] = build()
             return found  # type: ignore[return-value]
+
+    @property
+    def reuses(self) -> bool:
+        """Whether a built body can be served again (not on PostgreSQL: no change signal)."""
+        return self._generation.moves_only_on_writes
 
     def peek(self, key: tuple, now: dt.datetime) -> tuple[bytes, str] | None:
         """The body for ``key`` and its ETag if it is still current, else None (nothing built)."""

@@ -66,7 +66,8 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
             return renderer.render(rt.database, tenant_id, rules.formatter, dumps, now, zone)
 
         body, etag = rt.render_cache.get_or_build(key, now, build)
-        request.environ[REUSED_BODY] = True  # its gzip form is kept too (compression.py)
+        if rt.render_cache.reuses:  # the same bytes object comes again: keep its gzip form
+            request.environ[REUSED_BODY] = True
         if rules.suffix != "V2":
             return render_body(body)
         # The web UI polls this list; an unchanged body costs a 304 and no transfer.
