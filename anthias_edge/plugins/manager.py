@@ -204,13 +204,14 @@ def _load_one(host: PluginHost, candidate: Candidate, store: PluginSettingsStore
     record = PluginRecord(candidate.name, candidate.version, candidate.source)
     earlier = host.record(candidate.name)
     host.records.append(record)
-    problem = _why_skipped(candidate, earlier, safe=safe, disabled=disabled)
-    if problem is not None:
-        record.problem = problem
-        if earlier is not None:
-            _refuse(record, problem, builtin=candidate.builtin)
-        else:
-            logger.info("plugin %s not loaded: %s", candidate.name, problem)
+    fault = _name_fault(candidate, earlier)
+    if fault is not None:  # a packaging mistake: as loud as a plugin that fails
+        _refuse(record, fault, builtin=candidate.builtin)
+        return
+    choice = _switched_off(candidate, safe=safe, disabled=disabled)
+    if choice is not None:  # the operator's choice: said, not alarmed about
+        record.problem = choice
+        logger.info("plugin %s not loaded: %s", candidate.name, choice)
         return
     manager = host.manager
     plugin = None
@@ -230,13 +231,16 @@ def _load_one(host: PluginHost, candidate: Candidate, store: PluginSettingsStore
     logger.info("plugin %s %s loaded (%s)", record.name, record.version, record.source)
 
 
-def _why_skipped(candidate: Candidate, earlier: PluginRecord | None, *, safe: bool,
-                 disabled: Collection[str]) -> str | None:
+def _name_fault(candidate: Candidate, earlier: PluginRecord | None) -> str | None:
     if not NAME.match(candidate.name):
         return ("its name is not lower-case letters, digits, '-' and '_' "
                 "(it is used in URLs and variable names)")
     if earlier is not None:
         return f"the name is already taken by {earlier.source}"
+    return None
+
+
+def _switched_off(candidate: Candidate, *, safe: bool, disabled: Collection[str]) -> str | None:
     if candidate.name in disabled:
         return "disabled by the disabled_plugins setting"
     if safe and not candidate.builtin:

@@ -237,3 +237,16 @@ def test_a_provider_without_every_operation_disables_its_plugin(site, make_app, 
     assert runtime.plugins.payment_providers == {}
     assert record["enabled"] is False
     assert "is not a PaymentProvider" in record["problem"]
+
+
+def test_a_plugin_name_that_cannot_be_a_url_part_is_refused(site, make_app, cli, caplog):
+    plugin = install_plugin(site, "Hello.World", recorder_source())
+
+    with caplog.at_level(logging.ERROR):
+        make_app()
+    record = _records(cli("plugins", "list", "--json"))["Hello.World"]
+
+    assert record["enabled"] is False
+    assert record["problem"].startswith("its name is not lower-case letters, digits")
+    assert "plugin Hello.World disabled" in caplog.text
+    assert plugin.module not in sys.modules
