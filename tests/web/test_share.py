@@ -334,3 +334,21 @@ def test_the_share_dialog_and_list_pass_axe_and_work_from_the_keyboard(page, liv
     expect(page.locator("#share-dialog")).not_to_be_visible()
     expect(page.locator("#share-list li.share")).to_have_count(1)
     assert_accessible(page, "the assets page with the Shared list")
+
+
+def test_a_refused_share_says_why_and_makes_nothing(page, live_server):
+    asset = add_via_api(live_server, "Gone soon")
+    page.goto("/")
+    page.get_by_role("button", name="Share Gone soon", exact=True).click()
+    expect(page.get_by_role("button", name="Share with a QR code")).to_be_visible()
+    page.get_by_label("Stop sharing on (optional)").fill("2001-01-01T10:00")
+    page.get_by_role("button", name="Share with a QR code").click()
+    expect(page.locator("#share-message")).to_have_text(re.compile(r"^Not shared: .*expires"))
+    # Meanwhile someone deletes the asset: the dialog says so instead of failing silently.
+    assert live_server.api("DELETE", f"/api/v2/assets/{asset['asset_id']}")[0] == 204
+    page.get_by_label("Stop sharing on (optional)").fill("")
+    page.get_by_role("button", name="Share with a QR code").click()
+    expect(page.locator("#share-message")).to_have_text(re.compile(r"^Not shared: "))
+    expect(page.locator("#share-code")).to_be_hidden()
+    status, body = live_server.api("GET", "/api/v3/qr-content", headers=mark())
+    assert status == 200 and body["items"] == []

@@ -12,6 +12,7 @@ export function describeError(status, data, text) {
   if (status === 403 && text && !data) return text;
   if (data && typeof data === "object") {
     if (typeof data.error === "string") return data.error;
+    if (data.error && typeof data.error === "object") return describeV3(data.error);
     if (typeof data.detail === "string") return data.detail;
     const parts = Object.entries(data).map(([field, errors]) =>
       `${field.replace(/_/g, " ")}: ${[].concat(errors).join(" ")}`);
@@ -20,6 +21,15 @@ export function describeError(status, data, text) {
   if (typeof data === "string" && data) return data;
   if (status === 0) return "The device could not be reached. Check the network and try again.";
   return text || `The device answered with error ${status}.`;
+}
+
+/** API v3's {code, message, details}: its message, then each field's own ("expires at: ..."). */
+function describeV3(error) {
+  const fields = error.code === "validation_error" && error.details
+    && typeof error.details === "object" ? Object.entries(error.details) : [];
+  if (!fields.length) return String(error.message || error.code || "The request was refused.");
+  return fields.map(([field, errors]) =>
+    `${field.replace(/_/g, " ")}: ${[].concat(errors).join(" ")}`).join("; ");
 }
 
 /** Send the person to the sign-in page, back here afterwards. */
