@@ -280,3 +280,20 @@ def test_the_sharing_page_shows_more_on_demand(console_server: ConsoleServer, op
     shown = rows.evaluate_all("items => items.map((li) => li.dataset.code)")
     assert sorted(shown) == sorted(codes)
     expect(page.get_by_role("button", name="Show more")).to_have_count(0)
+
+
+def test_a_past_expiry_is_refused_next_to_its_field_and_nothing_is_made(
+        console_server: ConsoleServer, open_console):
+    title = unique("Past offer")
+    [asset_id] = console_server.add_assets("acme", [title])
+    page = content_page(open_console, console_server, username("acme", "editor"))
+    page.get_by_label("Search").fill(title)
+    page.get_by_role("button", name=f"Share “{title}”").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Stop sharing on (optional)").fill("2001-01-01T10:00")
+    dialog.get_by_role("button", name="Share with a QR code").click()
+    expiry = dialog.get_by_label("Stop sharing on (optional)")
+    expect(expiry).to_have_attribute("aria-invalid", "true")
+    expect(dialog.locator(".field-error")).to_have_text("Must be in the future.")
+    with console_server.db():
+        assert QRContent.select().where(QRContent.asset == asset_id).count() == 0
