@@ -74,11 +74,14 @@ def lua_quote(text: str) -> str:
     return f"[{'=' * level}[{text}]{'=' * level}]"
 
 
-def fixed_request(method: str, body: str | None, content_type: str = "application/json") -> str:
+def fixed_request(method: str, body: str | None, content_type: str = "application/json",
+                  headers: dict[str, str] | None = None) -> str:
     """Lua for the same request every time (the path is wrk's URL)."""
+    extra = "".join(f"wrk.headers[{lua_quote(name)}] = {lua_quote(value)}\n"
+                    for name, value in (headers or {}).items())
     return (f"wrk.method = {lua_quote(method)}\n"
             f"wrk.body = {'nil' if body is None else lua_quote(body)}\n"
-            f"wrk.headers[\"Content-Type\"] = {lua_quote(content_type)}\n")
+            f"wrk.headers[\"Content-Type\"] = {lua_quote(content_type)}\n" + extra)
 
 
 def to_ms(value: str) -> float:

@@ -6,7 +6,8 @@ interleaved, against a second server that is already running (for example a real
 seeded the same way through its API, and prints both and the ratios. At 100 and at 1,000
 assets, every round runs:
 
-- ``GET /api/v2/assets`` and ``GET /api/v2/assets/<id>`` at 16 connections (after a warm-up);
+- ``GET /api/v2/assets`` (without and with ``Accept-Encoding: gzip``) and
+  ``GET /api/v2/assets/<id>`` at 16 connections (after a warm-up);
 - writes at 4 connections: PATCH (a new name, rotating over every asset), the playlist order
   (``POST /api/v2/assets/order``, two neighbours swapped), POST (a disabled asset, at most
   ``--write-burst`` of them) and DELETE (of exactly those new assets);
@@ -121,8 +122,11 @@ def reads(target: HttpTarget, size: int, ids: list[str], duration: int,
     """The cached list and one asset, at 16 connections, each after a warm-up."""
     limit = max_requests // THREADS
     results = []
-    for scenario, path in ((f"GET {LIST}", LIST), (f"GET {LIST}/<id>", f"{LIST}/{ids[0]}")):
-        get = fixed_request("GET", None)
+    gzip = {"Accept-Encoding": "gzip"}
+    for scenario, path, headers in ((f"GET {LIST}", LIST, None),
+                                    (f"GET {LIST}, gzip", LIST, gzip),
+                                    (f"GET {LIST}/<id>", f"{LIST}/{ids[0]}", None)):
+        get = fixed_request("GET", None, headers=headers)
         run_wrk(target, "warm-up", path, WARMUP_S, get, READ_CONNECTIONS, THREADS, limit)
         settle(target)  # a slow server still answers the warm-up's queued requests
         results.append(run_wrk(target, scenario, path, duration, get, READ_CONNECTIONS,
