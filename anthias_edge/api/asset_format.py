@@ -33,6 +33,17 @@ EXTENSION_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+# Every column v1_asset and v2_asset read, is_active's included. The asset list selects only
+# these (api/asset_list_render.py); tests/api/test_asset_list_render.py fails when a formatter
+# reads another one.
+SHOWN_COLUMNS = (
+    "asset_id", "name", "uri", "start_date", "end_date", "duration", "mimetype", "is_enabled",
+    "nocache", "play_order", "skip_asset_check", "is_processing", "play_days", "play_time_from",
+    "play_time_to", "skip_ssl_verify", "refresh_interval_s", "custom_headers", "is_reachable",
+    "last_reachability_check", "metadata",
+)
+
+
 def _duration_text(duration: int | None) -> str | None:
     return None if duration is None else str(duration)
 

@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from peewee import Database
@@ -62,14 +62,14 @@ class _Kept(NamedTuple):
 
 
 class _ListQuery:
-    """Every column of one tenant's assets in natural order, ``play_order`` last, as tuples.
+    """The chosen columns of one tenant's assets in natural order, ``play_order`` last.
 
-    The SQL is rendered once per kind of database (peewee spends about 1 ms rendering it),
-    with a marker where the tenant's id goes.
+    Rows come back as tuples. The SQL is rendered once per kind of database (peewee spends
+    about 1 ms rendering it), with a marker where the tenant's id goes.
     """
 
-    def __init__(self) -> None:
-        fields = [f for f in Asset._meta.sorted_fields if f.name != ORDER_FIELD]
+    def __init__(self, columns: Iterable[str]) -> None:
+        fields = [Asset._meta.fields[name] for name in columns if name != ORDER_FIELD]
         self.fields = [*fields, Asset._meta.fields[ORDER_FIELD]]
         self.converters = [f.python_value for f in self.fields]
         self._compiled: dict[tuple[type, bool], tuple[str, list[Any]]] = {}
@@ -86,7 +86,7 @@ class _ListQuery:
         return database.execute_sql(sql, bound).fetchall()
 
     def asset(self, row: tuple) -> Asset:
-        """The model a full select would have built from ``row``."""
+        """The model a select of these columns builds from ``row`` (defaults elsewhere)."""
         values = {field.name: convert(value)
                   for field, convert, value in zip(self.fields, self.converters, row, strict=True)}
         return Asset(**values)
@@ -104,10 +104,12 @@ def _with_tenant(param: Any, tenant_id: str | None) -> Any:
 class AssetListRenderer:
     """Renders tenants' lists, reusing the bytes of rows that did not change since last time."""
 
-    def __init__(self, horizon: dt.timedelta, max_kept_rows: int = MAX_KEPT_ROWS) -> None:
+    def __init__(self, horizon: dt.timedelta, columns: Iterable[str],
+                 max_kept_rows: int = MAX_KEPT_ROWS) -> None:
+        """``columns``: every column the formatters read (play_order is always selected)."""
         self._horizon = horizon
         self._max_kept_rows = max_kept_rows
-        self._query = _ListQuery()
+        self._query = _ListQuery(columns)
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple, _Kept] = OrderedDict()
         self._kept_rows = 0

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import peewee
 import pytest
 
-from anthias_edge.api.asset_format import v1_asset, v2_asset
+from anthias_edge.api.asset_format import SHOWN_COLUMNS, v1_asset, v2_asset
 from anthias_edge.api.asset_list_render import AssetListRenderer
 from anthias_edge.api.legacy.http import dumps
+from anthias_edge.models import Asset
+from anthias_edge.models.base import JSONTextField
 from tests.helpers import v2_asset as v2_body
 
 LISTS = {"/api/v1/assets": v1_asset, "/api/v1.1/assets": v1_asset,
@@ -137,7 +141,7 @@ def test_a_row_the_encoder_must_escape_makes_the_whole_list_escaped_as_before(se
     with serving.app_context():
         assets = runtime.assets().list_assets()
         expected = dumps([lone_surrogate(a, now, zone) for a in assets]).encode()
-        body, _ = AssetListRenderer(dt.timedelta(hours=1)).render(
+        body, _ = AssetListRenderer(dt.timedelta(hours=1), SHOWN_COLUMNS).render(
             runtime.database, runtime.local_tenant_id, lone_surrogate, dumps, now, zone)
     assert body == expected
     assert b"K\\u00f6ln" in body and b"\\ud800" in body
@@ -148,7 +152,7 @@ def test_lists_too_long_to_keep_are_still_rendered_whole_and_right(serving):
     ids = [client.post("/api/v2/assets", json=v2_body(name=f"Screen {n}")).get_json()["asset_id"]
            for n in range(3)]
     runtime = serving.extensions["anthias"]
-    renderer = AssetListRenderer(dt.timedelta(hours=1), max_kept_rows=2)
+    renderer = AssetListRenderer(dt.timedelta(hours=1), SHOWN_COLUMNS, max_kept_rows=2)
 
     def both() -> tuple[bytes, bytes]:
         now, zone = runtime.clock(), runtime.zone
@@ -165,3 +169,37 @@ def test_lists_too_long_to_keep_are_still_rendered_whole_and_right(serving):
 
     assert first[0] == first[1] and second[0] == second[1]
     assert b"changed" in second[0]
+
+
+def _other_value(field: peewee.Field):
+    """A value for ``field`` that is neither its default nor empty."""
+    if isinstance(field, JSONTextField):
+        return {"other": field.name}
+    if isinstance(field, peewee.BooleanField):
+        return not field.default
+    if isinstance(field, peewee.IntegerField):
+        return 12345
+    if isinstance(field, peewee.DateTimeField):
+        return dt.datetime(2031, 2, 3, 4, 5, 6)
+    return f"other {field.name}"
+
+
+def test_the_list_formatters_read_no_column_the_list_leaves_out():
+    shown = {"asset_id": "a" * 32, "name": "Shown", "uri": "https://example.org/",
+             "start_date": dt.datetime(2020, 1, 1), "end_date": dt.datetime(2040, 1, 1),
+             "duration": 15, "mimetype": "webpage", "is_enabled": True, "nocache": True,
+             "play_order": 3, "skip_asset_check": True, "is_processing": True,
+             "play_days": [1, 2, 3, 4, 5, 6, 7], "play_time_from": "00:00:00",
+             "play_time_to": "23:59:59", "skip_ssl_verify": True, "refresh_interval_s": 60,
+             "custom_headers": {"X-A": "b"}, "is_reachable": False,
+             "last_reachability_check": dt.datetime(2030, 5, 5), "metadata": {"k": "v"}}
+    assert set(shown) == set(SHOWN_COLUMNS)
+    others = {name: _other_value(field) for name, field in Asset._meta.fields.items()
+              if name not in shown}
+    full, listed = Asset(**shown, **others), Asset(**shown)
+    now = dt.datetime(2030, 6, 1, 12, 0)
+
+    for formatter in (v1_asset, v2_asset):
+        for zone in (dt.UTC, ZoneInfo("Europe/Berlin")):
+            assert formatter(listed, now, zone) == formatter(full, now, zone)
+    assert v2_asset(listed, now, dt.UTC)["is_active"] is True

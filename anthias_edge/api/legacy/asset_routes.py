@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
+from anthias_edge.api.asset_format import SHOWN_COLUMNS
 from anthias_edge.api.asset_list_render import AssetListRenderer
 from anthias_edge.api.legacy.blueprint import legacy_tenant_id, named
 from anthias_edge.api.legacy.http import dumps, empty, render, render_body
@@ -39,7 +40,7 @@ class AssetRules:
 
 
 def _list_renderer() -> AssetListRenderer:
-    return AssetListRenderer(CACHE_HORIZON)
+    return AssetListRenderer(CACHE_HORIZON, SHOWN_COLUMNS)
 
 
 def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
