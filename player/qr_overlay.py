@@ -95,6 +95,8 @@ def placement(corner: str, side: int, width: int, height: int) -> tuple[int, int
     return max(x, 0), max(y, 0)
 
 
+# A 1080p plate is about 150 kB: a few are kept, enough for a playlist's codes to be ready.
+@functools.lru_cache(maxsize=8)
 def bgra_bitmap(url: str, side: int) -> tuple[int, bytes]:
     """The code as opaque BGRA pixels filling ``side`` x ``side``, row by row.
 

@@ -311,8 +311,11 @@ class MpvRenderer:
         the page cache gives most of the gain (an SD card is the slow part). Handing mpv
         the next file ahead (``loadfile … append`` with ``--prefetch-playlist``, then
         ``playlist-next``) was measured no faster than ``loadfile … replace`` on a cached
-        file: the decoder and video output start over either way.
+        file: the decoder and video output start over either way. The item's QR code is
+        drawn now too, so ``show`` only hands it to mpv.
         """
+        if item.qr_overlay is not None and (screen := self._window_size()) is not None:
+            bgra_bitmap(item.qr_overlay.url, plate_side(item.qr_overlay.size_pct, screen[1]))
         if not item.uri.startswith("/"):
             return
         try:
