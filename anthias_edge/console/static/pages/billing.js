@@ -1,0 +1,333 @@
+// Billing: the organisation's plan and subscription (status, period, price), its usage against
+// each limit of the plan, the plans it may move to, and the periods it has paid for.
+// Everyone with billing.view reads it; billing.manage (the owner) changes the plan, cancels at
+// the end of the period and resumes. A paid plan is bought on the payment provider's checkout
+// page: the console sends the browser there and the provider sends it back to #/billing.
+// The subscription changes when the provider's notification arrives, not when the browser
+// comes back, so a return only says the payment is being confirmed.
+
+const STATUS = {
+  active: { label: "Active", kind: "active" },
+  trialing: { label: "Trial", kind: "active" },
+  past_due: { label: "Payment overdue", kind: "revoked" },
+  canceled: { label: "Canceled", kind: "muted" },
+};
+// The usage figures of GET /api/v3/tenant, each against the plan's limit.
+const USAGE = [
+  { key: "assets", limit: "max_assets", label: "Content" },
+  { key: "devices", limit: "max_devices", label: "Screens" },
+  { key: "storage_bytes", limit: "storage_quota_gb", label: "Storage", bytes: true },
+];
+// Currencies charged in whole units although ISO 4217 gives them minor ones (Midtrans
+// charges IDR in whole rupiah); any other amount is in the currency's minor unit.
+const WHOLE_UNITS = new Set(["IDR"]);
+const GB = 1024 ** 3;
+
+export async function render(root, ctx) {
+  const { h } = ctx.ui;
+  const manage = ctx.can("billing.manage");
+  const returned = checkoutReturn();
+  let data = await load(ctx);
+
+  function draw() {
+    root.replaceChildren(
+      ctx.ui.pageHeader("Billing", []),
+      returned ? returnNotice(returned) : "",
+      subscriptionCard(),
+      usageCard(),
+      plansCard(),
+      invoicesCard());
+  }
+
+  function returnNotice(back) {
+    const failed = ["deny", "cancel", "expire", "failure"].includes(back.status);
+    return h("p", { class: failed ? "form-error" : "notice", role: "status",
+      "data-checkout-return": back.status || "back" },
+      failed ? "The payment was not completed. Your plan has not changed."
+        : "Thank you. Your plan changes as soon as the payment provider confirms the " +
+          "payment; this page shows it then.");
+  }
+
+  function subscriptionCard() {
+    const sub = data.subscription;
+    const plan = planOf(sub?.plan);
+    const status = STATUS[sub?.status] || null;
+    const facts = [
+      h("dt", {}, "Plan"), h("dd", { "data-fact": "plan" }, plan ? plan.name : "Free"),
+      h("dt", {}, "Status"),
+      h("dd", { "data-fact": "status" }, status
+        ? h("span", { class: `badge ${status.kind}` }, status.label) : "No subscription"),
+    ];
+    if (sub?.amount !== undefined && sub?.amount !== null && sub.amount > 0) {
+      facts.push(h("dt", {}, "Price"), h("dd", { "data-fact": "price" },
+        price(sub.amount, sub.currency, plan?.interval)));
+    }
+    if (sub?.status === "trialing" && sub.trial_end) {
+      facts.push(h("dt", {}, "Trial ends"),
+        h("dd", { "data-fact": "trial_end" }, ctx.ui.formatDate(sub.trial_end)));
+    }
+    if (sub?.current_period_start && sub?.current_period_end) {
+      facts.push(h("dt", {}, "Current period"), h("dd", { "data-fact": "period" },
+        `${ctx.ui.formatDate(sub.current_period_start)} – ` +
+        ctx.ui.formatDate(sub.current_period_end)));
+    }
+    const ending = sub && sub.cancel_at_period_end && sub.status !== "canceled";
+    if (ending) {
+      facts.push(h("dt", {}, "Renewal"), h("dd", { "data-fact": "renewal" },
+        `Canceled: the plan ends on ${ctx.ui.formatDate(sub.current_period_end)} and ` +
+        "is not charged again."));
+    } else if (sub && ["active", "trialing"].includes(sub.status) && sub.current_period_end
+               && sub.amount > 0) {
+      facts.push(h("dt", {}, "Renewal"), h("dd", { "data-fact": "renewal" },
+        `Renews on ${ctx.ui.formatDate(sub.current_period_end)}`));
+    }
+    const actions = [];
+    if (manage && ending) {
+      actions.push(h("button", { type: "button", class: "btn btn-primary",
+        "data-action": "resume", onclick: (event) => act(event.currentTarget, { action: "resume" },
+          "The subscription goes on: it renews at the end of the period.") }, "Resume"));
+    } else if (manage && sub && ["active", "trialing", "past_due"].includes(sub.status)
+               && (sub.amount > 0 || sub.status === "trialing")) {
+      actions.push(h("button", { type: "button", class: "btn btn-danger-quiet",
+        "data-action": "cancel", onclick: (event) => cancel(event.currentTarget) },
+        "Cancel subscription"));
+    }
+    const notes = [];
+    if (sub?.status === "past_due") {
+      notes.push(h("p", { class: "form-error", role: "note" }, "The last renewal could not be " +
+        "charged. Screens keep playing; new content and screens are refused beyond the plan's " +
+        "limits. Choose the plan again below to pay."));
+    }
+    if (!manage) {
+      notes.push(h("p", { class: "hint" }, "Only the organisation's owner can change the plan."));
+    }
+    return h("section", { class: "card", "aria-labelledby": "billing-subscription",
+      "data-subscription": sub?.status || "none" },
+      h("h2", { id: "billing-subscription" }, "Subscription"),
+      h("dl", { class: "facts" }, ...facts),
+      ...notes,
+      actions.length ? h("div", { class: "actions" }, ...actions) : "");
+  }
+
+  function usageCard() {
+    const rows = usageFigures(data.tenant).map((item) => {
+      const id = `billing-usage-${item.key}`;
+      const shown = (value) => (item.bytes ? sizeText(value) : value.toLocaleString());
+      if (item.limit === null || item.limit === undefined) {
+        return h("div", { class: "usage", "data-usage": item.key },
+          h("p", { class: "usage-label", id }, h("strong", {}, item.label),
+            item.used === undefined ? " no limit" : ` ${shown(item.used)} (no limit)`));
+      }
+      const used = item.used ?? 0;
+      const share = item.limit > 0 ? Math.min(100, Math.round((used / item.limit) * 100)) : 100;
+      const level = share >= 100 ? "full" : share >= 80 ? "high" : "ok";
+      const fill = h("span", { class: "bar-fill" });
+      fill.style.width = `${share}%`; // CSSOM: the CSP refuses style attributes in markup
+      return h("div", { class: `usage ${level}`, "data-usage": item.key },
+        h("p", { class: "usage-label", id }, h("strong", {}, item.label),
+          ` ${shown(used)} of ${shown(item.limit)} (${share}%)`),
+        h("div", { class: "bar", role: "progressbar", "aria-labelledby": id,
+          "aria-valuemin": "0", "aria-valuemax": String(item.limit),
+          "aria-valuenow": String(Math.min(used, item.limit)) }, fill),
+        level === "full" ? h("p", { class: "hint" },
+          "The limit is reached: nothing more can be added until you use less or change plan.")
+          : "");
+    });
+    return h("section", { class: "card", "aria-labelledby": "billing-usage" },
+      h("h2", { id: "billing-usage" }, "Usage"),
+      rows.length ? rows : h("p", { class: "muted" }, "No usage figures yet."));
+  }
+
+  function plansCard() {
+    const current = data.subscription;
+    const live = current && current.status !== "canceled";
+    const items = data.plans.filter((plan) => plan.is_public !== false
+                                      || plan.code === current?.plan).map((plan) => {
+      const mine = live && plan.code === planCode(current.plan);
+      const limits = [
+        limitText(plan.max_assets, "content item"),
+        limitText(plan.max_devices, "screen"),
+        plan.storage_quota_gb === null || plan.storage_quota_gb === undefined
+          ? "Unlimited storage" : `${plan.storage_quota_gb.toLocaleString()} GB storage`,
+      ];
+      let button = "";
+      if (mine) {
+        button = h("p", { class: "badge active" }, "Current plan");
+      } else if (manage) {
+        button = h("button", { type: "button", class: "btn btn-primary",
+          "data-action": "choose", onclick: (event) => choose(event.currentTarget, plan) },
+          `Choose ${plan.name}`);
+      }
+      const canTrial = manage && !current && plan.trial_days > 0 && plan.price_amount > 0;
+      return h("li", { class: `card plan${mine ? " is-current" : ""}`, "data-plan": plan.code },
+        h("h3", { class: "plan-name" }, plan.name),
+        h("p", { class: "plan-price" }, plan.price_amount > 0
+          ? price(plan.price_amount, plan.currency, plan.interval) : "Free"),
+        h("ul", { class: "plan-limits" }, ...limits.map((text) => h("li", {}, text))),
+        h("div", { class: "actions" }, button,
+          canTrial ? h("button", { type: "button", class: "btn", "data-action": "trial",
+            onclick: (event) => act(event.currentTarget, { action: "trial", plan: plan.code },
+              `Your ${plan.trial_days}-day trial of ${plan.name} has started.`) },
+          `Try free for ${plan.trial_days} days`) : ""));
+    });
+    return h("section", { class: "card", "aria-labelledby": "billing-plans" },
+      h("h2", { id: "billing-plans" }, "Plans"),
+      manage ? h("p", { class: "hint" }, "A paid plan is paid on the payment provider's page; " +
+        "you come back here afterwards. Moving to a smaller plan never deletes anything: " +
+        "only new items beyond its limits are refused.") : "",
+      h("ul", { class: "plan-list", "aria-label": "Plans" }, ...items));
+  }
+
+  function invoicesCard() {
+    const rows = data.invoices.map((invoice) => h("li", { class: "invoice",
+      "data-invoice": invoice.order_id || invoice.id || "" },
+      h("p", { class: "invoice-period" }, h("strong", {}, planOf(invoice.plan)?.name
+        || invoice.plan || "Plan"), " · ",
+        `${ctx.ui.formatDate(invoice.period_start)} – ${ctx.ui.formatDate(invoice.period_end)}`),
+      h("p", { class: "meta" }, price(invoice.amount, invoice.currency),
+        invoice.paid_at ? ` · paid ${ctx.ui.formatDate(invoice.paid_at)}` : "",
+        invoice.order_id ? ` · order ${invoice.order_id}` : "")));
+    return h("section", { class: "card", "aria-labelledby": "billing-invoices" },
+      h("h2", { id: "billing-invoices" }, "Paid periods"),
+      rows.length ? h("ul", { class: "invoice-list" }, ...rows)
+        : h("p", { class: "muted", "data-empty": "invoices" }, "No paid periods yet."));
+  }
+
+  async function choose(button, plan) {
+    const paid = plan.price_amount > 0;
+    const text = paid
+      ? `Change to ${plan.name} for ${price(plan.price_amount, plan.currency, plan.interval)}? ` +
+        "You will be taken to the payment page to pay."
+      : `Change to ${plan.name}? Nothing is deleted; new items beyond its limits are refused.`;
+    if (!(await ctx.ui.confirmDialog(text, { confirmLabel: paid ? "Go to payment" : "Change plan",
+                                              danger: false }))) {
+      button.focus();
+      return;
+    }
+    const live = data.subscription && data.subscription.status !== "canceled";
+    await act(button, { action: live ? "change_plan" : "subscribe", plan: plan.code,
+                        return_url: returnUrl() }, `You are now on ${plan.name}.`);
+  }
+
+  async function cancel(button) {
+    const sub = data.subscription;
+    const end = sub.current_period_end ? ctx.ui.formatDate(sub.current_period_end) : "";
+    const text = `Cancel the subscription? It stays as it is until ${end || "the end of the " +
+      "period"} and is not charged again; then the free plan's limits apply. Nothing is deleted.`;
+    if (!(await ctx.ui.confirmDialog(text, { confirmLabel: "Cancel subscription" }))) {
+      button.focus();
+      return;
+    }
+    await act(button, { action: "cancel" }, "The subscription ends at the end of the period.");
+  }
+
+  // POST an action; follow a checkout URL when the answer has one, else show the new state.
+  async function act(button, json, message) {
+    button.disabled = true;
+    try {
+      const answer = await ctx.api("POST", "/api/v3/subscription", { json });
+      if (answer?.checkout_url) {
+        location.assign(answer.checkout_url);
+        return;
+      }
+      data = await load(ctx);
+      draw();
+      ctx.ui.toast(message);
+      root.querySelector("h1")?.focus();
+    } catch (error) {
+      button.disabled = false;
+      ctx.ui.toast(error.message, { kind: "error" });
+    }
+  }
+
+  function planOf(code) {
+    const wanted = planCode(code);
+    return data.plans.find((plan) => plan.code === wanted) || null;
+  }
+
+  draw();
+}
+
+async function load(ctx) {
+  const [plans, subscription, invoices, tenant] = await Promise.all([
+    ctx.api("GET", "/api/v3/plans"),
+    ctx.api("GET", "/api/v3/subscription"),
+    ctx.api("GET", "/api/v3/billing/invoices"),
+    ctx.api("GET", "/api/v3/tenant"),
+  ]);
+  return {
+    plans: listOf(plans, "plans").slice().sort((a, b) => (a.sort_order ?? 0) - (b.sort_order ?? 0)),
+    subscription: subscription?.subscription ?? null,
+    invoices: listOf(invoices, "invoices"),
+    tenant,
+  };
+}
+
+function listOf(body, key) {
+  if (Array.isArray(body)) return body;
+  return body?.[key] || body?.items || [];
+}
+
+function planCode(plan) {
+  return plan && typeof plan === "object" ? plan.code : plan;
+}
+
+// Where the provider sends the browser back: this console's Billing page.
+function returnUrl() {
+  return `${location.origin}/#/billing`;
+}
+
+// What the provider said when it sent the browser back (Midtrans adds order_id, status_code
+// and transaction_status to the address, before or after the #); the address is then cleaned
+// so a reload does not show the notice again.
+function checkoutReturn() {
+  const hashQuery = location.hash.includes("?") ? location.hash.split("?")[1] : "";
+  const params = new URLSearchParams(location.search);
+  for (const [key, value] of new URLSearchParams(hashQuery)) params.set(key, value);
+  if (!params.has("order_id")) return null;
+  history.replaceState(null, "", `${location.pathname}#/billing`);
+  return { order: params.get("order_id"), status: params.get("transaction_status") || "" };
+}
+
+// Usage against limits, from GET /api/v3/tenant: {usage: {assets: {used, limit}, ...}}, or the
+// older shape (usage counts beside a limits object).
+function usageFigures(tenant) {
+  const usage = tenant?.usage || {};
+  const limits = tenant?.limits || {};
+  return USAGE.map((item) => {
+    const value = usage[item.key];
+    if (value && typeof value === "object") {
+      return { ...item, used: value.used, limit: value.limit };
+    }
+    let limit = limits[item.limit];
+    if (item.bytes && typeof limit === "number") limit *= GB;
+    return { ...item, used: typeof value === "number" ? value : undefined, limit };
+  }).filter((item) => item.used !== undefined || item.limit !== undefined);
+}
+
+function limitText(limit, noun) {
+  if (limit === null || limit === undefined) return `Unlimited ${noun}s`;
+  return `${limit.toLocaleString()} ${noun}${limit === 1 ? "" : "s"}`;
+}
+
+function price(amount, currency, interval) {
+  let text;
+  try {
+    const whole = WHOLE_UNITS.has(currency);
+    const format = new Intl.NumberFormat(undefined, { style: "currency", currency,
+      ...(whole ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : {}) });
+    const digits = whole ? 0 : format.resolvedOptions().maximumFractionDigits;
+    text = format.format(amount / 10 ** digits);
+  } catch {
+    text = `${amount} ${currency || ""}`.trim();
+  }
+  return interval ? `${text} a ${interval}` : text;
+}
+
+function sizeText(bytes) {
+  if (bytes >= GB) {
+    return `${(bytes / GB).toLocaleString(undefined, { maximumFractionDigits: 1 })} GB`;
+  }
+  if (bytes >= 1024 ** 2) return `${Math.round(bytes / 1024 ** 2).toLocaleString()} MB`;
+  return `${Math.round(bytes / 1024).toLocaleString()} KB`;
+}
