@@ -46,7 +46,7 @@ def test_the_plugin_manager_fixture_is_fresh_and_knows_every_hook(plugin_manager
 def test_built_ins_are_registered_like_any_plugin_and_listed_as_builtin(app, cli):
     records = _records(cli("plugins", "list", "--json"))
 
-    assert [name.rsplit(".", 1)[-1] for name in DEFAULT_PLUGINS] == ["event_log"]
+    assert [name.rsplit(".", 1)[-1] for name in DEFAULT_PLUGINS] == ["event_log", "midtrans"]
     assert records["event_log"]["source"] == "builtin"
     assert records["event_log"]["enabled"] is True
     assert "asset_created" in records["event_log"]["hooks"]

@@ -8,4 +8,5 @@ from __future__ import annotations
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "anthias_edge.plugins.builtin.event_log",
+    "anthias_edge.plugins.builtin.midtrans",
 )
