@@ -22,6 +22,13 @@ const USAGE = [
 // charges IDR in whole rupiah); any other amount is in the currency's minor unit.
 const WHOLE_UNITS = new Set(["IDR"]);
 const GB = 1024 ** 3;
+// Midtrans's transaction statuses that end a payment without money taken.
+const FAILED_RETURNS = new Set(["deny", "cancel", "expire", "failure"]);
+const RETURN_MARK = "checkout";
+const CHECKOUT_KEY = "anthias-billing-checkout";
+// After a payment, how often and how many times to ask whether it was confirmed.
+const CONFIRM_POLL_MS = 1500;
+const CONFIRM_POLLS = 20;
 
 export async function render(root, ctx) {
   const { h } = ctx.ui;
@@ -40,20 +47,23 @@ export async function render(root, ctx) {
   }
 
   function returnNotice(back) {
-    const failed = ["deny", "cancel", "expire", "failure"].includes(back.status);
-    return h("p", { class: failed ? "form-error" : "notice", role: "status",
-      "data-checkout-return": back.status || "back" },
-      failed ? "The payment was not completed. Your plan has not changed."
-        : "Thank you. Your plan changes as soon as the payment provider confirms the " +
-          "payment; this page shows it then.");
+    let text = "Thank you. Your plan changes as soon as the payment provider confirms the " +
+      "payment; this page shows it then.";
+    if (back.failed) text = "The payment was not completed. Your plan has not changed.";
+    else if (back.confirmed) text = "The payment is confirmed: your subscription is updated.";
+    return h("p", { class: back.failed ? "form-error" : "notice", role: "status",
+      "data-checkout-return": back.failed ? "failed" : back.confirmed ? "confirmed" : "waiting" },
+      text);
   }
 
   function subscriptionCard() {
     const sub = data.subscription;
-    const plan = planOf(sub?.plan);
+    // Without a subscription the organisation keeps the plan and limits it was given.
+    const code = sub ? planCode(sub.plan) : data.tenant?.plan_type;
+    const plan = planOf(code);
     const status = STATUS[sub?.status] || null;
     const facts = [
-      h("dt", {}, "Plan"), h("dd", { "data-fact": "plan" }, plan ? plan.name : "Free"),
+      h("dt", {}, "Plan"), h("dd", { "data-fact": "plan" }, plan ? plan.name : titled(code)),
       h("dt", {}, "Status"),
       h("dd", { "data-fact": "status" }, status
         ? h("span", { class: `badge ${status.kind}` }, status.label) : "No subscription"),
@@ -140,10 +150,12 @@ export async function render(root, ctx) {
 
   function plansCard() {
     const current = data.subscription;
-    const live = current && current.status !== "canceled";
+    // A plan in good standing is the current one; an overdue one may be paid again.
+    const standing = current && ["active", "trialing"].includes(current.status);
+    const currentCode = current ? planCode(current.plan) : data.tenant?.plan_type;
     const items = data.plans.filter((plan) => plan.is_public !== false
-                                      || plan.code === current?.plan).map((plan) => {
-      const mine = live && plan.code === planCode(current.plan);
+                                      || plan.code === currentCode).map((plan) => {
+      const mine = plan.code === currentCode && (standing || !current);
       const limits = [
         limitText(plan.max_assets, "content item"),
         limitText(plan.max_devices, "screen"),
@@ -227,6 +239,7 @@ export async function render(root, ctx) {
     try {
       const answer = await ctx.api("POST", "/api/v3/subscription", { json });
       if (answer?.checkout_url) {
+        rememberCheckout(json.plan, data.subscription);
         location.assign(answer.checkout_url);
         return;
       }
@@ -240,12 +253,42 @@ export async function render(root, ctx) {
     }
   }
 
+  function confirmed() {
+    const sub = data.subscription;
+    return Boolean(returned && sub && planCode(sub.plan) === returned.plan
+      && ["active", "trialing"].includes(sub.status)
+      && JSON.stringify(sub) !== returned.before);
+  }
+
   function planOf(code) {
     const wanted = planCode(code);
     return data.plans.find((plan) => plan.code === wanted) || null;
   }
 
+  // Back from a payment: the provider's notification may still be on its way, so ask again
+  // for a while and show the subscription once it changed (the page may be gone by then).
+  async function awaitConfirmation() {
+    for (let round = 0; round < CONFIRM_POLLS; round += 1) {
+      await new Promise((resolve) => { setTimeout(resolve, CONFIRM_POLL_MS); });
+      if (!root.isConnected) return;
+      let answer;
+      try {
+        answer = await ctx.api("GET", "/api/v3/subscription");
+      } catch {
+        continue; // offline for a moment: the next round asks again
+      }
+      if (JSON.stringify(answer?.subscription ?? null) !== JSON.stringify(data.subscription)) {
+        data = await load(ctx);
+        returned.confirmed = confirmed();
+        if (root.isConnected) draw();
+        if (returned.confirmed) return;
+      }
+    }
+  }
+
+  if (returned) returned.confirmed = confirmed();
   draw();
+  if (returned && !returned.failed && !returned.confirmed) awaitConfirmation();
 }
 
 async function load(ctx) {
@@ -272,21 +315,45 @@ function planCode(plan) {
   return plan && typeof plan === "object" ? plan.code : plan;
 }
 
-// Where the provider sends the browser back: this console's Billing page.
+// Where the provider sends the browser back: this console's Billing page, marked as a return.
 function returnUrl() {
-  return `${location.origin}/#/billing`;
+  return `${location.origin}/?${RETURN_MARK}=1#/billing`;
 }
 
-// What the provider said when it sent the browser back (Midtrans adds order_id, status_code
-// and transaction_status to the address, before or after the #); the address is then cleaned
-// so a reload does not show the notice again.
+// Before leaving for the checkout: the plan chosen and the subscription as it was, so the page
+// can tell on return whether the payment has been applied yet (kept for this tab only).
+function rememberCheckout(plan, subscription) {
+  try {
+    sessionStorage.setItem(CHECKOUT_KEY, JSON.stringify({
+      plan, before: JSON.stringify(subscription ?? null) }));
+  } catch {
+    // No storage (a private window may refuse it): the notice then waits for a change.
+  }
+}
+
+// Whether the browser came back from the checkout, and what the provider said: Midtrans adds
+// order_id, status_code and transaction_status to the address (before or after the #). The
+// address is then cleaned so a reload does not show the notice again.
 function checkoutReturn() {
   const hashQuery = location.hash.includes("?") ? location.hash.split("?")[1] : "";
   const params = new URLSearchParams(location.search);
   for (const [key, value] of new URLSearchParams(hashQuery)) params.set(key, value);
-  if (!params.has("order_id")) return null;
+  if (!params.has(RETURN_MARK) && !params.has("order_id")) return null;
   history.replaceState(null, "", `${location.pathname}#/billing`);
-  return { order: params.get("order_id"), status: params.get("transaction_status") || "" };
+  let left = {};
+  try {
+    left = JSON.parse(sessionStorage.getItem(CHECKOUT_KEY) || "{}") || {};
+    sessionStorage.removeItem(CHECKOUT_KEY);
+  } catch {
+    left = {};
+  }
+  const status = params.get("transaction_status") || "";
+  return { plan: left.plan, before: left.before, failed: FAILED_RETURNS.has(status),
+           confirmed: false };
+}
+
+function titled(code) {
+  return code ? code.charAt(0).toUpperCase() + code.slice(1) : "—";
 }
 
 // Usage against limits, from GET /api/v3/tenant: {usage: {assets: {used, limit}, ...}}, or the
@@ -315,6 +382,7 @@ function price(amount, currency, interval) {
   try {
     const whole = WHOLE_UNITS.has(currency);
     const format = new Intl.NumberFormat(undefined, { style: "currency", currency,
+      currencyDisplay: "narrowSymbol",
       ...(whole ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : {}) });
     const digits = whole ? 0 : format.resolvedOptions().maximumFractionDigits;
     text = format.format(amount / 10 ** digits);
