@@ -13,11 +13,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from peewee import SQL, IntegrityError, fn
+from peewee import IntegrityError, fn
 
 from anthias_edge.db import db
 from anthias_edge.errors import (
-    AssetLimitReached,
     Conflict,
     PermissionDenied,
     TenantInactive,
@@ -26,7 +25,6 @@ from anthias_edge.errors import (
     ValidationError,
 )
 from anthias_edge.models import ApiToken, Asset, RefreshToken, Tenant, TenantUser, User
-from anthias_edge.models.base import PreparedSelect
 from anthias_edge.models.tenant import LOCAL_SUBDOMAIN
 from anthias_edge.permissions import (
     Principal,
@@ -141,25 +139,16 @@ def get_tenant_by_domain(domain: str) -> Tenant:
     return tenant
 
 
-# Read twice by every create (before probing, then under the lock): only the one column.
-_MAX_ASSETS = PreparedSelect(lambda tenant_id: Tenant.select(Tenant.max_assets).where(
-    Tenant.id == tenant_id))
-
-
 def check_asset_limit(tenant_id: str, extra: int = 1) -> None:
     """Raise AssetLimitReached when ``extra`` more assets would pass the tenant's plan limit.
 
     Every create path calls this through AssetService, inside the tenant's write lock
-    (services/tenant_writes.py), so concurrent creates cannot pass the limit together.
+    (services/tenant_writes.py), so concurrent creates cannot pass the limit together. The
+    limit is the subscription's plan's when there is one (services/billing/limits.py).
     """
-    row = _MAX_ASSETS.first(str(tenant_id))
-    if row is None:
-        raise TenantNotFound()
-    limit = row[0]
-    # count(*): the tenant index answers it without reading the rows.
-    count = Asset.select(fn.COUNT(SQL("*"))).where(Asset.tenant == str(tenant_id)).scalar()
-    if count + extra > limit:
-        raise AssetLimitReached(details={"max_assets": limit, "assets": count})
+    from anthias_edge.services.billing.limits import check_asset_limit as check
+
+    check(tenant_id, extra)
 
 
 def get_tenant(ref: str) -> Tenant:

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.postgres
 DATABASE = "anthias_legacy_limits_test"
 PASSWORD = "correct horse battery"
 HOST = f"acme.{BASE_DOMAIN}"
-LEGACY_REFUSED = {"error": "This tenant has reached its asset limit."}
+LEGACY_REFUSED = {"error": "This tenant has reached the asset limit of its plan: 2 assets "
+                           "on plan 'free'."}
 
 LEGACY_CREATES: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/v1/assets": lambda: {"data": v1_model()},
@@ -105,9 +106,11 @@ def test_a_v3_create_beyond_the_plan_limit_is_a_409(cloud_app: Flask, acme: str,
 
     assert made == [201, 201]
     assert over.status_code == 409
-    assert over.get_json()["error"] == {"code": "asset_limit_reached",
-                                        "message": "This tenant has reached its asset limit.",
-                                        "details": {"max_assets": 2, "assets": 2}}
+    assert over.get_json()["error"] == {
+        "code": "asset_limit_reached",
+        "message": "This tenant has reached the asset limit of its plan: 2 assets on plan "
+                   "'free'.",
+        "details": {"limit": "max_assets", "plan": "free", "max_assets": 2, "assets": 2}}
 
 
 def test_clients_creating_at_once_on_the_subdomain_never_pass_the_limit(

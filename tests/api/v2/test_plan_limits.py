@@ -18,7 +18,9 @@ from anthias_edge.models import Tenant
 from tests.helpers import ACTIVE, v1_model, v2_asset
 
 LIMIT = 2
-REFUSED = {"error": "This tenant has reached its asset limit."}
+# The refusal names the limit and the plan (on a device, the device tenant's own plan).
+REFUSED = {"error": "This tenant has reached the asset limit of its plan: 2 assets on plan "
+                    "'device'."}
 
 
 def _v1_2() -> dict[str, Any]:

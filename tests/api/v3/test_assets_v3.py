@@ -107,9 +107,11 @@ def test_the_asset_limit_is_a_clear_409(world: World):
         "duration": 10, "is_enabled": True, "skip_asset_check": True})
     assert ok.status_code == 201
     assert over.status_code == legacy.status_code == 409
-    assert over.get_json()["error"] == {"code": "asset_limit_reached",
-                                        "message": "This tenant has reached its asset limit.",
-                                        "details": {"max_assets": 2, "assets": 2}}
+    assert over.get_json()["error"] == {
+        "code": "asset_limit_reached",
+        "message": "This tenant has reached the asset limit of its plan: 2 assets on plan "
+                   "'free'.",
+        "details": {"limit": "max_assets", "plan": "free", "max_assets": 2, "assets": 2}}
 
 
 def test_v3_writes_do_not_renumber_the_playlist_or_rename(world: World):
