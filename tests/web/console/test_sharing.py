@@ -300,3 +300,23 @@ def test_a_past_expiry_is_refused_next_to_its_field_and_nothing_is_made(
     expect(dialog.locator(".field-error")).to_have_text("Must be in the future.")
     with console_server.db():
         assert QRContent.select().where(QRContent.asset == asset_id).count() == 0
+
+
+def test_deactivating_in_the_dialog_updates_the_dialog_and_the_list(
+        console_server: ConsoleServer, open_console):
+    title = unique("Dialog stop")
+    qr = shared(console_server, "acme", title)
+    page = open_page(open_console, console_server, username("acme", "editor"), "sharing")
+    row_of(page, qr.qr_code).get_by_role("button", name=f"Show code of “{title}”").click()
+    wait_for_code(page)
+    share_dialog = page.locator("dialog[open]").first
+    share_dialog.get_by_role("button", name="Deactivate").click()
+    page.locator("dialog.confirm").get_by_role("button", name="Deactivate").click()
+    expect(share_dialog.locator(".status")).to_have_text("Deactivated")
+    expect(share_dialog.get_by_role("button", name="Deactivate")).to_have_count(0)
+    expect(share_dialog.get_by_label("Stop sharing on", exact=True)).to_have_count(0)
+    assert stored(console_server, qr.qr_code).is_active is False
+    share_dialog.get_by_role("button", name="Close").first.click()
+    expect(row_of(page, qr.qr_code).locator(".status")).to_have_text("Deactivated")
+    expect(row_of(page, qr.qr_code).get_by_role("button", name=re.compile("^Deactivate"))
+           ).to_have_count(0)
