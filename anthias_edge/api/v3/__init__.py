@@ -13,6 +13,7 @@ from anthias_edge.api.v3 import (  # noqa: F401
     audit,
     auth_routes,
     auth_session,
+    billing,
     legacy_proxy,
     openapi,
     qr_content,

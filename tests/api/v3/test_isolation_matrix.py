@@ -124,6 +124,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("v3.asset_delete", "DELETE"): Case("assets.delete", _asset(), True),
     ("v3.tenant_detail", "GET"): Case("tenant.view", _none),
     ("v3.tenant_update", "PATCH"): Case("tenant.edit", lambda w, t: Request({}, {"name": "N"})),
+    ("v3.plan_list", "GET"): Case("billing.view", _none),
+    ("v3.subscription_detail", "GET"): Case("billing.view", _none),
+    # The free plan applies at once, without a payment provider (and again, idempotently).
+    ("v3.subscription_act", "POST"): Case("billing.manage", lambda w, t: Request(
+        {}, {"action": "subscribe", "plan": "free"})),
+    ("v3.subscription_change", "PUT"): Case("billing.manage",
+                                            lambda w, t: Request({}, {"plan": "free"})),
+    ("v3.invoice_list", "GET"): Case("billing.view", _none),
     ("v3.user_list", "GET"): Case("users.view", _none),
     ("v3.user_create", "POST"): Case("users.manage", _new_user),
     ("v3.user_detail", "GET"): Case("users.view",
