@@ -4,7 +4,8 @@ The arbiter checks ``DATABASE_URL`` (PostgreSQL only), applies the migrations on
 PostgreSQL advisory lock (several hosts may start together), binds the socket, and forks
 ``gthread`` workers. Nothing is preloaded: each worker builds its own app and its own
 connection pool after the fork, and keeps no state another worker would need.
-Background jobs do not run in cloud workers (they would run once per worker).
+Background jobs do not run in cloud workers (they would run once per worker), except the
+billing reconciler, which each worker schedules and one at a time runs (``reconciler.py``).
 Without a secret key that opens the stored signing keys every login would fail, so the
 arbiter refuses to start instead (``check_secret_key``, ``check_stored_keys``). Every refusal is
 a ``StartupError``, which the command line prints as one ``Error:`` line.
@@ -171,9 +172,14 @@ def serve_cloud(settings: Settings, host: str, port: int, *, workers: int | None
 
         def load(self) -> Any:
             from anthias_edge.app import create_app
+            from anthias_edge.reconciler import start_reconciler
+            from anthias_edge.runtime import runtime_of
 
             # Migrations already ran in the arbiter; this finds none pending.
-            return create_app(settings=Settings.load(settings.home), start_jobs=False)
+            app = create_app(settings=Settings.load(settings.home), start_jobs=False)
+            # Every worker schedules it; one at a time wins its advisory lock (reconciler.py).
+            start_reconciler(runtime_of(app))
+            return app
 
     logger.info("starting %d gunicorn workers x %d threads", options["workers"], threads)
     CloudApplication().run()

@@ -9,6 +9,9 @@ import pytest
 
 from anthias_edge.plugins.builtin.midtrans import build_provider
 from anthias_edge.plugins.builtin.midtrans.provider import MidtransProvider
+
+# The v3 tenants-and-users world, served for the webhook tests.
+from tests.api.v3.conftest import cheap_passwords, make_world, world  # noqa: F401
 from tests.midtrans_emulator import Emulator, running_emulator
 
 

@@ -16,6 +16,7 @@ from anthias_edge.api.v3 import (  # noqa: F401
     billing,
     legacy_proxy,
     openapi,
+    payments,
     qr_content,
     roles,
     tenant,

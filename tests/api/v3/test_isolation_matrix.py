@@ -92,6 +92,34 @@ def _upload(_w: World, _t: str) -> Request:
                    body=b'--b\r\nContent-Disposition: form-data; name="file"; '
                         b'filename="a.png"\r\n\r\npng\r\n--b--\r\n')
 
+def _payment_notification(w: World, t: str) -> Request:
+    """A notification signed as Midtrans signs it, for an order the tenant is paying.
+
+    The world's deployment is given a Midtrans provider (no call reaches Midtrans: a signed
+    transaction notification is verified by its signature alone).
+    """
+    import hashlib
+
+    from anthias_edge.models.billing import PaymentAttempt
+    from anthias_edge.plugins.builtin.midtrans import build_provider
+    from anthias_edge.services.row_security import tenant_scope
+
+    key = "SB-Mid-server-matrix"
+    w.runtime.plugins.payment_providers["midtrans"] = build_provider(
+        {"server_key": key, "api_url": "http://127.0.0.1:9", "snap_url": "http://127.0.0.1:9"})
+    order_id = f"ae-matrix-{next(_USERS)}"
+    with w.db(), tenant_scope(w.runtime.database, t):
+        PaymentAttempt.create(order_id=order_id, tenant=t, plan="basic", kind="checkout",
+                              amount=149000, currency="IDR", provider="midtrans",
+                              idempotency_key=order_id, status="pending")
+    body = {"order_id": order_id, "status_code": "201", "gross_amount": "149000.00",
+            "transaction_status": "pending", "transaction_id": f"tx-{order_id}",
+            "currency": "IDR", "fraud_status": "accept"}
+    body["signature_key"] = hashlib.sha512(
+        f"{order_id}201149000.00{key}".encode()).hexdigest()
+    return Request({"provider": "midtrans"}, body)
+
+
 CASES: dict[tuple[str, str], Case] = {
     ("v3.auth_token", "POST"): Case(None, lambda w, t: Request(
         {}, {"username": w.usernames[(t, "owner")], "password": "correct horse battery",
@@ -111,6 +139,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("v3.auth_me", "GET"): Case("tenant.view", _none),
     ("v3.upload_receive", "POST"): Case("assets.create", _upload),
     ("v3.openapi_document", "GET"): Case(None, _none),
+    # Public: the gateway proves the notification (signature), no caller signs in.
+    ("v3.payment_notification", "POST"): Case(None, _payment_notification),
     ("v3.role_list", "GET"): Case(None, _none),
     ("v3.asset_list", "GET"): Case("assets.view", _none),
     ("v3.asset_create", "POST"): Case("assets.create", lambda w, t: Request(
