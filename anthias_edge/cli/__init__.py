@@ -90,6 +90,7 @@ class LazyGroup(click.Group):
         "migrate-to-postgresql": "anthias_edge.cli.tenancy:migrate_to_postgresql_command",
         "qr": "anthias_edge.cli.qr:qr_group",
         "plugins": "anthias_edge.cli.plugins:plugins_group",
+        "plans": "anthias_edge.cli.billing:plans_group",
     },
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -14,6 +14,7 @@ from flask import request
 
 from anthias_edge.api.v3.routing import Call, route
 from anthias_edge.services import uploads
+from anthias_edge.services.billing.limits import check_storage_quota
 
 FIELD = "file"
 UPLOADED = {"type": "object", "required": ["uri", "ext", "complete"], "properties": {
@@ -22,16 +23,20 @@ UPLOADED = {"type": "object", "required": ["uri", "ext", "complete"], "propertie
     "ext": {"type": "string"}, "complete": {"type": "boolean"}}}
 
 
-@route("/uploads", "POST", permission="assets.create", returns=UPLOADED, errors=(400,),
+@route("/uploads", "POST", permission="assets.create", returns=UPLOADED, errors=(400, 409),
        tag="assets")
 def upload_receive(call: Call) -> Any:
     """Store an uploaded file (multipart field ``file``) or one chunk of it.
 
     Chunks carry ``Content-Range: bytes START-END/TOTAL`` and one ``X-Upload-Id`` per file.
     """
+    folder = call.runtime.media_dir(call.tenant_id)
+    # Before reading the body: a request (a whole file or one chunk) past the plan's quota
+    # is refused with what it would need (409 storage_quota_reached).
+    check_storage_quota(call.tenant_id, folder, request.content_length or 0)
     upload = request.files.get(FIELD)
     result = uploads.receive_upload(
-        call.runtime.media_dir(call.tenant_id),
+        folder,
         upload.filename if upload else None,
         upload.stream if upload else None,
         content_range=request.headers.get("Content-Range"),

@@ -21,6 +21,7 @@ from anthias_edge.models import Asset
 from anthias_edge.services.billing.errors import DeviceLimitReached, StorageQuotaReached
 
 GB = 1024 ** 3
+DEVICE_PLAN = "device"  # services/tenants.py: the device's own tenant
 
 # One round trip: the tenant's own columns, and its subscription's plan (the free plan's
 # once canceled). Row-level security shows only the caller's subscription anyway.
@@ -89,8 +90,13 @@ def storage_used(media_dir: Path | None) -> int:
 
 
 def check_storage_quota(tenant_id: str, media_dir: Path | None, incoming: int) -> None:
-    """Raise StorageQuotaReached if ``incoming`` more bytes would pass the plan's quota."""
+    """Raise StorageQuotaReached if ``incoming`` more bytes would pass the plan's quota.
+
+    The device's own tenant is not held to one: a device's disk is its limit, as on Anthias.
+    """
     limits = effective_limits(tenant_id)
+    if limits.plan == DEVICE_PLAN:
+        return
     used = storage_used(media_dir)
     if used + max(incoming, 0) > limits.storage_bytes:
         raise StorageQuotaReached(

@@ -63,7 +63,9 @@ def validate_plan(code: str, values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             clean[key] = value.upper() if key == "currency" else value
     if problems:
-        raise PlanCatalogueInvalid(details={str(code): problems})
+        said = "; ".join(f"{key}: {' '.join(texts)}" for key, texts in problems.items())
+        raise PlanCatalogueInvalid(f"Plan {code!r} is not valid ({said})",
+                                   details={str(code): problems})
     return clean
 
 
@@ -76,8 +78,9 @@ def set_plan(code: str, values: Mapping[str, Any]) -> Plan:
             missing = [k for k in ("name", "max_assets", "max_devices", "storage_quota_gb")
                        if k not in clean]
             if missing:
-                raise PlanCatalogueInvalid(details={code: {k: ["Required for a new plan."]
-                                                           for k in missing}})
+                raise PlanCatalogueInvalid(
+                    f"A new plan {code!r} needs {', '.join(missing)}.",
+                    details={code: {k: ["Required for a new plan."] for k in missing}})
             plan = Plan.create(code=code, updated_at=utcnow(), **clean)
         elif clean:
             Plan.update(updated_at=utcnow(), **clean).where(Plan.code == code).execute()
