@@ -36,6 +36,7 @@ def create_app(
     (``os.environ`` if None): ``screenly.conf``, ``ANTHIAS_<KEY>`` and the deployment variables.
     """
     environ = os.environ if environ is None else environ
+    app: Flask | None = None
     try:
         settings = settings or Settings.load(Path(environ.get("HOME") or Path.home()), environ)
         proxies = trusted_proxies(settings)  # a typo stops the start before anything opens
@@ -55,9 +56,12 @@ def create_app(
         configure_proxies(app, proxies)
         if start_jobs:
             init_jobs(app, runtime)
-    except StartupError:
-        raise
-    except (AnthiasError, OSError) as exc:
+    except BaseException as exc:
+        # A start that fails half-way (a broken built-in plugin) leaves no socket open.
+        if app is not None and EXTENSION_KEY in app.extensions:
+            runtime_of(app).close()
+        if isinstance(exc, StartupError) or not isinstance(exc, (AnthiasError, OSError)):
+            raise
         raise StartupError(f"Anthias Edge could not start: {exc}") from exc
     return app
 
