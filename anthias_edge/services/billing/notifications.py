@@ -68,6 +68,11 @@ ACTOR = "payment-provider"
 APPLIED, RECORDED = "applied", "recorded"
 DUPLICATE, STALE, UNKNOWN_ORDER, AMOUNT_MISMATCH = ("duplicate", "stale", "unknown_order",
                                                     "amount_mismatch")
+# A renewal charge's own transaction notification (Midtrans order id ``SUBS-<name>-<n>``):
+# not an order of ours; the subscription notification about the same charge, which the
+# provider confirms with its API, applies it (and the reconciler finds it if that is lost).
+DEFERRED = "deferred"
+RENEWAL_ORDER_PREFIX = "SUBS-"
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,10 @@ def apply_notification(database: Any, notification: PaymentNotification, provide
     ctx = Context(provider_name, provider, box, events, clock)
     with database.atomic():
         tenant_id = billing_tenant(notification.order_id, notification.subscription_id)
+        if (tenant_id is None and notification.kind == "transaction"
+                and (notification.order_id or "").startswith(RENEWAL_ORDER_PREFIX)):
+            return Outcome(DEFERRED, detail="a renewal charge: its subscription notification "
+                                            "applies it")
         if tenant_id is None:
             logger.warning("payment notification for no order of ours: %s %s",
                            notification.order_id, notification.subscription_id)
@@ -143,14 +152,19 @@ def _is_checkout(notification: PaymentNotification) -> bool:
 
 
 def _store_event(notification: PaymentNotification, tenant_id: str, ctx: Context,
-                 outcome: str) -> PaymentEvent | None:
-    """Store the event; None if this very notification was stored before (a replay)."""
+                 outcome: str, status_code: str | None = None) -> PaymentEvent | None:
+    """Store the event; None if this very notification was stored before (a replay).
+
+    ``status_code`` stands in for the provider's when it sends none (a subscription's status
+    alone), so the same status in a later period is news again, not a replay.
+    """
     key = notification.transaction_id or notification.subscription_id or notification.order_id
     try:
         with db.atomic():
             return PaymentEvent.create(
                 tenant=tenant_id, provider=ctx.provider_name, transaction_id=key or "",
-                status=notification.status, status_code=notification.status_code or "",
+                status=notification.status,
+                status_code=notification.status_code or status_code or "",
                 order_id=notification.order_id, subscription_id=notification.subscription_id,
                 raw=json.dumps(dict(notification.raw), default=str, sort_keys=True),
                 received_at=ctx.clock(), outcome=outcome)
@@ -284,7 +298,8 @@ def _apply_subscription(notification: PaymentNotification, tenant_id: str,
         outcome = _renewal_charge(sub, notification, tenant_id, ctx)
         _set_outcome(event, outcome)
         return Outcome(outcome, tenant_id, changed=outcome == APPLIED)
-    event = _store_event(notification, tenant_id, ctx, RECORDED)
+    period = f"period:{sub.current_period_end:%Y%m%d%H%M%S}" if sub.current_period_end else ""
+    event = _store_event(notification, tenant_id, ctx, RECORDED, status_code=period)
     if event is None:
         return Outcome(DUPLICATE, tenant_id)
     if (notification.status == "inactive" and sub.status == ACTIVE
@@ -319,6 +334,7 @@ def _renewal_charge(sub: Subscription, notification: PaymentNotification, tenant
             updated_at=ctx.clock())
     if not moves_forward(attempt.status, notification.status):
         return STALE
+    reversal = is_reversal(attempt.status, notification.status)
     PaymentAttempt.update(status=notification.status, updated_at=ctx.clock()).where(
         PaymentAttempt.id == attempt.id).execute()
     attempt = PaymentAttempt.get(PaymentAttempt.id == attempt.id)
@@ -326,7 +342,7 @@ def _renewal_charge(sub: Subscription, notification: PaymentNotification, tenant
         if sub.status == CANCELED:
             return STALE  # charged after we stopped it: the reconciler's report shows it
         _paid(attempt, sub, notification, tenant_id, replace(ctx, provider=None))
-    elif is_reversal(PAID, notification.status):
+    elif reversal:
         _reversed(attempt, sub, tenant_id, ctx)
     elif notification.status in FAILURES:
         _renewal_failed(sub, tenant_id, ctx)
