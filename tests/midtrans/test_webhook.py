@@ -135,11 +135,30 @@ def test_a_renewal_charged_by_the_subscription_api_extends_the_period(billing: B
 
     billing.emulator.charge_subscription(sub_id)
 
-    outcomes = [d.status for d in billing.emulator.deliveries[1:]]
-    assert outcomes[-1] == 200  # the subscription notification, confirmed with Midtrans
+    charge, recurring = billing.emulator.deliveries[1:]
+    # The charge's own notification came first, for a SUBS- order not recorded yet: left to
+    # the subscription's notification, which Midtrans confirms and which records it.
+    assert json.loads(charge.answer) == {"outcome": "deferred"}
+    assert json.loads(recurring.answer) == {"outcome": "applied"}
     sub = billing.subscription()
     assert sub.status == "active"
     assert sub.current_period_end > first_end
+    again = billing.emulator.send(charge.body)
+    assert (again.status, json.loads(again.answer)) == (200, {"outcome": "duplicate"})
+    assert billing.subscription().current_period_end == sub.current_period_end
+
+
+def test_a_failed_renewal_keeps_the_plan_during_the_grace_period(billing: Billing):
+    order_id = billing.subscribe("basic")
+    billing.emulator.pay(order_id)
+    sub_id = billing.subscription().external_id
+
+    billing.emulator.charge_subscription(sub_id, succeed=False, exhausted=False)
+
+    assert billing.emulator.deliveries[-1].status == 200
+    sub = billing.subscription()
+    assert (sub.plan, sub.status) == ("basic", "active")  # nothing taken away yet
+    assert sub.grace_until is not None and sub.grace_until > sub.current_period_end
 
 
 def test_a_subscription_notification_midtrans_does_not_confirm_is_refused(billing: Billing):

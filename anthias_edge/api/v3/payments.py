@@ -9,10 +9,11 @@ checks amount and currency against what we asked for, stores the event once and 
 status only forward (``services/billing/notifications.py``).
 
 Answers, as gateways read them (integrations.md 1.5, 1.7): 200 once the notification is ours
-(applied, or a replay or stale one that changes nothing); 400 ``notification_rejected`` for a
-forged one, an order that is not ours or an amount we did not ask for (Midtrans retries a 400
-only twice); 404 when no such provider is enabled here; 502 when the gateway could not be
-asked to confirm (it sends again later, and the reconciler polls anyway).
+(applied, or a replay, stale or deferred one that changes nothing); 400
+``notification_rejected`` for a forged one, an order that is not ours or an amount we did not
+ask for (Midtrans retries a 400 only twice); 404 when no such provider is enabled here; 502
+when the gateway could not be asked to confirm (it sends again later, and the reconciler
+polls anyway).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from anthias_edge.errors import NotificationRejected, PathNotFound
 logger = logging.getLogger(__name__)
 
 ANSWER = {"type": "object", "required": ["outcome"], "properties": {
-    "outcome": {"type": "string", "description": "applied, recorded, duplicate or stale"}}}
+    "outcome": {"type": "string",
+                "description": "applied, recorded, duplicate, stale or deferred"}}}
 
 
 @route("/payments/<provider>/notification", "POST", public=True, returns=ANSWER,
