@@ -18,7 +18,8 @@ from tests.web.console.helpers import PHONE, ConsoleServer, save_screenshots, si
 
 pytestmark = pytest.mark.postgres
 
-ALL_PAGES = ["Content", "Sharing", "People", "API tokens", "Activity", "Organisation"]
+ALL_PAGES = ["Content", "Sharing", "People", "API tokens", "Activity", "Organisation",
+             "Billing"]
 PAGES = {"owner": ALL_PAGES, "admin": ALL_PAGES, "editor": ["Content", "Sharing", "Organisation"],
          "viewer": ["Content", "Sharing", "Organisation"]}
 CHANGES_CONTENT = {"owner": True, "admin": True, "editor": True, "viewer": False}

@@ -12,15 +12,12 @@ const STATUS = {
   past_due: { label: "Payment overdue", kind: "revoked" },
   canceled: { label: "Canceled", kind: "muted" },
 };
-// The usage figures of GET /api/v3/tenant, each against the plan's limit.
+// The usage figures GET /api/v3/subscription reports, each against the plan's limit.
 const USAGE = [
-  { key: "assets", limit: "max_assets", label: "Content" },
-  { key: "devices", limit: "max_devices", label: "Screens" },
-  { key: "storage_bytes", limit: "storage_quota_gb", label: "Storage", bytes: true },
+  { key: "assets", label: "Content" },
+  { key: "devices", label: "Screens" },
+  { key: "storage_bytes", label: "Storage", bytes: true },
 ];
-// Currencies charged in whole units although ISO 4217 gives them minor ones (Midtrans
-// charges IDR in whole rupiah); any other amount is in the currency's minor unit.
-const WHOLE_UNITS = new Set(["IDR"]);
 const GB = 1024 ** 3;
 // Midtrans's transaction statuses that end a payment without money taken.
 const FAILED_RETURNS = new Set(["deny", "cancel", "expire", "failure"]);
@@ -59,7 +56,7 @@ export async function render(root, ctx) {
   function subscriptionCard() {
     const sub = data.subscription;
     // Without a subscription the organisation keeps the plan and limits it was given.
-    const code = sub ? planCode(sub.plan) : data.tenant?.plan_type;
+    const code = sub ? planCode(sub.plan) : data.plan;
     const plan = planOf(code);
     const status = STATUS[sub?.status] || null;
     const facts = [
@@ -120,7 +117,7 @@ export async function render(root, ctx) {
   }
 
   function usageCard() {
-    const rows = usageFigures(data.tenant).map((item) => {
+    const rows = usageFigures(data.usage).map((item) => {
       const id = `billing-usage-${item.key}`;
       const shown = (value) => (item.bytes ? sizeText(value) : value.toLocaleString());
       if (item.limit === null || item.limit === undefined) {
@@ -152,15 +149,16 @@ export async function render(root, ctx) {
     const current = data.subscription;
     // A plan in good standing is the current one; an overdue one may be paid again.
     const standing = current && ["active", "trialing"].includes(current.status);
-    const currentCode = current ? planCode(current.plan) : data.tenant?.plan_type;
+    const currentCode = current ? planCode(current.plan) : data.plan;
     const items = data.plans.filter((plan) => plan.is_public !== false
                                       || plan.code === currentCode).map((plan) => {
       const mine = plan.code === currentCode && (standing || !current);
+      const limit = plan.limits || plan;
       const limits = [
-        limitText(plan.max_assets, "content item"),
-        limitText(plan.max_devices, "screen"),
-        plan.storage_quota_gb === null || plan.storage_quota_gb === undefined
-          ? "Unlimited storage" : `${plan.storage_quota_gb.toLocaleString()} GB storage`,
+        limitText(limit.max_assets, "content item"),
+        limitText(limit.max_devices, "screen"),
+        limit.storage_quota_gb === null || limit.storage_quota_gb === undefined
+          ? "Unlimited storage" : `${limit.storage_quota_gb.toLocaleString()} GB storage`,
       ];
       let button = "";
       if (mine) {
@@ -291,24 +289,21 @@ export async function render(root, ctx) {
   if (returned && !returned.failed && !returned.confirmed) awaitConfirmation();
 }
 
+// GET /subscription answers the subscription (null if the organisation never subscribed),
+// the plan whose limits apply now and the usage against each of them.
 async function load(ctx) {
-  const [plans, subscription, invoices, tenant] = await Promise.all([
+  const [plans, current, invoices] = await Promise.all([
     ctx.api("GET", "/api/v3/plans"),
     ctx.api("GET", "/api/v3/subscription"),
     ctx.api("GET", "/api/v3/billing/invoices"),
-    ctx.api("GET", "/api/v3/tenant"),
   ]);
   return {
-    plans: listOf(plans, "plans").slice().sort((a, b) => (a.sort_order ?? 0) - (b.sort_order ?? 0)),
-    subscription: subscription?.subscription ?? null,
-    invoices: listOf(invoices, "invoices"),
-    tenant,
+    plans: (plans?.items || []).slice().sort((a, b) => (a.sort_order ?? 0) - (b.sort_order ?? 0)),
+    subscription: current?.subscription ?? null,
+    plan: current?.plan ?? null,
+    usage: current?.usage || {},
+    invoices: invoices?.items || [],
   };
-}
-
-function listOf(body, key) {
-  if (Array.isArray(body)) return body;
-  return body?.[key] || body?.items || [];
 }
 
 function planCode(plan) {
@@ -356,20 +351,10 @@ function titled(code) {
   return code ? code.charAt(0).toUpperCase() + code.slice(1) : "—";
 }
 
-// Usage against limits, from GET /api/v3/tenant: {usage: {assets: {used, limit}, ...}}, or the
-// older shape (usage counts beside a limits object).
-function usageFigures(tenant) {
-  const usage = tenant?.usage || {};
-  const limits = tenant?.limits || {};
-  return USAGE.map((item) => {
-    const value = usage[item.key];
-    if (value && typeof value === "object") {
-      return { ...item, used: value.used, limit: value.limit };
-    }
-    let limit = limits[item.limit];
-    if (item.bytes && typeof limit === "number") limit *= GB;
-    return { ...item, used: typeof value === "number" ? value : undefined, limit };
-  }).filter((item) => item.used !== undefined || item.limit !== undefined);
+// Usage against limits: {assets: {used, limit}, devices: {...}, storage_bytes: {...}}.
+function usageFigures(usage) {
+  return USAGE.filter((item) => usage[item.key] && typeof usage[item.key] === "object")
+    .map((item) => ({ ...item, used: usage[item.key].used, limit: usage[item.key].limit }));
 }
 
 function limitText(limit, noun) {
@@ -377,15 +362,12 @@ function limitText(limit, noun) {
   return `${limit.toLocaleString()} ${noun}${limit === 1 ? "" : "s"}`;
 }
 
+// Amounts are integers in the currency's whole unit (IDR: rupiah), as the plans hold them.
 function price(amount, currency, interval) {
   let text;
   try {
-    const whole = WHOLE_UNITS.has(currency);
-    const format = new Intl.NumberFormat(undefined, { style: "currency", currency,
-      currencyDisplay: "narrowSymbol",
-      ...(whole ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : {}) });
-    const digits = whole ? 0 : format.resolvedOptions().maximumFractionDigits;
-    text = format.format(amount / 10 ** digits);
+    text = new Intl.NumberFormat(undefined, { style: "currency", currency,
+      currencyDisplay: "narrowSymbol", minimumFractionDigits: 0 }).format(amount);
   } catch {
     text = `${amount} ${currency || ""}`.trim();
   }

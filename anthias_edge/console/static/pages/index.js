@@ -14,4 +14,5 @@ export const PAGES = [
   entry("tokens", "API tokens", (ctx) => ctx.can("tokens.manage"), "./tokens.js"),
   entry("activity", "Activity", (ctx) => ctx.can("audit.view"), "./activity.js"),
   entry("organisation", "Organisation", (ctx) => ctx.can("tenant.view"), "./organisation.js"),
+  entry("billing", "Billing", (ctx) => ctx.can("billing.view"), "./billing.js"),
 ];
