@@ -190,7 +190,7 @@ class MidtransProvider:
         try:
             return fetch()
         except PaymentProviderError as exc:
-            if "HTTP 404" in exc.message or "doesn't exist" in exc.message:
+            if isinstance(exc.details, dict) and exc.details.get("status") == 404:
                 raise NotificationRejected("Midtrans does not confirm the notification.") \
                     from None
             raise
@@ -239,7 +239,8 @@ def _require_ok(answer: Answer, what: str) -> None:
     if answer.status >= 400 or (code.isdigit() and int(code) >= 400 and code != "407"):
         status = answer.status if answer.status >= 400 else int(code)
         raise PaymentProviderError(
-            f"Midtrans refused the {what} request (HTTP {status}): {error_text(answer)}.")
+            f"Midtrans refused the {what} request (HTTP {status}): {error_text(answer)}.",
+            details={"status": status})
 
 
 def _segment(value: str) -> str:
