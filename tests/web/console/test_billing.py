@@ -202,6 +202,10 @@ def test_an_owner_starts_a_trial_on_a_phone(billing_server: BillingServer, open_
     assert _fact(page, "plan") == "Pro"
     assert _fact(page, "status") == "Trial"
     assert _fact(page, "trial_end")
+    assert _fact(page, "renewal").startswith("Nothing is charged. To keep Pro after the trial")
+    pro = page.locator('[data-plan="pro"]')
+    assert pro.get_by_text("On trial").is_visible()
+    assert pro.get_by_role("button", name="Choose Pro").is_visible()  # to pay and keep it
     # A trial is for a tenant that never subscribed: no plan offers another now.
     assert page.get_by_role("button", name="Try free for 14 days").count() == 0
     assert "0 of 1,000 (0%)" in page.locator('[data-usage="assets"]').inner_text()
@@ -211,6 +215,24 @@ def test_an_owner_starts_a_trial_on_a_phone(billing_server: BillingServer, open_
     with billing_server.db(), tenant_scope(billing_server.runtime.database, tenant_id):
         assert PaymentAttempt.select().where(PaymentAttempt.tenant == tenant_id).count() == 0
     save_screenshots(page, "billing-trial")
+
+
+def test_an_overdue_subscription_says_so_and_offers_its_plan_again(
+        billing_server: BillingServer, open_console):
+    subdomain, owner = _new_tenant(billing_server)
+    tenant_id = billing_server.tenant_ids[subdomain]
+    with billing_server.db(), tenant_scope(billing_server.runtime.database, tenant_id):
+        # A renewal that could not be charged, as the reconciler leaves it after the grace.
+        Subscription.create(tenant=tenant_id, plan="basic", status="past_due", amount=149000,
+                            currency="IDR", payment_provider="midtrans")
+    page = _open_billing(open_console, billing_server, owner, subdomain)
+    assert _fact(page, "status") == "Payment overdue"
+    assert "The last renewal could not be charged. Screens keep playing" in page.locator(
+        '[data-subscription="past_due"]').inner_text()
+    basic = page.locator('[data-plan="basic"]')
+    assert basic.get_by_text("Current plan").count() == 0
+    assert basic.get_by_role("button", name="Choose Basic").is_visible()
+    assert_accessible(page, "billing with a payment overdue")
 
 
 def test_a_reached_limit_shows_as_a_full_bar(billing_server: BillingServer, open_console):

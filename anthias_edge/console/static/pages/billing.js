@@ -83,10 +83,13 @@ export async function render(root, ctx) {
       facts.push(h("dt", {}, "Renewal"), h("dd", { "data-fact": "renewal" },
         `Canceled: the plan ends on ${ctx.ui.formatDate(sub.current_period_end)} and ` +
         "is not charged again."));
-    } else if (sub && ["active", "trialing"].includes(sub.status) && sub.current_period_end
-               && sub.amount > 0) {
+    } else if (sub?.status === "active" && sub.current_period_end && sub.amount > 0) {
       facts.push(h("dt", {}, "Renewal"), h("dd", { "data-fact": "renewal" },
         `Renews on ${ctx.ui.formatDate(sub.current_period_end)}`));
+    } else if (sub?.status === "trialing" && !ending) {
+      facts.push(h("dt", {}, "Renewal"), h("dd", { "data-fact": "renewal" },
+        `Nothing is charged. To keep ${plan ? plan.name : "the plan"} after the trial, ` +
+        "choose it below and pay."));
     }
     const actions = [];
     if (manage && ending) {
@@ -161,12 +164,12 @@ export async function render(root, ctx) {
           ? "Unlimited storage" : `${limit.storage_quota_gb.toLocaleString()} GB storage`,
       ];
       let button = "";
-      if (mine) {
-        button = h("p", { class: "badge active" }, "Current plan");
-      } else if (manage) {
-        button = h("button", { type: "button", class: "btn btn-primary",
+      const trial = mine && current?.status === "trialing";
+      if (mine) button = h("p", { class: "badge active" }, trial ? "On trial" : "Current plan");
+      if (manage && (!mine || (trial && plan.price_amount > 0))) {
+        button = [button, h("button", { type: "button", class: "btn btn-primary",
           "data-action": "choose", onclick: (event) => choose(event.currentTarget, plan) },
-          `Choose ${plan.name}`);
+          `Choose ${plan.name}`)];
       }
       const canTrial = manage && !current && plan.trial_days > 0 && plan.price_amount > 0;
       return h("li", { class: `card plan${mine ? " is-current" : ""}`, "data-plan": plan.code },
@@ -208,7 +211,8 @@ export async function render(root, ctx) {
     const text = paid
       ? `Change to ${plan.name} for ${price(plan.price_amount, plan.currency, plan.interval)}? ` +
         "You will be taken to the payment page to pay."
-      : `Change to ${plan.name}? Nothing is deleted; new items beyond its limits are refused.`;
+      : `Change to ${plan.name} now? Nothing is deleted; new items beyond its limits are ` +
+        "refused.";
     if (!(await ctx.ui.confirmDialog(text, { confirmLabel: paid ? "Go to payment" : "Change plan",
                                               danger: false }))) {
       button.focus();
