@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 
 from anthias_edge.models.billing import PaymentAttempt
+from anthias_edge.plugins.builtin.midtrans import build_provider
 from anthias_edge.reconciler import run_reconciler
 from tests.api.v3.conftest import World
-from tests.midtrans.conftest import PATH, Billing
+from tests.midtrans.conftest import PATH, Billing, emulator_settings
 from tests.midtrans_emulator import sign
 
 
@@ -187,3 +188,18 @@ def test_without_a_configured_provider_the_endpoint_is_not_found(world: World):
 
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_each_deployment_gets_its_notifications_at_its_own_url(billing: Billing):
+    # This deployment names its own webhook; the merchant dashboard's URL is another one's.
+    billing.emulator.payment_notification_url = "http://127.0.0.1:9/elsewhere"
+    billing.world.runtime.plugins.payment_providers["midtrans"] = build_provider(
+        emulator_settings(billing.emulator, notification_url=billing.url + PATH))
+    order_id = billing.subscribe("basic")
+
+    billing.emulator.pay(order_id)
+
+    (delivery,) = billing.emulator.deliveries
+    assert delivery.url == billing.url + PATH
+    assert delivery.status == 200
+    assert billing.subscription().status == "active"
