@@ -266,3 +266,13 @@ def test_a_charge_not_of_the_named_subscription_is_rejected(emulator, make_provi
 
     with pytest.raises(NotificationRejected, match="not one of"):
         provider.verify_notification({}, json.dumps(claimed).encode())
+
+
+def test_a_202_while_midtrans_still_works_on_the_key_is_asked_again(emulator, make_provider):
+    provider = make_provider()
+    emulator.fail_next(1, status=202)
+
+    checkout = provider.create_checkout(_checkout())
+
+    assert len(emulator.calls("POST", "/snap/v1/transactions")) == 2
+    assert checkout.token == emulator.transactions["ae-t1-0001"]["token"]
