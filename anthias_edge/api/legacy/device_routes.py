@@ -45,16 +45,10 @@ def register_device_routes(bp: Blueprint, suffix: str) -> None:
     @openapi(request=Body(files=("file_upload",)), returns=UPLOADED)
     def file_asset() -> Any:
         """Upload a file; create the asset with the returned uri and ext."""
-        from anthias_edge.services.billing.limits import check_storage_quota
-
-        tenant_id = legacy_tenant_id()
-        folder = current_runtime().media_dir(tenant_id)  # the uploader's own folder
-        if tenant_id is not None:  # a cloud tenant's plan quota; a device's disk is its own
-            check_storage_quota(tenant_id, folder, request.content_length or 0)
         upload = request.files.get("file_upload")
         upload_key = request.headers.get("X-Upload-Id") or request.remote_addr or ""
         result = uploads.receive_upload(
-            folder,
+            current_runtime().media_dir(legacy_tenant_id()),  # the uploader's own folder
             upload.filename if upload else None,
             upload.stream if upload else None,
             content_range=request.headers.get("Content-Range"),
