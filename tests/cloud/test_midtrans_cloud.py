@@ -8,6 +8,9 @@ in whichever worker wins ``pg_try_advisory_lock``.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from anthias_edge.services.row_security import tenant_scope
 from anthias_edge.services.tenants import create_tenant
 from tests.cloud.conftest import SECRET_KEY, cloud_environ
 from tests.cloud.pg import database_fixtures
+from tests.cloud.test_cloud_server import server_env, wait_running
 from tests.helpers import serve_wsgi
 from tests.midtrans_emulator import Emulator, running_emulator
 
@@ -135,3 +139,32 @@ def test_each_worker_schedules_the_reconciler_and_closing_stops_it(app: Flask):
     runtime.close()
     assert not scheduler.running
     assert runtime.scheduler is None
+
+
+def test_gunicorn_workers_take_the_notification_and_schedule_the_reconciler(
+        app: Flask, emulator: Emulator, midtrans_pg: str, tmp_path: Path):
+    alpha = _tenant(app, "alpha")
+    order_id = _subscribe(app, alpha)
+    server_home = tmp_path / "server-home"
+    server_home.mkdir()
+    env = {**server_env(server_home, midtrans_pg),
+           "ANTHIAS_SECRET_KEY": SECRET_KEY,
+           "ANTHIAS_PLUGIN_MIDTRANS_SERVER_KEY": emulator.server_key,
+           "ANTHIAS_PLUGIN_MIDTRANS_SNAP_URL": emulator.snap_url(),
+           "ANTHIAS_PLUGIN_MIDTRANS_API_URL": emulator.url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "anthias_edge.cli", "serve", "--listen", "127.0.0.1:0",
+         "--workers", "2", "--threads", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port, workers = wait_running(proc)
+        emulator.payment_notification_url = f"http://127.0.0.1:{port}{PATH}"
+        emulator.pay(order_id)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, errors = proc.communicate(timeout=30)
+
+    (delivery,) = emulator.deliveries
+    assert (delivery.status, json.loads(delivery.answer)) == (200, {"outcome": "applied"})
+    assert _subscription(app, alpha).status == "active"
+    assert errors.count("billing reconciler scheduled every 5 min") == workers
