@@ -134,6 +134,7 @@ class BillingService:
 
     def start_trial(self, plan_code: str) -> Subscription:
         """Try ``plan_code`` free for its trial days; only a tenant that never subscribed may."""
+        self._check_billable()
         plan = get_plan(plan_code, public_only=True)
         if plan.trial_days <= 0:
             raise PlanNotFound(f"Plan '{plan.code}' has no trial.", details={"plan": plan.code})
@@ -158,6 +159,7 @@ class BillingService:
         payment (``notifications.apply_notification``), for one interval from then. A free
         plan applies at once; a paid subscription being left stops renewing at the provider.
         """
+        self._check_billable()
         plan = get_plan(plan_code, public_only=True)
         if plan.price_amount <= 0:
             return SubscribeResult(self._switch_to_free(plan), None)
@@ -208,6 +210,12 @@ class BillingService:
         return sub
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _check_billable(self) -> None:
+        """A device's own tenant has no subscription: its limits stay as on Anthias."""
+        if limits.effective_limits(self.tenant_id).plan == limits.DEVICE_PLAN:
+            raise BillingUnavailable("A device has no subscription; plans apply to cloud "
+                                     "tenants.")
 
     def _current(self, *statuses: str) -> Subscription:
         sub = self.subscription()
