@@ -193,6 +193,31 @@ def test_an_owner_pays_for_a_plan_in_the_checkout_and_comes_back_to_it(
     assert_not_reloaded(page)
 
 
+def test_back_before_the_notification_the_page_waits_for_it(billing_server: BillingServer,
+                                                             open_console):
+    subdomain, owner = _new_tenant(billing_server)
+    page = _open_billing(open_console, billing_server, owner, subdomain, viewport=PHONE)
+    page.route(f"{billing_server.emulator.url}/favicon.ico",
+               lambda route: route.fulfill(status=204))
+    page.locator('[data-plan="pro"]').get_by_role("button", name="Choose Pro").click()
+    page.get_by_role("dialog").get_by_role("button", name="Go to payment").click()
+    billing_server.emulator.hold()  # Midtrans sends its notification later than the browser
+    try:
+        page.get_by_role("button", name="Pay now").click()
+        waiting = page.locator('[data-checkout-return="waiting"]')
+        waiting.wait_for()
+        assert "Your plan changes as soon as the payment provider confirms" in waiting.inner_text()
+        assert _fact(page, "plan") == "Free"
+    finally:
+        (delivery,) = billing_server.emulator.release()
+    assert delivery.status == 200
+    # The page asks again by itself and shows the plan once the notification is applied.
+    page.locator('[data-checkout-return="confirmed"]').wait_for()
+    assert _fact(page, "plan") == "Pro"
+    assert _fact(page, "status") == "Active"
+    assert page.locator(".invoice").count() == 1
+
+
 def test_an_owner_starts_a_trial_on_a_phone(billing_server: BillingServer, open_console):
     subdomain, owner = _new_tenant(billing_server)
     page = _open_billing(open_console, billing_server, owner, subdomain, viewport=PHONE)
