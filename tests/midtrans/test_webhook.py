@@ -203,3 +203,11 @@ def test_each_deployment_gets_its_notifications_at_its_own_url(billing: Billing)
     assert delivery.url == billing.url + PATH
     assert delivery.status == 200
     assert billing.subscription().status == "active"
+
+
+def test_a_body_larger_than_any_notification_is_refused_unread(billing: Billing):
+    response = billing.world.client.post(PATH, data=b"{" + b" " * (65 * 1024) + b"}",
+                                         content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"

@@ -28,13 +28,14 @@ from anthias_edge.errors import NotificationRejected, PathNotFound
 
 logger = logging.getLogger(__name__)
 
+MAX_BODY = 64 * 1024
 ANSWER = {"type": "object", "required": ["outcome"], "properties": {
     "outcome": {"type": "string",
                 "description": "applied, recorded, duplicate, stale or deferred"}}}
 
 
 @route("/payments/<provider>/notification", "POST", public=True, returns=ANSWER,
-       errors=(400, 404, 502), tag="billing")
+       errors=(400, 404, 413, 502), tag="billing")
 def payment_notification(call: Call, provider: str) -> Any:
     """A payment provider's notification: verified, then applied once (see the module)."""
     from anthias_edge.services.billing import apply_notification
@@ -44,6 +45,8 @@ def payment_notification(call: Call, provider: str) -> Any:
                if runtime.plugins is not None else None)
     if gateway is None:
         raise PathNotFound("No payment provider of that name is enabled here.")
+    # A public URL: never read more than a notification can be (Midtrans's are a few KB).
+    request.max_content_length = MAX_BODY
     # The raw bytes: a signature covers the body as sent, not as JSON would re-encode it.
     body = request.get_data(cache=False)
     try:
