@@ -190,6 +190,18 @@ def test_an_owner_pays_for_a_plan_in_the_checkout_and_comes_back_to_it(
     toasts.get_by_text("The subscription goes on").wait_for()
     assert _fact(page, "renewal").startswith("Renews on ")
     assert _subscription(billing_server, subdomain).cancel_at_period_end is False
+
+    # Down to the free plan: at once, no payment, and the paid period stays on record.
+    page.locator('[data-plan="free"]').get_by_role("button", name="Choose Free").click()
+    dialog = page.get_by_role("dialog")
+    assert "Nothing is deleted" in dialog.inner_text()
+    dialog.get_by_role("button", name="Change plan").click()
+    toasts.get_by_text("You are now on Free.").wait_for()
+    assert _fact(page, "plan") == "Free"
+    assert "0 of 20 (0%)" in page.locator('[data-usage="assets"]').inner_text()
+    assert page.get_by_role("button", name="Cancel subscription").count() == 0
+    assert page.locator(".invoice").count() == 1
+    assert _subscription(billing_server, subdomain).plan == "free"
     assert_not_reloaded(page)
 
 
