@@ -129,6 +129,10 @@ def _fact(page: Any, name: str) -> str:
     return page.locator(f'[data-fact="{name}"]').inner_text()
 
 
+def _fact_card(page: Any) -> str:
+    return page.locator("[data-subscription]").inner_text()
+
+
 def _subscription(server: BillingServer, tenant: str) -> Subscription | None:
     tenant_id = server.tenant_ids[tenant]
     with server.db(), tenant_scope(server.runtime.database, tenant_id):
@@ -142,7 +146,9 @@ def test_an_owner_pays_for_a_plan_in_the_checkout_and_comes_back_to_it(
     assert _fact(page, "plan") == "Free"
     assert _fact(page, "status") == "No subscription"
     assert page.locator('[data-empty="invoices"]').inner_text() == "No paid periods yet."
-    assert page.locator('[data-plan="free"]').get_by_text("Current plan").is_visible()
+    assert "Until the organisation subscribes, the limits it was given apply" in _fact_card(page)
+    assert page.get_by_text("Current plan").count() == 0  # its own limits are no plan's
+    assert "0 of 100 (0%)" in page.locator('[data-usage="assets"]').inner_text()
     assert_accessible(page, "billing before any subscription")
 
     basic = page.locator('[data-plan="basic"]')

@@ -103,6 +103,10 @@ export async function render(root, ctx) {
         "Cancel subscription"));
     }
     const notes = [];
+    if (!sub) {
+      notes.push(h("p", { class: "hint" }, "Until the organisation subscribes, the limits it " +
+        "was given apply (see Usage), not those of the plans below."));
+    }
     if (sub?.status === "past_due") {
       notes.push(h("p", { class: "form-error", role: "note" }, "The last renewal could not be " +
         "charged. Screens keep playing; new content and screens are refused beyond the plan's " +
@@ -152,10 +156,10 @@ export async function render(root, ctx) {
     const current = data.subscription;
     // A plan in good standing is the current one; an overdue one may be paid again.
     const standing = current && ["active", "trialing"].includes(current.status);
-    const currentCode = current ? planCode(current.plan) : data.plan;
+    const currentCode = current ? planCode(current.plan) : null;
     const items = data.plans.filter((plan) => plan.is_public !== false
                                       || plan.code === currentCode).map((plan) => {
-      const mine = plan.code === currentCode && (standing || !current);
+      const mine = Boolean(standing) && plan.code === currentCode;
       const limit = plan.limits || plan;
       const limits = [
         limitText(limit.max_assets, "content item"),
