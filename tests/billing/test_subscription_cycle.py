@@ -199,3 +199,28 @@ def test_a_settlement_reversed_by_deny_takes_the_plan_back(billing: Billing):
     assert billing.attempts()[0].status == "denied"
     assert billing.run(None, lambda s: s.invoices()) == []
     assert billing.listener.reasons == ["paid", "reversed"]
+
+
+def test_a_lost_payment_notification_is_found_by_the_reconciler(billing: Billing):
+    order_id = billing.checkout("business")
+    billing.emulator.drop_next()
+    billing.emulator.pay(order_id)
+    assert billing.emulator.held == []  # never sent
+    assert billing.subscription() is None
+
+    counts = billing.reconcile()
+
+    assert counts.get("order_applied") == 1
+    sub = billing.subscription()
+    assert (sub.plan, sub.status) == ("business", "active")
+    assert sub.external_id in billing.emulator.subscriptions  # renewals set up as usual
+    assert billing.reconcile().get("order_applied") is None  # nothing open any more
+
+
+def test_a_payment_of_another_amount_changes_nothing(billing: Billing):
+    order_id = billing.checkout("pro")
+    billing.emulator.transactions[order_id]["amount"] = 1000  # what Midtrans says was paid
+    billing.emulator.pay(order_id)
+    assert [o.outcome for o in billing.deliver()] == ["amount_mismatch"]
+    assert billing.subscription() is None
+    assert [a.status for a in billing.attempts()] == ["pending"]
