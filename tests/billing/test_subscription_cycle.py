@@ -224,3 +224,14 @@ def test_a_payment_of_another_amount_changes_nothing(billing: Billing):
     assert [o.outcome for o in billing.deliver()] == ["amount_mismatch"]
     assert billing.subscription() is None
     assert [a.status for a in billing.attempts()] == ["pending"]
+
+
+def test_a_checkout_never_paid_is_given_up_after_two_days(billing: Billing):
+    billing.checkout("basic")
+    assert billing.reconcile().get("order_expired") is None
+    billing.clock.set(billing.clock.now + dt.timedelta(days=2, minutes=1))
+
+    assert billing.reconcile().get("order_expired") == 1
+    assert [a.status for a in billing.attempts()] == ["expired"]
+    assert billing.subscription() is None
+    assert billing.reconcile() == {}  # no longer asked about

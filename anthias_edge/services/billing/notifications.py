@@ -73,6 +73,8 @@ DUPLICATE, STALE, UNKNOWN_ORDER, AMOUNT_MISMATCH = ("duplicate", "stale", "unkno
 # provider confirms with its API, applies it (and the reconciler finds it if that is lost).
 DEFERRED = "deferred"
 RENEWAL_ORDER_PREFIX = "SUBS-"
+# How long the reconciler keeps asking about a checkout nobody paid (Snap pages last a day).
+OPEN_ATTEMPT_LIFETIME = dt.timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -447,7 +449,12 @@ def reconcile_open(database: Any, provider: PaymentProvider, *,
                     if attempt is None or attempt.provider != provider.name:
                         continue
                     status = provider.fetch_transaction_status(ref)
-                    if status.status == PENDING or status.status == "unknown":
+                    if status.status in (PENDING, "unknown"):
+                        if clock() - attempt.created_at > OPEN_ATTEMPT_LIFETIME:
+                            # Never paid (Snap's page expired long ago): stop asking.
+                            PaymentAttempt.update(status="expired", updated_at=clock()).where(
+                                PaymentAttempt.id == attempt.id).execute()
+                            count("order_expired")
                         continue
                     outcome = apply_notification(database, PaymentNotification(
                         kind="transaction", order_id=ref, transaction_id=status.transaction_id,
