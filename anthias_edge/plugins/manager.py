@@ -311,15 +311,26 @@ def _flatten(results: list[Any]) -> Iterable[Any]:
 
 def _refuse(record: PluginRecord | None, problem: str, *, builtin: bool = False,
             exc: BaseException | None = None) -> None:
-    """Disable the plugin with the reason, loudly; a built-in that fails stops the start."""
+    """Disable the plugin with the reason, loudly.
+
+    A built-in that fails is our bug and stops the start; a built-in whose settings the
+    operator got wrong (a sandbox key in production, say) is only disabled, like any plugin:
+    the server and its screens keep running while the log and ``plugins list`` say why.
+    """
     if record is None:
         return
     record.enabled = False
     record.problem = problem
-    if builtin:
+    if builtin and not _operator_fault(exc):
         raise StartupError(f"Built-in plugin {record.name} failed: {problem}") from exc
     logger.error("plugin %s disabled: %s", record.name, problem,
                  exc_info=exc if exc is not None and not _expected(exc) else None)
+
+
+def _operator_fault(exc: BaseException | None) -> bool:
+    from anthias_edge.errors import InvalidPluginSetting
+
+    return isinstance(exc, InvalidPluginSetting)
 
 
 def _expected(exc: BaseException) -> bool:

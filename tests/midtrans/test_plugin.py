@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 
-import pytest
 from click.testing import CliRunner
 
 from anthias_edge.cli import main
-from anthias_edge.errors import StartupError
 from tests.midtrans_emulator import Emulator
 
 
@@ -36,14 +35,22 @@ def test_a_server_key_from_the_environment_enables_the_provider(make_app, emulat
     assert provider.currencies == ("IDR",)
 
 
-def test_a_sandbox_key_in_production_stops_the_start_naming_the_plugin(make_app):
-    with pytest.raises(StartupError) as caught:
-        make_app(ANTHIAS_PLUGIN_MIDTRANS_SERVER_KEY="SB-Mid-server-abc",
-                 ANTHIAS_PLUGIN_MIDTRANS_ENVIRONMENT="production")
+def test_a_sandbox_key_in_production_disables_the_plugin_naming_why(make_app, caplog):
+    # An operator's mistake must not stop the server (and its screens): the plugin is off,
+    # the log and `plugins list` say why, and the key itself is never written out.
+    with caplog.at_level(logging.ERROR, logger="anthias_edge.plugins"):
+        app = make_app(ANTHIAS_PLUGIN_MIDTRANS_SERVER_KEY="SB-Mid-server-abc",
+                       ANTHIAS_PLUGIN_MIDTRANS_ENVIRONMENT="production")
 
-    assert "midtrans" in caught.value.message
-    assert "sandbox server key" in caught.value.message
-    assert "SB-Mid-server-abc" not in caught.value.message
+    plugins = app.extensions["anthias"].plugins
+    assert "midtrans" not in plugins.payment_providers
+    record = plugins.record("midtrans")
+    assert record is not None and not record.enabled
+    assert "sandbox server key" in record.problem
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("plugin midtrans disabled" in m and "sandbox server key" in m for m in logged)
+    assert all("SB-Mid-server-abc" not in m for m in logged)
+    assert app.test_client().get("/api/v2/assets").status_code in (200, 401)
 
 
 def test_the_stored_server_key_is_encrypted_and_never_shown(app, environ):
