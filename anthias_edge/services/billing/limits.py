@@ -63,16 +63,22 @@ def asset_count(tenant_id: str) -> int:
     return Asset.select(fn.COUNT(SQL("*"))).where(Asset.tenant == str(tenant_id)).scalar()
 
 
+def _refuse_past(error: type[Exception], message: str, limits: Limits, limit: str,
+                 used_key: str, used: int, extra: int) -> None:
+    """Raise ``error`` (with the limit, plan and use in its details) if ``extra`` more pass it."""
+    allowed = getattr(limits, limit)
+    if used + extra > allowed:
+        raise error(message, details={"limit": limit, "plan": limits.plan, limit: allowed,
+                                      used_key: used})
+
+
 def check_asset_limit(tenant_id: str, extra: int = 1) -> None:
     """Raise AssetLimitReached, naming the limit and the plan, if ``extra`` more would pass it."""
     limits = effective_limits(tenant_id)
-    count = asset_count(tenant_id)
-    if count + extra > limits.max_assets:
-        raise AssetLimitReached(
-            f"This tenant has reached the asset limit of its plan: {limits.max_assets} "
-            f"assets on plan '{limits.plan}'.",
-            details={"limit": "max_assets", "plan": limits.plan,
-                     "max_assets": limits.max_assets, "assets": count})
+    _refuse_past(AssetLimitReached,
+                 f"This tenant has reached the asset limit of its plan: {limits.max_assets} "
+                 f"assets on plan '{limits.plan}'.",
+                 limits, "max_assets", "assets", asset_count(tenant_id), extra)
 
 
 def storage_used(media_dir: Path | None) -> int:
@@ -110,12 +116,10 @@ def check_storage_quota(tenant_id: str, media_dir: Path | None, incoming: int) -
 def check_device_limit(tenant_id: str, devices_in_use: int, extra: int = 1) -> None:
     """For device linking (issue 15): raise DeviceLimitReached if one more passes the plan."""
     limits = effective_limits(tenant_id)
-    if devices_in_use + extra > limits.max_devices:
-        raise DeviceLimitReached(
-            f"This tenant has as many devices as its plan allows: {limits.max_devices} on "
-            f"plan '{limits.plan}'.",
-            details={"limit": "max_devices", "plan": limits.plan,
-                     "max_devices": limits.max_devices, "devices": devices_in_use})
+    _refuse_past(DeviceLimitReached,
+                 f"This tenant has as many devices as its plan allows: {limits.max_devices} on "
+                 f"plan '{limits.plan}'.",
+                 limits, "max_devices", "devices", devices_in_use, extra)
 
 
 def usage(tenant_id: str, media_dir: Path | None, devices_in_use: int = 0) -> dict[str, dict]:
