@@ -41,10 +41,10 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks._postgres import recreate_database  # noqa: E402
 from benchmarks.tenancy import autogroup_state  # noqa: E402
 from tests.helpers import free_ports  # noqa: E402
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "anthias_bench_qr"
 BASE_DOMAIN = "bench.test"
 EXACT_CLIENTS, EXACT_GETS = 8, 250
@@ -103,20 +103,6 @@ def seed_device(home: str, codes: int) -> list[tuple[str, str]]:
             rows.append(("127.0.0.1", f"/q/{code.qr_code}"))
     runtime.close()
     return rows
-
-
-def recreate_database() -> str:
-    """An empty ``anthias_bench_qr`` database, migrated; its URL."""
-    from anthias_edge.services.pg_migration import apply_pending_migrations, open_target
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = f"{SERVER}/{DATABASE}"
-    database = open_target(url)
-    apply_pending_migrations(database)
-    database.close_all()
-    return url
 
 
 def seed_cloud(url: str, tenants: int) -> list[tuple[str, str]]:
@@ -367,7 +353,7 @@ def main() -> None:
     if args.only in (None, "cloud"):
         from cryptography.fernet import Fernet
 
-        url = recreate_database()
+        url = recreate_database(DATABASE)
         rows = seed_cloud(url, args.tenants)
         home = tempfile.mkdtemp(prefix="anthias-bench-qr-")
         environ = {**base_environ(home), "ANTHIAS_MODE": "cloud", "DATABASE_URL": url,

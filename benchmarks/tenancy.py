@@ -63,9 +63,8 @@ sys.path.insert(0, str(REPO))
 
 from anthias_edge.services.auth.passwords import Passwords  # noqa: E402
 from anthias_edge.services.auth.tokens import API_TOKEN_PREFIX, _sha256  # noqa: E402
-from anthias_edge.services.pg_migration import apply_pending_migrations, open_target  # noqa: E402
+from benchmarks._postgres import recreate_database  # noqa: E402
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "anthias_bench"
 BASE_DOMAIN = "bench.test"
 ASSETS_PER_TENANT = 1000
@@ -128,18 +127,6 @@ WRITE_IDS_PER_TENANT = 200
 def log(message: str) -> None:
     """Progress on stderr."""
     print(message, file=sys.stderr, flush=True)
-
-
-def recreate_database() -> str:
-    """An empty ``anthias_bench`` database, migrated; its URL."""
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = f"{SERVER}/{DATABASE}"
-    database = open_target(url)
-    apply_pending_migrations(database)
-    database.close_all()
-    return url
 
 
 def seed(url: str, tenants: int, basic: bool,
@@ -442,7 +429,7 @@ def main() -> None:
     plans = {}
     for size in sizes:
         log(f"== {size} tenants x {ASSETS_PER_TENANT} assets")
-        url = recreate_database()
+        url = recreate_database(DATABASE)
         credentials, writers = seed(url, size, basic, args.writes)
         plans[size] = explain(url)
         log(plans[size])
