@@ -1,7 +1,8 @@
 """Clients writing one asset library at once, for a fixed time, through a served v2 API.
 
 Shared by tests/services/test_write_concurrency.py (a device's server on SQLite) and
-tests/cloud/test_write_concurrency.py (cloud workers on PostgreSQL). Each client creates,
+tests/cloud/test_write_concurrency.py (cloud workers on PostgreSQL); its ``HttpClient`` also
+by tests/cloud/test_concurrent_writes.py. Each client creates,
 patches and deletes assets of its own and reorders the playlist, as a dashboard, a sync agent
 and a script do together; it remembers what it last wrote to each of its assets, so the end
 state can be checked against it.
@@ -12,6 +13,8 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -32,8 +35,8 @@ class HttpClient:
     """One keep-alive HTTP/1.1 connection, as one script would hold it."""
 
     def __init__(self, port: int, prefix: str = "/api/v2",
-                 headers: dict[str, str] | None = None) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                 headers: dict[str, str] | None = None, timeout: float = 60) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         self.prefix = prefix
         self.headers = dict(headers or {})
 
@@ -51,6 +54,16 @@ class HttpClient:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM a served ``anthias-edge serve`` and wait for it; kill it if it will not end."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -20,6 +19,7 @@ from tests.cloud.conftest import BASE_DOMAIN
 from tests.cloud.pg import drop_database, fresh_database
 from tests.helpers import basic, serve_wsgi
 from tests.playlist_load import write_at_once
+from tests.write_load import HttpClient
 
 pytestmark = pytest.mark.postgres
 
@@ -33,31 +33,6 @@ def cloud_server_url() -> Iterator[str]:
     """A database of this module's own, so colleagues' cloud tests never share it."""
     yield fresh_database(DATABASE)
     drop_database(DATABASE)
-
-
-class Client:
-    """One HTTP/1.1 connection to the served app, as one script would hold it."""
-
-    def __init__(self, base_url: str, host: str, headers: dict[str, str], prefix: str) -> None:
-        parsed = urlparse(base_url)
-        self.conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
-        self.headers = {"Host": host, **headers}
-        self.prefix = prefix
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, str]:
-        """(status, body text) of one request."""
-        headers = dict(self.headers)
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        self.conn.request(method, self.prefix + path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.conn.close()
 
 
 def _v3_token(base_url: str, host: str, username: str, tenant: str) -> str:
@@ -84,7 +59,9 @@ def test_concurrent_legacy_writes_of_one_tenant_never_fail_and_keep_one_asset_pe
         else:
             headers = {"Authorization": "Bearer " + _v3_token(base_url, host, "alice",
                                                               tenant_id)}
-        clients = [Client(base_url, host, headers, path) for _ in range(CLIENTS)]
+        port = urlparse(base_url).port
+        clients = [HttpClient(port, prefix=path, headers={"Host": host, **headers}, timeout=30)
+                   for _ in range(CLIENTS)]
         try:
             failures, orders, names = write_at_once(clients)
         finally:

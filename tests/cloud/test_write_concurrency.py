@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,14 @@ from anthias_edge.cli import main
 from tests.cloud.conftest import BASE_DOMAIN
 from tests.cloud.pg import database_fixtures
 from tests.helpers import basic
-from tests.write_load import CLIENTS, DURATION_S, HttpClient, assert_consistent, run_clients
+from tests.write_load import (
+    CLIENTS,
+    DURATION_S,
+    HttpClient,
+    assert_consistent,
+    run_clients,
+    stop_server,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -82,12 +88,7 @@ def cloud_server(tmp_path: Path, write_url: str) -> Iterator[int]:
         probe.close()
         yield port
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
 
 
 def test_four_clients_writing_a_tenant_for_30_s_lose_no_write_and_leave_one_asset_per_position(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import free_ports
-from tests.write_load import CLIENTS, DURATION_S, HttpClient, assert_consistent, run_clients
+from tests.write_load import (
+    CLIENTS,
+    DURATION_S,
+    HttpClient,
+    assert_consistent,
+    run_clients,
+    stop_server,
+)
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]
 
@@ -60,12 +66,7 @@ def device_server(tmp_path: Path) -> Iterator[int]:
             time.sleep(0.1)
         yield port
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
 
 
 def test_four_clients_writing_for_30_s_lose_no_write_and_leave_one_asset_per_position(
