@@ -13,6 +13,7 @@ import pytest
 
 from player.renderers import find_chromium
 from player.renderers.browser import BrowserRenderer, chromium_command
+from tests.player.chromium import headless_browser
 from tests.player.items import renderer_item
 from tests.player.pngcheck import colours, group_members, read_png, solid_png
 
@@ -43,13 +44,7 @@ class _Page(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[BrowserRenderer]:
-    # No skip when Chromium is missing: CI installs it, and a skip would hide these tests.
-    executable = find_chromium()
-    assert executable, "Chromium is not installed (apt-get install chromium)"
-    renderer = BrowserRenderer(executable, headless=True, window_size=SIZE)
-    renderer.start()
-    yield renderer
-    renderer.close()
+    yield from headless_browser(SIZE)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-from peewee import Database
-
-from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.models import Asset
 from anthias_edge.services.tenants import local_tenant_id
 from player.playlist_source import load_items_from_db
@@ -18,16 +12,6 @@ from player.rotation import ALL_DAYS, Rotation
 
 NOW = dt.datetime(2030, 6, 5, 12, 0)
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    """A migrated SQLite file bound to the model proxy for one test."""
-    handle = open_database(tmp_path / "screenly.db")
-    run_migrations(handle)
-    db.initialize(handle)
-    yield handle
-    handle.close_all()
 
 
 def make_asset(asset_id: str, **fields) -> Asset:

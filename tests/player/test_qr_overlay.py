@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from player.qr_overlay import CORNERS, QrOverlay
-from player.renderers import find_chromium
 from player.renderers.browser import BrowserRenderer
 from player.renderers.mpv import MpvRenderer
+from tests.player.chromium import headless_browser
 from tests.player.items import renderer_item
 from tests.player.pngcheck import colours, read_png, solid_png
 from tests.player.qrscan import as_seen_from, grab_display, keep, own_xvfb, scan_png, wait_for
@@ -43,12 +43,7 @@ def quadrant(scan, width: int, height: int) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[BrowserRenderer]:
-    executable = find_chromium()
-    assert executable, "Chromium is not installed (apt-get install chromium)"
-    renderer = BrowserRenderer(executable, headless=True, window_size=SIZE)
-    renderer.start()
-    yield renderer
-    renderer.close()
+    yield from headless_browser(SIZE)
 
 
 @pytest.fixture(scope="module")

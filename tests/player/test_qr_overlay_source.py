@@ -9,13 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from peewee import Database
-
-from anthias_edge.db import db, open_database, run_migrations
 from anthias_edge.models import Asset
 from anthias_edge.services.qr_content import QRContentService
 from anthias_edge.services.tenants import local_tenant_id
@@ -34,15 +29,6 @@ BASE = "http://10.0.0.5:8080"
 
 def link(code: str) -> str:
     return f"{BASE}/q/{code}"
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    handle = open_database(tmp_path / "screenly.db")
-    run_migrations(handle)
-    db.initialize(handle)
-    yield handle
-    handle.close_all()
 
 
 def make_asset(asset_id: str, overlay: dict | None = None) -> Asset:
