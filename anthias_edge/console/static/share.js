@@ -7,22 +7,6 @@ const BASE = "/api/v3/qr-content";
 
 function codePath(qr) { return `${BASE}/${encodeURIComponent(qr.qr_code)}`; }
 
-function pad(number) { return String(number).padStart(2, "0"); }
-
-function toLocalInput(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-/** A datetime-local value (the user's zone) as ISO UTC; null when empty. */
-export function fromLocalInput(value) {
-  if (!value) return null;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? value : d.toISOString();
-}
-
 /** "3 scans, last 5 Dec 2026, 14:30". */
 export function scansText(qr, ui) {
   const count = Number(qr.access_count) || 0;
@@ -112,7 +96,7 @@ export async function openShareDialog(ctx, { asset = null, qr = null, onChange =
       submit.disabled = true;
       try {
         const created = await ctx.api("POST", BASE, { json: {
-          asset_id: asset.asset_id, title: asset.name, expires_at: fromLocalInput(expiry.value),
+          asset_id: asset.asset_id, title: asset.name, expires_at: ui.fromLocalInput(expiry.value),
           include_barcode: barcode.checked } });
         ui.toast(`${asset.name} is shared.`);
         onChange(created);
@@ -179,7 +163,7 @@ export async function openShareDialog(ctx, { asset = null, qr = null, onChange =
 
   function expiryForm() {
     const input = h("input", { name: "expires_at", type: "datetime-local",
-                               value: toLocalInput(qr.expires_at) });
+                               value: ui.toLocalInput(qr.expires_at) });
     const form = h("form", { class: "share-expiry", novalidate: true },
       ui.field("Stop sharing on", input),
       h("div", { class: "dialog-actions" },
@@ -192,7 +176,7 @@ export async function openShareDialog(ctx, { asset = null, qr = null, onChange =
         ui.formErrors(form, { fields: { expires_at: ["Pick a date and time, or choose No expiry."] } });
         return;
       }
-      saveExpiry(form, fromLocalInput(input.value));
+      saveExpiry(form, ui.fromLocalInput(input.value));
     });
     return form;
   }

@@ -154,6 +154,23 @@ export function formatDate(iso) {
   return Number.isNaN(date.getTime()) ? "" : dateTime.format(date);
 }
 
+function pad(number) { return String(number).padStart(2, "0"); }
+
+/** ISO (any offset) -> "YYYY-MM-DDTHH:MM" in the user's zone, for <input type=datetime-local>. */
+export function toLocalInput(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A datetime-local value (the user's zone) -> ISO UTC, or null when empty. */
+export function fromLocalInput(value) {
+  if (!value) return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? value : d.toISOString();
+}
+
 /** The page title and its action buttons (already filtered by permission). */
 export function pageHeader(title, actions = []) {
   return h("header", { class: "page-header" },

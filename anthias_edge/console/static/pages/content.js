@@ -16,25 +16,6 @@ export async function render(root, ctx) {
   await contentPage(root, ctx);
 }
 
-// -- dates: the form's local date-time fields and the API's ISO strings --------------------
-
-function pad(number) { return String(number).padStart(2, "0"); }
-
-/** ISO (any offset) -> "YYYY-MM-DDTHH:MM" in the user's zone, for <input type=datetime-local>. */
-function toLocalInput(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-/** A datetime-local value (the user's zone) -> ISO UTC, or null when empty. */
-function fromLocalInput(value) {
-  if (!value) return null;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? value : d.toISOString();
-}
-
 function defaultWindow() {
   const start = new Date();
   start.setSeconds(0, 0);
@@ -348,9 +329,9 @@ async function contentPage(root, ctx) {
       : input({ name: "duration", type: "number", min: "0", step: "1", inputmode: "numeric",
                 value: String(values.duration ?? 10) });
     const start = input({ name: "start_date", type: "datetime-local",
-                          value: toLocalInput(values.start_date) });
+                          value: ui.toLocalInput(values.start_date) });
     const end = input({ name: "end_date", type: "datetime-local",
-                        value: toLocalInput(values.end_date) });
+                        value: ui.toLocalInput(values.end_date) });
     const days = (values.play_days || [1, 2, 3, 4, 5, 6, 7]);
     const dayBoxes = DAYS.map(([number, label]) => h("label", { class: "check" },
       h("input", { type: "checkbox", name: "play_days", value: String(number),
@@ -406,8 +387,8 @@ async function contentPage(root, ctx) {
       }
       const json = {
         name: name.value.trim(),
-        start_date: fromLocalInput(start.value),
-        end_date: fromLocalInput(end.value),
+        start_date: ui.fromLocalInput(start.value),
+        end_date: ui.fromLocalInput(end.value),
         play_days: chosenDays,
         play_time_from: from.value || null,
         play_time_to: to.value || null,
