@@ -14,7 +14,6 @@ each other or on their order.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,24 +21,19 @@ from urllib.parse import urlparse
 
 import pytest
 
-from anthias_edge.app import create_app
 from anthias_edge.db import db
-from anthias_edge.permissions import ROLES
-from anthias_edge.services.tenants import TenantService, create_tenant
 from tests.cloud.pg import drop_database, fresh_database
 from tests.helpers import serve_wsgi
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.web.console.helpers import (
-    ACCESS_TOKEN_TTL,
     BASE_DOMAIN,
     DEFAULT_TIMEOUT_MS,
     DESKTOP,
-    PASSWORD,
-    SECRET_KEY,
     TENANTS,
     ConsoleServer,
+    console_app,
     console_database,
-    username,
+    create_tenant_with_roles,
 )
 
 
@@ -48,33 +42,13 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     """The cloud app on its own PostgreSQL database, served on 127.0.0.1 for the session."""
     name = console_database()
     url = fresh_database(name)
-    home = tmp_path_factory.mktemp("console-home")
-    previous_key = os.environ.get("ANTHIAS_SECRET_KEY")
-    os.environ["ANTHIAS_SECRET_KEY"] = SECRET_KEY  # read once, when the auth stack loads
-    try:
-        app = create_app(environ={"HOME": str(home), "ANTHIAS_MODE": "cloud",
-                                  "DATABASE_URL": url, "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN,
-                                  "ANTHIAS_SECRET_KEY": SECRET_KEY})
-        app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
-        runtime = app.extensions["anthias"]
-        offset = [dt.timedelta(0)]
-        real_clock = runtime.clock
-        runtime.clock = lambda: real_clock() + offset[0]
-        runtime.auth.access_tokens.ttl = ACCESS_TOKEN_TTL
-    finally:
-        if previous_key is None:
-            os.environ.pop("ANTHIAS_SECRET_KEY", None)
-        else:
-            os.environ["ANTHIAS_SECRET_KEY"] = previous_key
-    tenant_ids = {}
+    app = console_app(tmp_path_factory.mktemp("console-home"), url)
+    runtime = app.extensions["anthias"]
+    offset = [dt.timedelta(0)]
+    real_clock = runtime.clock
+    runtime.clock = lambda: real_clock() + offset[0]
     with runtime.database.connection_context():
-        for tenant in TENANTS:
-            made, _owner = create_tenant(tenant.title(), tenant, username(tenant, "owner"),
-                                         PASSWORD)
-            tenant_ids[tenant] = made.id
-            for role in ROLES:
-                if role != "owner":
-                    TenantService(made.id).create_user(username(tenant, role), PASSWORD, role)
+        tenant_ids = {tenant: create_tenant_with_roles(tenant) for tenant in TENANTS}
     with serve_wsgi(app, threads=8) as served:
         port = int(served.rsplit(":", 1)[1])
         yield ConsoleServer(app, port, tenant_ids, offset)

@@ -14,6 +14,9 @@ from urllib.parse import urlparse
 
 from flask import Flask
 
+from anthias_edge.app import create_app
+from anthias_edge.permissions import ROLES
+from anthias_edge.services.tenants import TenantService, create_tenant
 from tests.cloud.pg import database_url
 
 BASE_DOMAIN = "signage.test"
@@ -39,6 +42,36 @@ def console_database() -> str:
 def username(tenant: str, role: str) -> str:
     """The user of ``role`` in ``tenant``."""
     return f"{tenant}-{role}"
+
+
+def console_app(home: Path, url: str, **environ: str) -> Flask:
+    """The cloud app on database ``url`` as the console tests serve it: the base domain, the
+    tests' secret key and short access tokens; ``environ`` adds settings (a plugin's, say)."""
+    previous_key = os.environ.get("ANTHIAS_SECRET_KEY")
+    os.environ["ANTHIAS_SECRET_KEY"] = SECRET_KEY  # read once, when the auth stack loads
+    try:
+        app = create_app(environ={"HOME": str(home), "ANTHIAS_MODE": "cloud",
+                                  "DATABASE_URL": url, "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN,
+                                  "ANTHIAS_SECRET_KEY": SECRET_KEY, **environ})
+    finally:
+        if previous_key is None:
+            os.environ.pop("ANTHIAS_SECRET_KEY", None)
+        else:
+            os.environ["ANTHIAS_SECRET_KEY"] = previous_key
+    app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
+    app.extensions["anthias"].auth.access_tokens.ttl = ACCESS_TOKEN_TTL
+    return app
+
+
+def create_tenant_with_roles(tenant: str) -> str:
+    """Tenant ``tenant`` with one user per role, ``<tenant>-<role>``, all with PASSWORD; its id.
+
+    Call it with the app's database connected."""
+    made, _owner = create_tenant(tenant.title(), tenant, username(tenant, "owner"), PASSWORD)
+    for role in ROLES:
+        if role != "owner":
+            TenantService(made.id).create_user(username(tenant, role), PASSWORD, role)
+    return made.id
 
 
 @dataclass

@@ -11,16 +11,13 @@ presses Pay there, and the emulator sends its signed notification to the server'
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from anthias_edge.app import create_app
 from anthias_edge.db import db
 from anthias_edge.models.billing import PaymentAttempt, Subscription
-from anthias_edge.permissions import ROLES
 from anthias_edge.services.row_security import tenant_scope
 from anthias_edge.services.tenants import TenantService, create_tenant
 from tests.cloud.pg import drop_database, fresh_database
@@ -28,13 +25,12 @@ from tests.helpers import serve_wsgi
 from tests.midtrans_emulator import Emulator, running_emulator
 from tests.web.console.accessibility import assert_accessible
 from tests.web.console.helpers import (
-    ACCESS_TOKEN_TTL,
-    BASE_DOMAIN,
     PASSWORD,
     PHONE,
-    SECRET_KEY,
     ConsoleServer,
+    console_app,
     console_database,
+    create_tenant_with_roles,
     save_screenshots,
     sign_in,
     username,
@@ -58,33 +54,15 @@ def billing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Billing
     """A cloud app with the Midtrans plugin pointed at an emulator; one tenant, every role."""
     name = f"{console_database()}_billing"
     url = fresh_database(name)
-    home = tmp_path_factory.mktemp("billing-home")
-    previous_key = os.environ.get("ANTHIAS_SECRET_KEY")
-    os.environ["ANTHIAS_SECRET_KEY"] = SECRET_KEY
     with running_emulator() as emulator:
-        try:
-            app = create_app(environ={
-                "HOME": str(home), "ANTHIAS_MODE": "cloud", "DATABASE_URL": url,
-                "ANTHIAS_BASE_DOMAIN": BASE_DOMAIN, "ANTHIAS_SECRET_KEY": SECRET_KEY,
-                "ANTHIAS_PLUGIN_MIDTRANS_SERVER_KEY": emulator.server_key,
-                "ANTHIAS_PLUGIN_MIDTRANS_SNAP_URL": emulator.snap_url(),
-                "ANTHIAS_PLUGIN_MIDTRANS_API_URL": emulator.url})
-            app.config["ANTHIAS_BASE_DOMAIN"] = BASE_DOMAIN
-            runtime = app.extensions["anthias"]
-            runtime.auth.access_tokens.ttl = ACCESS_TOKEN_TTL
-        finally:
-            if previous_key is None:
-                os.environ.pop("ANTHIAS_SECRET_KEY", None)
-            else:
-                os.environ["ANTHIAS_SECRET_KEY"] = previous_key
-        tenant_ids = {}
+        app = console_app(
+            tmp_path_factory.mktemp("billing-home"), url,
+            ANTHIAS_PLUGIN_MIDTRANS_SERVER_KEY=emulator.server_key,
+            ANTHIAS_PLUGIN_MIDTRANS_SNAP_URL=emulator.snap_url(),
+            ANTHIAS_PLUGIN_MIDTRANS_API_URL=emulator.url)
+        runtime = app.extensions["anthias"]
         with runtime.database.connection_context():
-            made, _owner = create_tenant(TENANT.title(), TENANT, username(TENANT, "owner"),
-                                         PASSWORD)
-            tenant_ids[TENANT] = made.id
-            for role in ROLES:
-                if role != "owner":
-                    TenantService(made.id).create_user(username(TENANT, role), PASSWORD, role)
+            tenant_ids = {TENANT: create_tenant_with_roles(TENANT)}
         with serve_wsgi(app, threads=8) as served:
             # The dashboard's notification URL: where the emulator sends what it signs.
             emulator.payment_notification_url = served + WEBHOOK
