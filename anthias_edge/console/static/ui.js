@@ -171,6 +171,36 @@ export function fromLocalInput(value) {
   return Number.isNaN(d.getTime()) ? value : d.toISOString();
 }
 
+/**
+ * Load one page of a list the API reads by cursor, into ``state`` ({items, next, loading}).
+ * Only the newest load counts (a newer filter wins); ``render(items)`` draws the list once the
+ * page is in. A refused filter shows on ``form``; any other error takes the list's place,
+ * except an ended session, which the shell handles by asking to sign in again.
+ */
+export async function loadListPage(ctx, { path, query, state, list, form, render }) {
+  const token = ++state.loading;
+  list.setAttribute("aria-busy", "true");
+  let page;
+  try {
+    page = await ctx.api("GET", path, { query });
+  } catch (error) {
+    if (token !== state.loading) return;
+    list.setAttribute("aria-busy", "false");
+    if (error.code === "validation_error") {
+      formErrors(form, error);
+    } else if (error.code !== "session_ended") {
+      replaceChildren(list, h("li", { class: "form-error", role: "alert" }, error.message));
+    }
+    return;
+  }
+  if (token !== state.loading) return;
+  clearFormErrors(form);
+  state.items.push(...page.items);
+  state.next = page.next_cursor;
+  render(page.items);
+  list.setAttribute("aria-busy", "false");
+}
+
 /** The page title and its action buttons (already filtered by permission). */
 export function pageHeader(title, actions = []) {
   return h("header", { class: "page-header" },

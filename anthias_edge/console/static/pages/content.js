@@ -130,30 +130,15 @@ async function contentPage(root, ctx) {
   }
 
   async function loadPage(cursor) {
-    const token = ++state.loading;
-    list.setAttribute("aria-busy", "true");
-    let result;
-    try {
-      result = await ctx.api("GET", "/api/v3/assets", { query: {
-        limit: PAGE_SIZE, cursor, q: filters.q, mimetype: filters.mimetype, tag: filters.tag } });
-    } catch (error) {
-      if (token !== state.loading) return;
-      list.setAttribute("aria-busy", "false");
-      if (error.code === "validation_error") {
-        ui.formErrors(filterForm, error);
-      } else if (error.code !== "session_ended") { // the shell asks to sign in again
-        replaceChildren(list, h("li", { class: "form-error", role: "alert" }, error.message));
-      }
-      return;
-    }
-    if (token !== state.loading) return; // a newer filter won
-    ui.clearFormErrors(filterForm);
-    state.items.push(...result.items);
-    state.next = result.next_cursor;
-    for (const asset of result.items) for (const name of asset.tags || []) state.tags.add(name);
-    replaceChildren(tagList, [...state.tags].sort().map((name) => h("option", { value: name })));
-    renderList();
-    list.setAttribute("aria-busy", "false");
+    await ui.loadListPage(ctx, {
+      path: "/api/v3/assets", state, list, form: filterForm,
+      query: { limit: PAGE_SIZE, cursor, q: filters.q, mimetype: filters.mimetype,
+               tag: filters.tag },
+      render: (items) => {
+        for (const asset of items) for (const name of asset.tags || []) state.tags.add(name);
+        replaceChildren(tagList, [...state.tags].sort().map((name) => h("option", { value: name })));
+        renderList();
+      } });
   }
 
   function renderList() {

@@ -59,27 +59,11 @@ export async function render(root, ctx) {
   }
 
   async function loadPage(cursor) {
-    const token = ++state.loading;
-    list.setAttribute("aria-busy", "true");
-    let page;
-    try {
-      page = await ctx.api("GET", "/api/v3/qr-content", { query: {
-        limit: PAGE_SIZE, cursor, q: search.value.trim(), ...(STATE_QUERY[status.value] || {}) } });
-    } catch (error) {
-      if (token !== state.loading) return;
-      list.setAttribute("aria-busy", "false");
-      if (error.code === "validation_error") ui.formErrors(filterForm, error);
-      else if (error.code !== "session_ended") {
-        replaceChildren(list, h("li", { class: "form-error", role: "alert" }, error.message));
-      }
-      return;
-    }
-    if (token !== state.loading) return;
-    ui.clearFormErrors(filterForm);
-    state.items.push(...page.items);
-    state.next = page.next_cursor;
-    renderList();
-    list.setAttribute("aria-busy", "false");
+    await ui.loadListPage(ctx, {
+      path: "/api/v3/qr-content", state, list, form: filterForm,
+      query: { limit: PAGE_SIZE, cursor, q: search.value.trim(),
+               ...(STATE_QUERY[status.value] || {}) },
+      render: renderList });
   }
 
   function renderList() {
