@@ -318,9 +318,13 @@ def table(result: dict[str, Any]) -> str:
             rss = f", idle RSS {mine['idle_rss_mb']} MiB" if "idle_rss_mb" in mine else ""
             lines.append(f"   {label}: {mine['assets']} seeded in {mine['seed_s']} s{rss}")
         lines.append(head)
-        for index, run in enumerate(first["median"]):
+        for run in first["median"]:
             for number, label in enumerate(servers):
-                cell = figures[label]["median"][index]
+                cell = next((other for other in figures[label]["median"]
+                             if other["scenario"] == run["scenario"]), None)
+                if cell is None:  # e.g. no DELETE run: too few assets were created to delete
+                    lines.append(f"{' ' * 27} {label[:14]:14} {'not run':>8}")
+                    continue
                 name = f"{run['scenario']:24} {run['connections']:>2}" if number == 0 else \
                     " " * 27
                 per_request = cell.get("server_cpu_ms_per_request", 0.0)
