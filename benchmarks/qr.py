@@ -21,10 +21,8 @@ kernel's session autogroups, which the output names.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
 import os
-import pstats
 import re
 import secrets
 import statistics
@@ -41,6 +39,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks._batches import median_batch_ms  # noqa: E402
 from benchmarks._postgres import recreate_database  # noqa: E402
 from benchmarks.tenancy import autogroup_state  # noqa: E402
 from tests.helpers import free_ports  # noqa: E402
@@ -284,21 +283,12 @@ def in_process(environ: dict[str, str], rows: list[tuple[str, str]], requests: i
                 if response.status_code != 200:
                     raise SystemExit(f"in-process request failed: {response.status_code}")
 
-        run(200)
-        batches = []
-        for _ in range(5):
-            started = time.perf_counter()
-            run(requests // 5)
-            batches.append((time.perf_counter() - started) / (requests // 5) * 1000)
-        if profile:
-            profiler = cProfile.Profile()
-            profiler.runcall(run, requests)
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+        per_request = median_batch_ms(run, requests, 200, profile, top=30)
         app.extensions["anthias"].close()
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return statistics.median(batches)
+    return per_request
 
 
 def image_times(rounds: int) -> list[tuple[str, float]]:

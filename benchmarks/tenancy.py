@@ -41,10 +41,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import cProfile
 import datetime as dt
 import os
-import pstats
 import re
 import secrets
 import statistics
@@ -63,6 +61,7 @@ sys.path.insert(0, str(REPO))
 
 from anthias_edge.services.auth.passwords import Passwords  # noqa: E402
 from anthias_edge.services.auth.tokens import API_TOKEN_PREFIX, _sha256  # noqa: E402
+from benchmarks._batches import median_batch_ms  # noqa: E402
 from benchmarks._postgres import recreate_database  # noqa: E402
 
 DATABASE = "anthias_bench"
@@ -260,17 +259,7 @@ def in_process(url: str, path: str, credentials: list[tuple[str, str]], requests
                 if response.status_code != 200:
                     raise SystemExit(f"in-process request failed: {response.status_code}")
 
-        run(min(requests, 200))  # warm-up: imports, pooled connection, prepared statements
-        batches = []
-        for _ in range(5):  # the median of five batches: one disturbed batch does not count
-            started = time.perf_counter()
-            run(requests // 5)
-            batches.append((time.perf_counter() - started) / (requests // 5) * 1000)
-        per_request = statistics.median(batches)
-        if profile:
-            profiler = cProfile.Profile()
-            profiler.runcall(run, requests)
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        per_request = median_batch_ms(run, requests, min(requests, 200), profile, top=40)
         app.extensions["anthias"].close()
     finally:
         os.environ.clear()
