@@ -165,6 +165,18 @@ def run_clients(clients: list[HttpClient], duration_s: float = DURATION_S
     return logs, json.loads(text), seeds
 
 
+def write_and_check(port: int, headers: dict[str, str] | None = None) -> None:
+    """CLIENTS clients on ``port`` write for DURATION_S (``run_clients``); then
+    ``assert_consistent`` on what they did and what the server lists."""
+    clients = [HttpClient(port, headers=headers) for _ in range(CLIENTS)]
+    try:
+        logs, assets, kept = run_clients(clients, DURATION_S)
+    finally:
+        for client in clients:
+            client.close()
+    assert_consistent(logs, assets, kept)
+
+
 def _together(count: int, target: Any, timeout_s: float) -> None:
     errors: list[BaseException] = []
 

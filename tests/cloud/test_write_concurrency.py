@@ -25,14 +25,7 @@ from anthias_edge.cli import main
 from tests.cloud.conftest import BASE_DOMAIN
 from tests.cloud.pg import database_fixtures
 from tests.helpers import basic
-from tests.write_load import (
-    CLIENTS,
-    DURATION_S,
-    HttpClient,
-    assert_consistent,
-    run_clients,
-    stop_server,
-)
+from tests.write_load import HttpClient, stop_server, write_and_check
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -93,11 +86,4 @@ def cloud_server(tmp_path: Path, write_url: str) -> Iterator[int]:
 
 def test_four_clients_writing_a_tenant_for_30_s_lose_no_write_and_leave_one_asset_per_position(
         cloud_server: int) -> None:
-    clients = [HttpClient(cloud_server, headers=HEADERS) for _ in range(CLIENTS)]
-    try:
-        logs, assets, kept = run_clients(clients, DURATION_S)
-    finally:
-        for client in clients:
-            client.close()
-
-    assert_consistent(logs, assets, kept)
+    write_and_check(cloud_server, HEADERS)

@@ -19,14 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import free_ports
-from tests.write_load import (
-    CLIENTS,
-    DURATION_S,
-    HttpClient,
-    assert_consistent,
-    run_clients,
-    stop_server,
-)
+from tests.write_load import stop_server, write_and_check
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]
 
@@ -71,11 +64,4 @@ def device_server(tmp_path: Path) -> Iterator[int]:
 
 def test_four_clients_writing_for_30_s_lose_no_write_and_leave_one_asset_per_position(
         device_server: int) -> None:
-    clients = [HttpClient(device_server) for _ in range(CLIENTS)]
-    try:
-        logs, assets, kept = run_clients(clients, DURATION_S)
-    finally:
-        for client in clients:
-            client.close()
-
-    assert_consistent(logs, assets, kept)
+    write_and_check(device_server)
