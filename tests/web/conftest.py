@@ -24,6 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
+EXPECT_TIMEOUT_MS = 15_000
 
 
 @dataclass
@@ -68,9 +69,12 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 def browser() -> Iterator[Any]:
     """The system Chromium; a missing browser or Playwright fails the run."""
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         pytest.fail("Playwright is not installed: .venv/bin/pip install playwright")
+    # expect() waits for what the user will see; its 5 s default is short on a CI machine whose
+    # two cores also run the server, a player and PostgreSQL. A bound on waiting, not a speed.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     with sync_playwright() as playwright:
