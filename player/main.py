@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 PRUNE_EVERY = dt.timedelta(days=1)
 STOP_TIMEOUT_S = 10.0
+# How often the main thread wakes to run a signal handler another thread received.
+SIGNAL_CHECK_S = 1.0
 
 
 class DatabaseRecorder:
@@ -246,8 +248,12 @@ def run_player(settings: Settings, renderer_name: str = "auto") -> int:
         lambda: player_thread.is_alive() and listener.is_alive())
     code = 0
     try:
-        # Sleeps until a signal or the end of the loop; no periodic wake-up.
-        stop.wait()
+        # The kernel may hand SIGTERM to any thread (a reachability check's, ZeroMQ's), and
+        # Python runs the handler only when the main thread next runs bytecode: a wait with no
+        # timeout could then sleep through it and the player never stop (seen under load).
+        # Waking once a second lets a signal taken by another thread stop the player.
+        while not stop.wait(SIGNAL_CHECK_S):
+            pass
         if ended.is_set() and not loop.stopped:
             logger.error("The play loop ended unexpectedly")
             code = 1
