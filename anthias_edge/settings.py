@@ -167,6 +167,17 @@ SETTINGS: tuple[Setting, ...] = (
             "the names).", host=True),
     Setting(EDGE_SECTION, "plugins_safe_mode", bool, False,
             "Load only the built-in plugins, none installed from other packages.", host=True),
+    # Issue 15 (cloud_sync/agent): where a fleet-token enrolment links this device, and how often.
+    Setting(EDGE_SECTION, "cloud_url", str, "",
+            "Address of the cloud this device links to with a fleet token "
+            "(https://cloud.example.com); empty: only a link command names it.",
+            host=True, check=absolute_http_url_problem),
+    Setting(EDGE_SECTION, "fleet_token_path", PATH, "/boot/firmware/anthias-fleet.token",
+            "File holding a fleet enrolment token, read when the sync agent starts unlinked "
+            "and deleted once used.", host=True),
+    Setting(EDGE_SECTION, "sync_interval", int, 30,
+            "Seconds between the sync agent's pulls from the cloud (5 to 3600).",
+            minimum=5, maximum=3600),
 )
 
 
