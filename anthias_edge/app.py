@@ -90,6 +90,10 @@ def init_database(app: Flask, runtime: Runtime) -> None:
     """Migrate at start; a request's first query takes a pooled connection, returned after."""
     database = runtime.database
     db.initialize(database)
+    if runtime.is_cloud:
+        from cloud_sync.device.outbox import never_record
+
+        never_record(database)  # a cloud is never linked: its writes skip the outbox's probe
     with database.connection_context():
         run_migrations(database)
         relocate_asset_uris(runtime.settings.asset_dir)

@@ -1,0 +1,131 @@
+"""The outbox: each local change the cloud should learn of, written in the change's transaction.
+
+Every write path (the asset service for API v1-v3 and the web UI, play-order renumbering, QR
+contents, restore and import, the player's play log) calls ``record`` inside the transaction
+that makes the change, so a change and its outbox row commit or roll back together; the agent
+pushes rows in ``seq`` order and deletes them once the hub acknowledges them (``ack_through``).
+
+Only a linked device writes: ``record`` first asks whether ``sync_link`` has its row, inside
+the same transaction. That one-row probe is the cache invalidation: the agent and the CLI link
+and unlink from other processes sharing the SQLite file, and a flag kept in this process would
+miss their change, while the probe runs under the very write lock that linking takes
+(``link_store.save_link``), so a change is either before the link (and in its snapshot) or
+after it (and recorded). It costs a few microseconds (tests/sync_device/test_outbox_cost.py).
+
+A cloud server never writes here: ``never_record(database)`` (called by ``create_app`` in
+cloud mode) turns ``record`` into a no-op for that database without any query, and the cloud's
+request role may not read these tables anyway (migration 0015).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import Database
+
+from anthias_edge.db import db
+from anthias_edge.models.sync_device import SyncOutbox
+from anthias_edge.timeutil import utcnow
+
+KINDS = frozenset({"asset.upsert", "asset.delete", "play", "qr.upsert", "qr.delete",
+                   "command.result"})
+_LINKED = 'SELECT 1 FROM "sync_link" LIMIT 1'
+_silent: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One pending outbox row, as the agent pushes it."""
+
+    seq: int
+    key: str
+    kind: str
+    at: dt.datetime
+    payload: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The push body's form: ``{seq, key, kind, at, payload}`` (``at`` ISO 8601, UTC)."""
+        return {"seq": self.seq, "key": self.key, "kind": self.kind,
+                "at": iso(self.at), "payload": self.payload}
+
+
+def never_record(database: Database) -> None:
+    """Make ``record`` a no-op for ``database`` (the cloud's: it is never linked)."""
+    _silent.add(database)
+
+
+def is_linked(database: Database | None = None) -> bool:
+    """Whether the device is linked now (the one-row probe ``record`` makes)."""
+    database = database or db.obj
+    if database in _silent:
+        return False
+    return database.execute_sql(_LINKED).fetchone() is not None
+
+
+def record(kind: str, payload: Mapping[str, Any]) -> None:
+    """Write one outbox row in the current transaction, if the device is linked.
+
+    Raise RuntimeError outside a transaction: a row committed apart from its change could
+    describe a change that was rolled back, or miss one that was not.
+    """
+    record_many(kind, (payload,))
+
+
+def record_many(kind: str, payloads: Iterable[Mapping[str, Any]]) -> int:
+    """Write one row per payload (one INSERT), if linked; return how many were written."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown outbox kind {kind!r}")
+    database = db.obj
+    if not database.in_transaction():
+        raise RuntimeError("outbox.record must run inside the transaction of its change")
+    if not is_linked(database):
+        return 0
+    now = utcnow()
+    rows = [{"idem_key": str(uuid.uuid4()), "kind": kind, "payload": to_json(dict(p)),
+             "created_at": now} for p in payloads]
+    if rows:
+        SyncOutbox.insert_many(rows).execute()
+    return len(rows)
+
+
+def pending(limit: int = 500) -> list[Entry]:
+    """The oldest ``limit`` rows not yet acknowledged, in ``seq`` order."""
+    query = SyncOutbox.select().order_by(SyncOutbox.seq).limit(max(1, limit))
+    return [Entry(row.seq, row.idem_key, row.kind, row.created_at, row.payload)
+            for row in query]
+
+
+def ack_through(seq: int) -> int:
+    """Forget every row up to ``seq`` (the hub applied them); return how many."""
+    with db.atomic():
+        return SyncOutbox.delete().where(SyncOutbox.seq <= seq).execute()
+
+
+def count() -> int:
+    """How many rows wait to be pushed."""
+    return SyncOutbox.select().count()
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with its zone, as the wire carries times."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def to_json(value: Any) -> Any:
+    """``value`` with times as ISO text, so a payload is plain JSON."""
+    if isinstance(value, dt.datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    return value
