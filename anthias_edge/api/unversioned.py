@@ -42,7 +42,19 @@ def splash_page() -> Any:
     return render_template("splash_page.html", addresses=addresses.urls,
                            loopback_only=addresses.loopback_only, listen=addresses.listen,
                            behind_proxy=bool(settings["trusted_proxies"]),
-                           player_name=printable_text(settings["player_name"]))
+                           player_name=printable_text(settings["player_name"]),
+                           device_code=_pending_device_code())
+
+
+def _pending_device_code() -> dict[str, Any] | None:
+    """The code this screen shows for an admin to claim (started on the Cloud page), if any.
+
+    Only a code the dashboard started is known here; none is started for the splash page.
+    """
+    from flask import current_app
+
+    link = current_app.extensions.get("device_cloud_link")
+    return link.pending_code() if link is not None else None
 
 
 @bp.route("/hotspot", methods=["GET"])

@@ -21,6 +21,7 @@ bp = Blueprint("web", __name__)
 def init_web(app: Flask) -> None:
     """Configure sessions and register the dashboard blueprint on ``app``."""
     from anthias_edge.web import (  # noqa: F401  (they add routes to bp)
+        cloud_link,
         pages,
         session_auth,
         sharing_settings,

@@ -1,4 +1,5 @@
-"""The dashboard pages (``/``, ``/settings``, ``/system-info``, ``/integrations``) and the QR code.
+"""The dashboard pages (``/``, ``/settings``, ``/system-info``, ``/integrations``, ``/cloud``) and
+the QR code.
 
 Pages are protected like Anthias's (docs/legacy-api.md §6.1), but a browser with no credentials is
 sent to ``/login`` instead of getting a Basic prompt; a request that does send Basic credentials is
@@ -25,7 +26,7 @@ from anthias_edge.web import bp
 
 logger = logging.getLogger(__name__)
 
-PAGES = ("/", "/settings", "/system-info", "/integrations")
+PAGES = ("/", "/settings", "/system-info", "/integrations", "/cloud")
 STYLESHEET = Path(__file__).resolve().parents[2] / "web_ui" / "static" / "css" / "app.css"
 HELP = {setting.key: setting.help for setting in SETTINGS}
 # device_settings fields whose help lives under another key in the settings table.
@@ -97,6 +98,13 @@ def system_page() -> Any:
 def integrations_page() -> Any:
     """What ``/api/v2/integrations`` reports (balena), in words."""
     return _page("integrations.html", "integrations")
+
+
+@bp.route("/cloud", methods=["GET"])
+def cloud_page() -> Any:
+    """Link this device to a cloud tenant, see how its sync goes, unlink it."""
+    settings = current_runtime().settings
+    return _page("cloud.html", "cloud", cloud_url=str(settings["cloud_url"] or ""))
 
 
 @bp.app_template_global("inline_stylesheet")
