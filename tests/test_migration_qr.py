@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from anthias_edge.db import is_postgresql
 from anthias_edge.models import Asset, QRContent
 
 
@@ -27,7 +28,11 @@ def test_the_table_has_every_model_column_and_the_issues_indexes(app):
     assert indexes[("qr_code",)] is True and indexes[("barcode",)] is True
     assert indexes[("tenant_id", "is_active")] is False
     assert indexes[("asset_id",)] is False
-    assert foreign == [("asset_id", "assets", "asset_id")]
+    if is_postgresql(database):
+        # 0013: a device's code names an inventory asset; a trigger keeps the cascade.
+        assert foreign == []
+    else:
+        assert foreign == [("asset_id", "assets", "asset_id")]
     assert "qr_overlay" in asset_columns and Asset.qr_overlay.null
 
 
@@ -46,3 +51,20 @@ def test_a_second_barcode_less_code_is_allowed_but_a_repeated_code_is_not(app):
         count = QRContent.select().count()
 
     assert count == 2
+
+
+def test_deleting_a_cloud_asset_deletes_its_codes_but_not_a_device_code_of_the_same_id(app):
+    """0013 drops the foreign key on PostgreSQL; its cascade must survive for cloud codes."""
+    database = app.extensions["anthias"].database
+    runtime = app.extensions["anthias"]
+    with database.connection_context():
+        tenant = runtime.local_tenant_id
+        Asset.create(asset_id="a1", name="A", uri="https://example.org/", tenant=tenant)
+        QRContent.create(tenant=tenant, asset="a1", qr_code="QR0000000000000001")
+        if is_postgresql(database):
+            QRContent.create(tenant=tenant, asset="a1", device_id="d1",
+                             qr_code="QR0000000000000002")
+        Asset.delete().where(Asset.asset_id == "a1").execute()
+        left = [q.qr_code for q in QRContent.select()]
+
+    assert left == (["QR0000000000000002"] if is_postgresql(database) else [])

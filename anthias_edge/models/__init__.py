@@ -3,7 +3,17 @@
 from anthias_edge.models.asset import Asset
 from anthias_edge.models.audit import AuditLog
 from anthias_edge.models.base import BaseModel
+from anthias_edge.models.fleet import (
+    Device,
+    DeviceAsset,
+    DeviceCode,
+    DeviceCommand,
+    DevicePlay,
+    FleetToken,
+    PairingCode,
+)
 from anthias_edge.models.qr_content import QRContent
+from anthias_edge.models.sync_device import SyncAppliedCommand, SyncLink, SyncOutbox
 from anthias_edge.models.tenant import Tenant
 from anthias_edge.models.token import (
     ApiToken,
@@ -19,11 +29,21 @@ __all__ = [
     "Asset",
     "AuditLog",
     "BaseModel",
+    "Device",
+    "DeviceAsset",
+    "DeviceCode",
+    "DeviceCommand",
+    "DevicePlay",
+    "FleetToken",
     "LoginAttempt",
+    "PairingCode",
     "QRContent",
     "RefreshToken",
     "RevokedToken",
     "SigningKey",
+    "SyncAppliedCommand",
+    "SyncLink",
+    "SyncOutbox",
     "Tenant",
     "TenantUser",
     "User",

@@ -23,6 +23,9 @@ class QRContent(BaseModel):
     tenant = TextField(column_name="tenant_id")
     asset = ForeignKeyField(Asset, column_name="asset_id", on_delete="CASCADE",
                             backref="qr_contents", index=True)
+    # Set for a code of a linked device's asset (migration 0013): ``asset`` is then the id
+    # of an asset in that device's inventory (``device_assets``), not of a cloud asset.
+    device_id = TextField(null=True)
     qr_code = TextField(unique=True)
     barcode = TextField(null=True, unique=True)
     title = TextField(default="")

@@ -29,6 +29,8 @@ class Tenant(BaseModel):
     max_assets = IntegerField(default=100)
     max_devices = IntegerField(default=5)
     storage_quota_gb = IntegerField(default=10)
+    # Bumped with every change to what the tenant's devices pull (migration 0013).
+    sync_version = IntegerField(default=0)
     created_at = UtcDateTimeField(default=utcnow)
     updated_at = UtcDateTimeField(default=utcnow)
 
