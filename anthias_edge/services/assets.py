@@ -31,7 +31,7 @@ from anthias_edge.errors import (
     UnreachableUri,
     VideoDurationNotZero,
 )
-from anthias_edge.models import Asset
+from anthias_edge.models import Asset, QRContent
 from anthias_edge.models.base import PreparedSelect
 from anthias_edge.services import audit, media, youtube
 from anthias_edge.services.asset_events import NO_ASSET_EVENTS, AssetEventSink, asset_snapshot
@@ -52,6 +52,9 @@ from anthias_edge.services.uri_rules import (
     validate_uri,
 )
 from anthias_edge.timeutil import utcnow
+from cloud_sync.device import limits as cloud_limits
+from cloud_sync.device import outbox
+from cloud_sync.device.payloads import asset_payload, record_asset_codes, record_assets
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +195,9 @@ class AssetService:
                 self._write_columns(asset, {}, shared=True)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+            record_assets([asset_id])  # as committed: renumbering may have moved it
+            if shared:  # its code after it: the cloud takes codes of assets it knows
+                record_asset_codes(asset_id)
             self._audit("asset.create", asset_id, asset.name)
             if target is not None:
                 # Last, so that a retried transaction still finds the file to move.
@@ -227,6 +233,11 @@ class AssetService:
             self._write_columns(asset, {**data, "updated_at": self.clock()}, shared)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+                record_assets([asset_id])  # renumbering may have moved it: read it back
+            else:
+                outbox.record("asset.upsert", asset_payload(asset))  # ``asset`` is as written
+            if shared is not None:  # (un)sharing made or deactivated its codes
+                record_asset_codes(asset_id)
             self._audit("asset.update", asset_id,
                         f"{asset.name}: {', '.join(sent) or 'nothing'}")
 
@@ -246,7 +257,11 @@ class AssetService:
         (docs/legacy-api.md §3.8)."""
         asset = self.get(asset_id)
         with db.atomic():
+            if outbox.is_linked():  # its codes go with it (ON DELETE CASCADE): tell the cloud
+                codes = QRContent.select(QRContent.qr_id).where(QRContent.asset == asset_id)
+                outbox.record_many("qr.delete", [{"qr_id": row.qr_id} for row in codes])
             asset.delete_instance()
+            outbox.record("asset.delete", {"asset_id": asset_id})
             self._audit("asset.delete", asset_id, asset.name)
         self._remove_owned_file(asset.uri)
         self.on_change()
@@ -328,6 +343,7 @@ class AssetService:
     def _check_limit(self) -> None:
         if self.tenant_id is not None:  # rows of no tenant count against no plan
             check_asset_limit(self.tenant_id)
+        cloud_limits.check_asset_limit()  # a linked device's cloud plan, while valid
 
     def _insert(self, asset_id: str, data: Mapping[str, Any]) -> Asset:
         now = self.clock()
@@ -386,6 +402,7 @@ class AssetService:
             asset = self._insert(asset_id, data)
             if renumber:
                 self._renumber(asset.asset_id, asset.play_order)
+            record_assets([asset_id])
 
         in_tenant_write(self.tenant_id, write)
         self._start_download(asset_id, source_url, target)
@@ -419,7 +436,8 @@ class AssetService:
         to a 1,000-asset library stays cheap.
         """
         active = active_positions(self.tenant_id, self.clock())
-        write_positions(self.tenant_id, renumbered(active, affected_id, play_order))
+        write_positions(self.tenant_id, renumbered(active, affected_id, play_order),
+                        recorded_by_caller=affected_id)
 
     def _own_file(self, uri: str | None) -> Path | None:
         """The resolved file of one of this tenant's rows, if this tenant may read or delete it.
@@ -460,6 +478,7 @@ def relocate_asset_uris(asset_dir: Path) -> int:
                 continue
             new_uri = prefix + match["name"]
             Asset.update(uri=new_uri).where(Asset.asset_id == asset.asset_id).execute()
+            record_assets([asset.asset_id])
             moved += 1
     if moved:
         logger.info("relocated %d asset file paths into %s", moved, asset_dir)

@@ -5,6 +5,10 @@ number: the positions travel as one parameter (a JSON object on SQLite, two arra
 PostgreSQL) joined to the table, instead of one statement per asset or a CASE of a thousand
 branches, which peewee took longer to render than the database took to run. Callers hold the
 tenant's write lock (``tenant_writes.py``).
+
+On a device linked to the cloud, the UPDATE also returns the ids it moved, and each moved
+asset goes into the sync outbox with its new position in the same transaction; unlinked, the
+statement is the same as ever and nothing more is read.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 from anthias_edge.db import db, is_postgresql
 from anthias_edge.models import Asset
+from cloud_sync.device import outbox
+from cloud_sync.device.payloads import record_assets
 
 
 def active_positions(tenant_id: str | None, now: dt.datetime) -> list[tuple[str, int]]:
@@ -89,11 +95,13 @@ def listed_positions(ids: Sequence[str]) -> dict[str, int]:
     return {asset_id: index for index, asset_id in enumerate(ids) if "\x00" not in asset_id}
 
 
-def write_positions(tenant_id: str | None, positions: Mapping[str, int]) -> int:
+def write_positions(tenant_id: str | None, positions: Mapping[str, int], *,
+                    recorded_by_caller: str | None = None) -> int:
     """Set ``play_order`` of the tenant's listed assets in one statement; return rows changed.
 
     Ids of no asset of this tenant are skipped; rows already at their position are not
-    written.
+    written. Moved assets go into the sync outbox when the device is linked, except
+    ``recorded_by_caller`` (the asset a create or update records itself, once, afterwards).
     """
     if not positions:
         return 0
@@ -116,4 +124,9 @@ def write_positions(tenant_id: str | None, positions: Mapping[str, int]) -> int:
         params = [json.dumps(positions, separators=(",", ":"))]
     if tenant_id is not None:
         params.append(tenant_id)
-    return db.execute_sql(sql, params).rowcount
+    if not outbox.is_linked():
+        return db.execute_sql(sql, params).rowcount
+    returning = f"{sql} RETURNING {table}.asset_id"
+    moved = [row[0] for row in db.execute_sql(returning, params).fetchall()]
+    record_assets(asset_id for asset_id in moved if asset_id != recorded_by_caller)
+    return len(moved)

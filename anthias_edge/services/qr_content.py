@@ -31,6 +31,8 @@ from anthias_edge.errors import (
 from anthias_edge.models import Asset, QRContent
 from anthias_edge.services import audit
 from anthias_edge.timeutil import utcnow
+from cloud_sync.device import outbox
+from cloud_sync.device.payloads import qr_payload
 
 QR_PREFIX, QR_HEX = "QR", 16
 BARCODE_PREFIX, BARCODE_HEX = "BC", 12
@@ -150,6 +152,7 @@ class QRContentService:
         with db.atomic():
             row = self._insert(asset, title if title is not None else (asset.name or ""),
                                description, expires_at, include_barcode)
+            outbox.record("qr.upsert", qr_payload(row))
             self._audit("qr.create", row, f"{row.title} -> asset {asset.asset_id}")
         return row
 
@@ -175,8 +178,9 @@ class QRContentService:
                  .execute())
                 self._audit("qr.update", row, f"{row.title}: "
                             + ", ".join(sorted(k for k in changed if k != "updated_at")))
-            for key, value in changed.items():
-                setattr(row, key, value)
+                for key, value in changed.items():
+                    setattr(row, key, value)
+                outbox.record("qr.upsert", qr_payload(row))
         return row
 
     def deactivate(self, qr_code: str) -> QRContent:
@@ -189,6 +193,7 @@ class QRContentService:
         with db.atomic():
             QRContent.delete().where(QRContent.qr_id == row.qr_id,
                                      QRContent.tenant == self.tenant_id).execute()
+            outbox.record("qr.delete", {"qr_id": row.qr_id})
             self._audit("qr.delete", row, row.title)
 
     # -- the asset's own sharing (is_shared) -------------------------------

@@ -72,3 +72,11 @@ def _file_size(uri: str | None) -> int | None:
         return os.stat(uri).st_size
     except OSError:
         return None
+
+
+def record_asset_codes(asset_id: str) -> int:
+    """``qr.upsert`` of every QR content of one asset (after its sharing changed)."""
+    if not outbox.is_linked():
+        return 0
+    rows = QRContent.select().where(QRContent.asset == asset_id).order_by(QRContent.qr_id)
+    return outbox.record_many("qr.upsert", [qr_payload(row) for row in rows])

@@ -13,6 +13,8 @@ from anthias_edge.db import db
 from anthias_edge.models import Asset
 from anthias_edge.services import media
 from anthias_edge.timeutil import utcnow
+from cloud_sync.device import outbox
+from cloud_sync.device.payloads import record_assets
 
 logger = logging.getLogger(__name__)
 
@@ -45,21 +47,29 @@ def add_default_assets(
     """Create every default asset of a tenant, enabled for six years from now; return how many."""
     now = now or utcnow()
     entries = load_definitions(path)
+    created: list[str] = []
     with db.atomic():
         for entry in entries:
             duration = default_duration
             if entry["mimetype"] == "video":
                 duration = media.video_duration(entry["uri"])
-            Asset.create(
+            asset_id = Asset.create(
                 asset_id=PREFIX + uuid.uuid4().hex, name=entry.get("name"), uri=entry["uri"],
                 mimetype=entry["mimetype"], start_date=now, end_date=now + LIFETIME,
                 duration=duration, is_enabled=True, play_order=0, created_at=now, updated_at=now,
                 tenant=tenant_id,
-            )
+            ).asset_id
+            created.append(asset_id)
+        record_assets(created)  # a linked device tells the cloud, in the same transaction
     return len(entries)
 
 
 def remove_default_assets(tenant_id: str | None) -> int:
     """Delete every asset of a tenant whose id starts with ``default_``; return how many."""
     scope = Asset.tenant.is_null() if tenant_id is None else (Asset.tenant == tenant_id)
-    return Asset.delete().where(Asset.asset_id.startswith(PREFIX), scope).execute()
+    chosen = (Asset.asset_id.startswith(PREFIX), scope)
+    with db.atomic():
+        if outbox.is_linked():
+            outbox.record_many("asset.delete", [
+                {"asset_id": row.asset_id} for row in Asset.select(Asset.asset_id).where(*chosen)])
+        return Asset.delete().where(*chosen).execute()
