@@ -10,6 +10,7 @@ function entry(id, title, visible, file) {
 export const PAGES = [
   entry("content", "Content", (ctx) => ctx.can("assets.view"), "./content.js"),
   entry("sharing", "Sharing", (ctx) => ctx.can("qr.view"), "./sharing.js"),
+  entry("screens", "Screens", (ctx) => ctx.can("devices.view"), "./screens.js"),
   entry("people", "People", (ctx) => ctx.can("users.view"), "./people.js"),
   entry("tokens", "API tokens", (ctx) => ctx.can("tokens.manage"), "./tokens.js"),
   entry("activity", "Activity", (ctx) => ctx.can("audit.view"), "./activity.js"),
