@@ -161,8 +161,9 @@ def test_a_single_granted_permission_opens_the_page_and_nothing_more(
         TenantService(console_server.tenant_ids["acme"]).update_user(
             _user_id(console_server, member), grants=["audit.view"])
     page = open_page(open_console, console_server, member, "activity")
-    # Content and Sharing come with the editor's role; the grant adds Activity only.
-    assert [name for name in nav_pages(page) if name not in ("content", "sharing")] == [
+    # Content, Sharing and Screens come with the editor's role; the grant adds Activity only.
+    assert [name for name in nav_pages(page)
+            if name not in ("content", "sharing", "screens")] == [
         "activity", "organisation"]
     # Without users.view the page cannot list people, but offers the user themself.
     assert page.get_by_label("Who").locator("option").all_inner_texts() == [

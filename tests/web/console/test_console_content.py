@@ -18,10 +18,11 @@ from tests.web.console.helpers import PHONE, ConsoleServer, save_screenshots, si
 
 pytestmark = pytest.mark.postgres
 
-ALL_PAGES = ["Content", "Sharing", "People", "API tokens", "Activity", "Organisation",
-             "Billing"]
-PAGES = {"owner": ALL_PAGES, "admin": ALL_PAGES, "editor": ["Content", "Sharing", "Organisation"],
-         "viewer": ["Content", "Sharing", "Organisation"]}
+ALL_PAGES = ["Content", "Sharing", "Screens", "People", "API tokens", "Activity",
+             "Organisation", "Billing"]
+PAGES = {"owner": ALL_PAGES, "admin": ALL_PAGES,
+         "editor": ["Content", "Sharing", "Screens", "Organisation"],
+         "viewer": ["Content", "Sharing", "Screens", "Organisation"]}
 CHANGES_CONTENT = {"owner": True, "admin": True, "editor": True, "viewer": False}
 _serial = itertools.count(1)
 
