@@ -79,13 +79,16 @@ function showState(status) {
       ["Cloud address", status.cloud_url || "—", "cloud_url"],
       ["Last successful sync", when(status.last_success_at, "Not yet"), "last_success"],
       ["Changes waiting to be sent", String(status.pending_outbox ?? 0), "pending"],
+      ["Sync service", status.agent_running ? "Running"
+        : "Not running: nothing is sent or received until the anthias-sync service starts",
+       "agent"],
       ["Last problem", status.last_error || "None", "last_error"],
     ]));
     if (status.last_error) parts[parts.length - 1].querySelector('[data-fact="last_error"]').classList.add("error");
   } else {
     const p = document.createElement("p");
-    p.textContent = status.last_error
-      ? status.last_error
+    p.textContent = status.unlinked_by_cloud
+      ? "The cloud unlinked this device (an admin revoked it). Link it again with a new code."
       : "This device works on its own. Link it to manage it from the cloud console.";
     parts.push(p);
   }
@@ -248,7 +251,7 @@ document.getElementById("unlink").addEventListener("click", async (event) => {
       return;
     }
     showState(result.data);
-    say(message, "Unlinked. This device works on its own now.", "ok");
+    say(message, result.data.unlink_note || "Unlinked. This device works on its own now.", "ok");
   } finally {
     button.disabled = false;
   }
