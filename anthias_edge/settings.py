@@ -175,6 +175,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(EDGE_SECTION, "fleet_token_path", PATH, "/boot/firmware/anthias-fleet.token",
             "File holding a fleet enrolment token, read when the sync agent starts unlinked "
             "and deleted once used.", host=True),
+    Setting(EDGE_SECTION, "zmq_relay", str, "tcp://127.0.0.1:5559",
+            "ZeroMQ address where the server passes the sync agent's commands on to the "
+            "player.", host=True),
     Setting(EDGE_SECTION, "sync_interval", int, 30,
             "Seconds between the sync agent's pulls from the cloud (5 to 3600).",
             minimum=5, maximum=3600),

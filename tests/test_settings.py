@@ -250,7 +250,7 @@ def test_update_rejects_bad_types_and_unknown_keys_and_changes_nothing(tmp_path,
 
 HOST_KEYS = ("assetdir", "database", "listen", "zmq_publisher", "zmq_collector",
              "reboot_command", "shutdown_command", "mode", "trusted_proxies",
-             "disabled_plugins", "plugins_safe_mode", "cloud_url", "fleet_token_path")
+             "disabled_plugins", "plugins_safe_mode", "cloud_url", "fleet_token_path", "zmq_relay")
 
 
 def test_the_table_marks_every_command_path_address_and_the_mode_as_host_level():

@@ -64,18 +64,29 @@ def serve(listen: str | None, workers: int | None, threads: int, safe: bool) -> 
     import waitress
 
     from anthias_edge.app import create_app
+    from anthias_edge.player_relay import start_relay
     from anthias_edge.runtime import runtime_of
 
     app = create_app(settings, start_jobs=True)
     runtime = runtime_of(app)
+    # The sync agent's commands reach the player through the server (anthias_edge/player_relay).
+    relay = start_relay(runtime.messenger, settings["zmq_relay"])
     try:
         server = waitress.create_server(app, host=host, port=port, threads=SERVER_THREADS,
                                         ident="anthias-edge")
     except OSError as exc:
+        relay.close()
         runtime.close()
         reason = (exc.strerror or str(exc)).lower()
         raise click.ClickException(f"Cannot listen on {host}:{port}: {reason}.") from exc
-    _run_until_stopped(server, runtime)
+    except BaseException:
+        relay.close()
+        runtime.close()
+        raise
+    try:
+        _run_until_stopped(server, runtime)
+    finally:
+        relay.close()
 
 
 def _url_host(host: str) -> str:
