@@ -19,8 +19,8 @@ On PostgreSQL every table with a tenant gets 0009's policy. ``device_codes`` als
 with no tenant to every request: the hub creates and polls them before any tenant is known,
 and an admin claims one by its code. Those rows hold only hashes, a public key and a name.
 Lookups across tenants before the tenant is known are SECURITY DEFINER functions owned by
-``anthias_lookup``: the tenant of a pairing code, of a fleet token (both by hash), and of a
-device (by id, for the hub's signed requests).
+``anthias_lookup``: the tenant of a pairing code, of a fleet token, of a claimed device code
+(each by the hash of its secret), and of a device (by id, for the hub's signed requests).
 """
 
 from peewee import PostgresqlDatabase
@@ -108,7 +108,7 @@ COLUMN_INDEXES = (
 
 TENANT_TABLES = ("devices", "device_pairing_codes", "fleet_tokens", "device_commands",
                  "device_assets", "device_plays")
-LOOKUP_TABLES = ("devices", "device_pairing_codes", "fleet_tokens")
+LOOKUP_TABLES = ("devices", "device_pairing_codes", "fleet_tokens", "device_codes")
 VISIBLE = (f"CASE WHEN tenant_id = current_setting('{SETTING}', true) THEN true ELSE false "
            "END")
 
@@ -138,6 +138,11 @@ FUNCTIONS = (
     # The tenant of a fleet token, given the sha256 of its secret.
     ("anthias_fleet_token_tenant", "p_token_hash text",
      "SELECT t.tenant_id::text FROM {s}.fleet_tokens t WHERE t.token_hash = p_token_hash"),
+    # The tenant that claimed a device code, given the sha256 of the device's poll token
+    # (a claimed code's row is its tenant's; the device polling it has no tenant yet).
+    ("anthias_device_code_tenant", "p_poll_token_hash text",
+     "SELECT c.tenant_id::text FROM {s}.device_codes c WHERE c.poll_token_hash = "
+     "p_poll_token_hash"),
     # The tenant of a device, for the hub: a signed request names its device in ``kid``; the
     # signature is then checked against the public key read inside that tenant.
     ("anthias_device_tenant", "p_device_id text",

@@ -17,7 +17,8 @@ from peewee import SQL, fn
 
 from anthias_edge.db import db
 from anthias_edge.errors import AssetLimitReached, TenantNotFound
-from anthias_edge.models import Asset
+from anthias_edge.models import Asset, Device
+from anthias_edge.models.fleet import ACTIVE
 from anthias_edge.services.billing.errors import DeviceLimitReached, StorageQuotaReached
 
 GB = 1024 ** 3
@@ -113,18 +114,33 @@ def check_storage_quota(tenant_id: str, media_dir: Path | None, incoming: int) -
                      "incoming_bytes": incoming})
 
 
-def check_device_limit(tenant_id: str, devices_in_use: int, extra: int = 1) -> None:
-    """For device linking (issue 15): raise DeviceLimitReached if one more passes the plan."""
+def device_count(tenant_id: str) -> int:
+    """How many devices the tenant has linked (revoked ones no longer count)."""
+    return (Device.select(fn.COUNT(SQL("*")))
+            .where(Device.tenant == str(tenant_id), Device.status == ACTIVE).scalar())
+
+
+def check_device_limit(tenant_id: str, devices_in_use: int | None = None,
+                       extra: int = 1) -> None:
+    """For device linking (issue 15): raise DeviceLimitReached if one more passes the plan.
+
+    ``devices_in_use`` defaults to the tenant's linked devices now.
+    """
     limits = effective_limits(tenant_id)
+    if devices_in_use is None:
+        devices_in_use = device_count(tenant_id)
     _refuse_past(DeviceLimitReached,
                  f"This tenant has as many devices as its plan allows: {limits.max_devices} on "
                  f"plan '{limits.plan}'.",
                  limits, "max_devices", "devices", devices_in_use, extra)
 
 
-def usage(tenant_id: str, media_dir: Path | None, devices_in_use: int = 0) -> dict[str, dict]:
+def usage(tenant_id: str, media_dir: Path | None,
+          devices_in_use: int | None = None) -> dict[str, dict]:
     """Use against each limit: ``{assets: {used, limit}, devices: ..., storage_bytes: ...}``."""
     limits = effective_limits(tenant_id)
+    if devices_in_use is None:
+        devices_in_use = device_count(tenant_id)
     return {"assets": {"used": asset_count(tenant_id), "limit": limits.max_assets},
             "devices": {"used": devices_in_use, "limit": limits.max_devices},
             "storage_bytes": {"used": storage_used(media_dir), "limit": limits.storage_bytes}}

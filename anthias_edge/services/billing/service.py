@@ -120,7 +120,7 @@ class BillingService:
                     .order_by(PaymentAttempt.period_start.desc(),
                               PaymentAttempt.created_at.desc()))
 
-    def usage(self, devices_in_use: int = 0) -> dict[str, dict]:
+    def usage(self, devices_in_use: int | None = None) -> dict[str, dict]:
         """Assets, devices and storage bytes used, each against its limit."""
         return limits.usage(self.tenant_id, self.media_dir, devices_in_use)
 
