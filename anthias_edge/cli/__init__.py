@@ -91,6 +91,9 @@ class LazyGroup(click.Group):
         "qr": "anthias_edge.cli.qr:qr_group",
         "plugins": "anthias_edge.cli.plugins:plugins_group",
         "plans": "anthias_edge.cli.billing:plans_group",
+        "link": "anthias_edge.cli.sync:link_command",
+        "unlink": "anthias_edge.cli.sync:unlink_command",
+        "sync": "anthias_edge.cli.sync:sync_group",
     },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
