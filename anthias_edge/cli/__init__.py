@@ -91,6 +91,8 @@ class LazyGroup(click.Group):
         "qr": "anthias_edge.cli.qr:qr_group",
         "plugins": "anthias_edge.cli.plugins:plugins_group",
         "plans": "anthias_edge.cli.billing:plans_group",
+        "upgrade": "anthias_edge.cli.upgrade:upgrade_command",
+        "rollback": "anthias_edge.cli.upgrade:rollback_command",
         "link": "anthias_edge.cli.sync:link_command",
         "unlink": "anthias_edge.cli.sync:unlink_command",
         "sync": "anthias_edge.cli.sync:sync_group",
