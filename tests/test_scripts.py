@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,18 +47,34 @@ class Script:
         assert found and any(text in line for line in self.lines), "\n".join(self.lines)
 
     def ctrl_c(self, timeout: float = 60) -> int:
-        """SIGINT to the whole process group, as Ctrl-C in a terminal; answer the exit status."""
+        """SIGINT to the whole process group, as Ctrl-C in a terminal; answer the exit status.
+
+        A group still running after ``timeout`` fails the test with what each of its
+        processes was doing: the process list, then (PYTHONFAULTHANDLER=1 in the script's
+        environment) every Python thread's stack, dumped by SIGABRT.
+        """
         os.killpg(self.process.pid, signal.SIGINT)
         try:
-            code = self.process.wait(timeout)
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            processes = subprocess.run(["ps", "-o", "pid,stat,wchan:20,args", "-g",
+                                        str(self.process.pid)],
+                                       capture_output=True, text=True).stdout
+            os.killpg(self.process.pid, signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(10)
+            self.kill()
+            output = "\n".join(self.lines)
+            raise AssertionError(f"still running {timeout:g} s after Ctrl-C:\n{processes}\n"
+                                 f"{output}") from None
         finally:
             self.kill()
-        return code
 
     def kill(self) -> None:
-        if self.process.poll() is None:
+        """SIGKILL whatever is left of the group (children can outlive the script)."""
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        self.process.wait(10)
         self.reader.join(10)
         self.process.stdout.close()
 
@@ -85,7 +102,7 @@ def test_run_starts_the_player_only_once_the_server_listens(tmp_path, scripts):
     run = Script([str(REPO / "scripts" / "run")], script_env(
         HOME=str(tmp_path), ANTHIAS_LISTEN=f"127.0.0.1:{http}", ANTHIAS_RENDERER="headless",
         ANTHIAS_ZMQ_PUBLISHER=f"tcp://127.0.0.1:{publisher}",
-        ANTHIAS_ZMQ_COLLECTOR=f"tcp://127.0.0.1:{collector}"))
+        ANTHIAS_ZMQ_COLLECTOR=f"tcp://127.0.0.1:{collector}", PYTHONFAULTHANDLER="1"))
     scripts.append(run)
     run.wait_for("Player started")
     run.wait_for("Anthias Edge is running at")
