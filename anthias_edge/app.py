@@ -127,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
 
         # First: its page answers "/" in the cloud; a device keeps its dashboard there.
         app.register_blueprint(console_blueprint())
+        from cloud_sync.hub import init_hub
+
+        init_hub(app, runtime_of(app))  # the sync hub: /api/v3/sync/..., devices only
     for blueprint in (v1.bp, v1_1.bp, v1_2.bp, v2.bp, v3.bp, docs_routes.bp, unversioned_bp,
                       ops_bp):
         app.register_blueprint(blueprint)

@@ -53,6 +53,9 @@ HTTP_LAYER = ("flask", "werkzeug", "anthias_edge.api", "anthias_edge.auth", "ant
 LEGACY_VERSIONS = ("anthias_edge.api.v1", "anthias_edge.api.v1_1", "anthias_edge.api.v1_2",
                    "anthias_edge.api.v2")
 VERSIONS = (*LEGACY_VERSIONS, "anthias_edge.api.v3")
+# The sync hub's blueprint: the one Flask module in cloud_sync (STYLE.md), loaded by the cloud
+# app only; the hub's services beside it hold to the rule like the rest of cloud_sync.
+HUB_BLUEPRINT = "cloud_sync.hub.routes"
 
 
 def _module_name(path: Path) -> str:
@@ -136,7 +139,9 @@ def test_authentication_never_imports_the_apis_or_pages_above_it():
 
 
 def test_the_player_and_cloud_sync_never_import_the_http_layer_or_flask():
-    assert _offences(("player", "cloud_sync"), HTTP_LAYER) == {}
+    offences = _offences(("player", "cloud_sync"), HTTP_LAYER)
+    assert HUB_BLUEPRINT in offences  # the one exception is still the one that imports Flask
+    assert {name: imports for name, imports in offences.items() if name != HUB_BLUEPRINT} == {}
 
 
 def test_the_player_and_cloud_sync_load_without_flask():
@@ -147,7 +152,8 @@ def test_the_player_and_cloud_sync_load_without_flask():
         "import cloud_sync, player\n"
         "for package in (player, cloud_sync):\n"
         "    for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
-        "        importlib.import_module(info.name)\n"
+        f"        if info.name != {HUB_BLUEPRINT!r}:\n"
+        "            importlib.import_module(info.name)\n"
         "print(json.dumps(sorted(sys.modules)))\n")
     loaded = json.loads(subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True,
                                        capture_output=True, text=True).stdout)

@@ -19,6 +19,10 @@ from anthias_edge.api.v3.routing import ATTRIBUTE, Call, Operation, json_respons
 
 OPENAPI_VERSION = "3.1.0"
 ENDPOINT_PREFIX = "v3."
+# The sync hub's blueprint (cloud only, cloud_sync/hub) lives under /api/v3/sync.
+HUB_PREFIX = "sync_hub."
+DEVICE_SIGNATURE = {"type": "apiKey", "in": "header", "name": "Authorization",
+                    "description": "`Device <EdDSA JWT>`: see docs/sync-protocol.md."}
 CACHE_KEY = "anthias_edge.openapi_v3"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -64,6 +68,12 @@ def _operation(view: Any, method: str, path: str, params: list[tuple[str, str]],
                    for name, spec in (op.query or {}).items()]
     if parameters:
         result["parameters"] = parameters
+    if op.extra.get("request_schema") is not None:  # the hub's bodies: JSON Schemas
+        result["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": op.extra["request_schema"]}}}
+    elif op.extra.get("media") and method == "PUT":
+        result["requestBody"] = {"required": True, "content": {"application/octet-stream": {
+            "schema": {"type": "string", "format": "binary"}}}}
     if op.body is not None:
         result["requestBody"] = {"required": not op.partial, "content": {"application/json": {
             "schema": object_schema(op.body, partial=op.partial)}}}
@@ -84,7 +94,12 @@ def _operation(view: Any, method: str, path: str, params: list[tuple[str, str]],
         statuses |= {400}
     if op.body is not None:
         statuses |= {415}
-    if not op.public:
+    if op.extra.get("conditional"):
+        responses["304"] = {"description": "Not modified (If-None-Match named its ETag)."}
+    if op.extra.get("device_signed"):
+        statuses |= {401}
+        result["security"] = [{"deviceSignature": []}]
+    elif not op.public:
         statuses |= {401, 403, 404}
         result["security"] = [{"bearerAuth": []}]
     else:
@@ -101,8 +116,15 @@ def build_document(app: Flask) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": ERROR}
     for name, build in assets.COMPONENTS.items():
         schemas[name] = build()
+    security_schemes: dict[str, Any] = {"bearerAuth": {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT or ae_ API token"}}
+    if HUB_PREFIX.rstrip(".") in app.blueprints:
+        from cloud_sync.hub.schemas import schemas as hub_schemas
+
+        schemas.update(hub_schemas())
+        security_schemes["deviceSignature"] = DEVICE_SIGNATURE
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not rule.endpoint.startswith(ENDPOINT_PREFIX):
+        if not rule.endpoint.startswith((ENDPOINT_PREFIX, HUB_PREFIX)):
             continue
         view = app.view_functions[rule.endpoint]
         if getattr(view, ATTRIBUTE, None) is None:
@@ -118,8 +140,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                                 "`Authorization: Bearer <token>`; API tokens (ae_...) work "
                                 "the same way."},
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"bearerAuth": {
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT or ae_ API token"}}},
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
         "security": [{"bearerAuth": []}],
     }
 
