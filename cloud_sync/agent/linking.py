@@ -86,7 +86,7 @@ def check_cloud_url(value: str) -> str:
     problem = "is empty" if not text else absolute_http_url_problem(text)
     if problem:
         raise ValidationError({"cloud_url": [f"The cloud address {problem}."]},
-                              f"The cloud address {text!r} {problem}.")
+                              f"Check the cloud address {text!r}.")
     return text
 
 
@@ -95,7 +95,7 @@ def check_name(value: str) -> str:
     name = (value or "").strip()
     if not name or len(name) > NAME_MAX:
         raise ValidationError({"name": [f"Use 1 to {NAME_MAX} characters."]},
-                              f"The screen's name must have 1 to {NAME_MAX} characters.")
+                              "Check the screen's name.")
     return name
 
 
@@ -104,8 +104,8 @@ def normalize_pairing_code(value: str) -> str:
     code = "".join((value or "").split()).replace("-", "").upper()
     if not PAIRING_CODE.match(code):
         raise ValidationError(
-            {"code": ["A pairing code has 8 letters and digits, e.g. K7QH-MX4P."]},
-            "A pairing code has 8 letters and digits (no 0, O, 1 or I), e.g. K7QH-MX4P.")
+            {"code": ["A pairing code has 8 letters and digits (no 0, O, 1 or I), "
+                      "e.g. K7QH-MX4P."]}, "Check the pairing code.")
     return code
 
 
@@ -114,7 +114,7 @@ def check_fleet_token(value: str) -> str:
     token = (value or "").strip()
     if not TOKEN.match(token):
         raise ValidationError({"fleet_token": ["Fleet tokens start with aft_."]},
-                              "That is not a fleet token (they start with aft_).")
+                              "Check the fleet token.")
     return token
 
 

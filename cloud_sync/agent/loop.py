@@ -88,6 +88,8 @@ class Agent:
         self._health_pending: dict[str, Any] | None = None
         self._refused_token: tuple[str, float] | None = None
         self.stop = threading.Event()
+        # The last step's problem in plain words (None: it went well), for ``sync --once``.
+        self.last_problem: str | None = None
 
     def close(self) -> None:
         """Close the hub connection."""
@@ -101,8 +103,12 @@ class Agent:
         local_state.update_agent_state(self.settings, pid=os.getpid(), next_attempt_at=None)
         try:
             while not stop.is_set():
-                delay = self.step()
-                self._announce(delay)
+                try:
+                    delay = self.step()
+                    self._announce(delay)
+                except Exception:  # a busy database, a full disk: retry, never die
+                    logger.exception("The sync agent's step failed")
+                    delay = self.backoff.failed()
                 wait(stop, delay)
         finally:
             self.close()
@@ -110,6 +116,7 @@ class Agent:
 
     def step(self) -> float:
         """One cycle (or one enrolment attempt when unlinked); return seconds until the next."""
+        self.last_problem = None
         with connected():
             link = link_store.load()
         if link is None:
@@ -196,6 +203,7 @@ class Agent:
     def _failed(self, exc: BaseException, retry_after_s: float | None) -> float:
         delay = self.backoff.failed(retry_after_s)
         words = retrying(exc, delay)
+        self.last_problem = words
         logger.warning("%s", words)
         try:
             with connected():
@@ -209,6 +217,7 @@ class Agent:
         words = (f"This device was unlinked in the cloud ({link.cloud_url}) on "
                  f"{when:%Y-%m-%d %H:%M} UTC; it no longer syncs. Its assets stay on it; link "
                  "it again to sync.")
+        self.last_problem = words
         logger.warning("%s", words)
         with connected():
             link_store.clear_link()
@@ -256,6 +265,7 @@ class Agent:
         return 0.0
 
     def _note_unlinked(self, words: str) -> None:
+        self.last_problem = words
         logger.warning("%s", words)
         local_state.update_agent_state(self.settings, last_error=words,
                                        last_error_at=_iso(utcnow()))

@@ -64,7 +64,7 @@ class RelayMessenger:
 
     def ask_current_asset_id(self, timeout_s: float = 2.0) -> str | None:
         """What the player shows now (None: nothing); PlayerUnavailable when nobody answers."""
-        reply = self._request("ask current_asset_id", timeout_s + self.timeout_s)
+        reply = self._request("ask current_asset_id", timeout_s + 0.5)
         if not reply.get("ok"):
             raise PlayerUnavailable(f"{reply.get('error') or 'The player did not answer'}.")
         asset_id = reply.get("current_asset_id")

@@ -37,8 +37,8 @@ class FleetTokenFile:
 
 
 def _invalid(path: Path, problem: str) -> ValidationError:
-    return ValidationError({"fleet_token_file": [f"{path}: {problem}"]},
-                           f"The fleet token file {path} {problem}.")
+    return ValidationError({"fleet_token_file": [f"{path} {problem}."]},
+                           "The fleet token file cannot be used:")
 
 
 def read_token_file(path: Path) -> FleetTokenFile | None:
