@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from flask import current_app, redirect, render_template, request
 from markupsafe import Markup
+from werkzeug.exceptions import NotFound
 
 from anthias_edge.auth.guard import basic_auth_challenge, has_session
 from anthias_edge.runtime import current_runtime
@@ -102,7 +103,9 @@ def integrations_page() -> Any:
 
 @bp.route("/cloud", methods=["GET"])
 def cloud_page() -> Any:
-    """Link this device to a cloud tenant, see how its sync goes, unlink it."""
+    """Link this device to a cloud tenant, see how its sync goes, unlink it (devices only)."""
+    if current_runtime().is_cloud:
+        raise NotFound()
     settings = current_runtime().settings
     return _page("cloud.html", "cloud", cloud_url=str(settings["cloud_url"] or ""))
 

@@ -56,12 +56,13 @@ class AgentFunctions:
     @classmethod
     def load(cls) -> AgentFunctions:
         """The real agent."""
-        from cloud_sync.agent import linking, status, wording
+        import cloud_sync.agent as agent
+        from cloud_sync.agent.wording import problem_words
 
-        return cls(status=status.status, link_with_code=linking.link_with_code,
-                   start_device_code=linking.start_device_code,
-                   poll_device_code=linking.poll_device_code, unlink=linking.unlink,
-                   problem_words=wording.problem_words)
+        return cls(status=agent.status, link_with_code=agent.link_with_code,
+                   start_device_code=agent.start_device_code,
+                   poll_device_code=agent.poll_device_code, unlink=agent.unlink,
+                   problem_words=problem_words)
 
 
 @dataclass
