@@ -7,6 +7,11 @@ replaced file so that any failure puts the device back exactly as it was.
 
 An incoming ``screenly.conf`` never brings host-level settings (``settings.HOST_LEVEL``: commands,
 paths, addresses): this device's own values are written into it before it is installed.
+
+The device's cloud link is its own too (issue 15): ``.screenly/sync`` (its private key) never
+goes into a backup nor comes out of one, and a restore or import keeps the device's link row
+and unsent outbox across the database swap, then records what the new library holds
+(``cloud_sync/device/carry.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from anthias_edge.services.file_swap import (
     scratch_dir,
 )
 from anthias_edge.settings import SETTINGS
+from cloud_sync.device import carry
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,8 @@ CONF_NAME = "screenly.conf"
 IMPORTED_CONFIG_FILES = (CONF_NAME, DATABASE_NAME, "default_assets.yml", "screenly.db-wal")
 _SQLITE_SIDE_SUFFIXES = ("-wal", "-shm")
 _OWN_TEMP_PREFIXES = (SCRATCH_PREFIX, ROLLBACK_PREFIX)
+# Archive paths that belong to this device alone: its sync key (cloud_sync/agent).
+PRIVATE_ENTRIES = frozenset({f"{CONFIG_TREE}/sync"})
 
 Progress = Callable[[int, int], None]
 _Step = tuple[Path, Path, bool]  # (source, target, is_folder)
@@ -66,6 +74,8 @@ class Restored:
     files: int
     # Host-level settings the incoming screenly.conf set and this device kept its own value for.
     kept_host_settings: tuple[str, ...] = ()
+    # The device's cloud link, still to be put back once the imported file is migrated.
+    carried_link: carry.CarriedLink | None = None
 
 
 def backup_name(player_name: str, now: datetime) -> str:
@@ -112,7 +122,7 @@ def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
         elif path.is_dir():
             tar.add(path, arcname, recursive=False)
             for child in sorted(os.listdir(path)):
-                if not _left_out(child):
+                if not _left_out(child) and f"{arcname}/{child}" not in PRIVATE_ENTRIES:
                     _add(tar, path / child, f"{arcname}/{child}")
         elif path.is_file():
             tar.add(path, arcname)
@@ -255,7 +265,8 @@ def recover_backup(
                 if tree not in names or source.is_symlink() or not source.is_dir():
                     raise WrongArchive()
                 plan.append((source, target, True))
-                plan.extend(_tree_entries(source, target))
+                plan.extend(step for step in _tree_entries(source, target)
+                            if not _is_private(step[0], extracted))
             ignored = [name for name in names if name not in trees]
             if ignored:
                 logger.warning("Ignoring top-level archive entries %s", ignored)
@@ -265,11 +276,29 @@ def recover_backup(
             if before_swap is not None:
                 before_swap()
             database = trees[CONFIG_TREE] / DATABASE_NAME
-            count = _swap_in(home, plan, database, copy=False, progress=progress, after=after_swap)
+            count = _swap_in(home, plan, database, copy=False, progress=progress,
+                             after=_keeping_link(database, after_swap))
             logger.info("Recovered %d files from %s", count, filename)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     return Restored(count, kept)
+
+
+def _is_private(source: Path, extracted: Path) -> bool:
+    relative = source.relative_to(extracted).as_posix()
+    return any(relative == entry or relative.startswith(f"{entry}/") for entry in PRIVATE_ENTRIES)
+
+
+def _keeping_link(database: Path, after_swap: Callable[[], None] | None) -> Callable[[], None]:
+    """``after_swap`` (which migrates the new file), then the device's link put back in it."""
+    carried = carry.capture(database)
+
+    def after() -> None:
+        if after_swap is not None:
+            after_swap()
+        carry.reinstate(database, carried)
+
+    return after
 
 
 def _save_stream(stream: BinaryIO, path: Path) -> Path:
@@ -398,8 +427,11 @@ def install_anthias_home(
                     shutil.copyfile(source, edited)
                     kept = keep_host_settings(edited, target)
                     plan[index] = (edited, target, False)
-            count = _swap_in(home, plan, config_dir / DATABASE_NAME, copy=True, progress=progress)
+            database = config_dir / DATABASE_NAME
+            # The imported file is migrated later (importer._upgrade): carry the link then.
+            carried = carry.capture(database)
+            count = _swap_in(home, plan, database, copy=True, progress=progress)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     logger.info("Imported %d files from %s", count, source_home)
-    return Restored(count, kept)
+    return Restored(count, kept, carried)

@@ -30,6 +30,7 @@ from anthias_edge.services.backup import (
 )
 from anthias_edge.services.file_swap import undo_interrupted_swaps
 from anthias_edge.settings import Settings
+from cloud_sync.device import carry
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,8 @@ def import_anthias(
         installed = install_anthias_home(source, settings.home, settings.asset_dir, counter)
         settings.reload()
         upgrade = _upgrade(settings)
+        # The device's cloud link and unsent outbox, into the now migrated file.
+        carry.reinstate(settings.config_dir / DATABASE_NAME, installed.carried_link)
     else:
         upgrade, installed = _recover(source, settings, counter)
     logger.info("Imported %d assets and %d files from %s", upgrade.assets, installed.files, source)
