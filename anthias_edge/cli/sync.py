@@ -111,7 +111,7 @@ def link_command(cloud_url: str | None, code: str | None, fleet_token: str | Non
         except OSError as exc:
             click.echo(f"Warning: the token file {fleet_token_file} could not be deleted or "
                        f"blanked ({exc.strerror}); remove it by hand.", err=True)
-    if not status.status(settings)["agent_running"]:
+    if not status(settings)["agent_running"]:
         click.echo("Start the sync agent (anthias-edge sync, or the anthias-sync service) to "
                    "begin syncing.")
 
