@@ -2,7 +2,7 @@
 // pairing code or show a code on this screen for an admin to claim, unlink. While a code is
 // shown the page asks every few seconds whether it was claimed (the server asks the cloud).
 
-import { request, toast } from "./api.js";
+import { request } from "./api.js";
 import { formatDateTime } from "./dates.js";
 
 const STATUS = "/api/v3/device/cloud";
@@ -189,10 +189,7 @@ async function submitLink(body, button, busyLabel) {
       return;
     }
     showState(result.data);
-    if (result.data.linked) {
-      say(message, `Linked to ${result.data.tenant_name || "the cloud"}.`, "ok");
-      toast("This device is linked to the cloud.");
-    }
+    if (result.data.linked) say(message, `Linked to ${result.data.tenant_name || "the cloud"}.`, "ok");
   } finally {
     button.disabled = false;
     button.textContent = label;
