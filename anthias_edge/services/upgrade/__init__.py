@@ -162,7 +162,7 @@ def _migrate(release: Path, data: DataHome, old: str, new: str, say: Say) -> Pat
         take_backup(database, backup)
     say(f"Migrating the database with {new}")
     result = subprocess.run([str(release / "bin" / "anthias-edge"), "migrate"],
-                            env={**data.environ, "HOME": str(data.home)},
+                            env={**os.environ, **data.environ, "HOME": str(data.home)},
                             capture_output=True, text=True, timeout=3600, check=False,
                             **_as_owner(database))
     for line in result.stdout.splitlines():
