@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from anthias_edge.db import db, is_postgresql
 from anthias_edge.errors import ValidationError
 from anthias_edge.models.sync_hub import MediaObject
 from anthias_edge.services.billing.limits import check_storage_quota
@@ -76,15 +77,13 @@ def put_chunk(device: DeviceRow, sha256: str, content_range: str | None, chunk: 
     check_sha256(sha256)
     start, total = parse_range(content_range, len(chunk))
     tenant = device.tenant_id
-    query = MediaObject.select().where((MediaObject.tenant == tenant)
-                                       & (MediaObject.sha256 == sha256))
-    row = _locked(query)
+    row = _locked(tenant, sha256)
     if row is None:
         check_storage_quota(tenant, media_dir, total)
         MediaObject.insert(tenant=tenant, sha256=sha256, size=total, received_bytes=0,
                            complete=False, device_id=device.device_id, created_at=now,
                            updated_at=now).on_conflict_ignore().execute()
-        row = _locked(query)
+        row = _locked(tenant, sha256)
     if row.complete and store.path(tenant, sha256) is not None:
         return UploadState(sha256, row.size, row.size, True)  # already here: nothing to do
     if row.size != total:
@@ -105,9 +104,11 @@ def put_chunk(device: DeviceRow, sha256: str, content_range: str | None, chunk: 
     return UploadState(sha256, total, received, complete)
 
 
-def _locked(query):
-    from anthias_edge.db import db, is_postgresql
-
+def _locked(tenant_id: str, sha256: str) -> MediaObject | None:
+    """The upload's row, locked for this transaction on PostgreSQL (a new query each time:
+    peewee keeps a query's results)."""
+    query = MediaObject.select().where((MediaObject.tenant == tenant_id)
+                                       & (MediaObject.sha256 == sha256))
     if is_postgresql(db.obj):
         query = query.for_update()
     return query.first()

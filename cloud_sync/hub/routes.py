@@ -15,12 +15,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from anthias_edge.api.v3.errors import error_response
 from anthias_edge.api.v3.fields import Obj, Str, validate
 from anthias_edge.api.v3.routing import ATTRIBUTE, Operation, json_response, no_content, read_json
 from anthias_edge.errors import ValidationError
 from anthias_edge.timeutil import utcnow
 from cloud_sync.hub import linking, schemas
 from cloud_sync.hub.auth import DeviceRow, authenticate, sql
+from cloud_sync.hub.errors import MediaOffsetMismatch
 from cloud_sync.hub.hub import EXTENSION_KEY, Hub
 from cloud_sync.hub.media import MAX_CHUNK, put_chunk, upload_state
 from cloud_sync.hub.push import Pusher
@@ -206,9 +208,13 @@ def media_status(hub: Hub, device: DeviceRow, sha256: str) -> Any:
            media=True)
 def media_put(hub: Hub, device: DeviceRow, sha256: str) -> Any:
     """Upload one chunk (``Content-Range``; at most 8 MiB); 201 once whole and checked."""
-    upload = put_chunk(device, sha256, request.headers.get("Content-Range"),
-                       request.get_data(cache=True), hub.store,
-                       hub.runtime.media_dir(device.tenant_id), utcnow())
+    try:
+        upload = put_chunk(device, sha256, request.headers.get("Content-Range"),
+                           request.get_data(cache=True), hub.store,
+                           hub.runtime.media_dir(device.tenant_id), utcnow())
+    except MediaOffsetMismatch as exc:  # the error body, and the header a client resumes by
+        return error_response(exc.status, exc.code, exc.message, exc.details,
+                              {"Upload-Offset": str(exc.offset)})
     response = json_response({"received": upload.received, "complete": upload.complete},
                              201 if upload.complete else 200)
     return _upload_headers(response, upload.size, upload.received, upload.complete)
