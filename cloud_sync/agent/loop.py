@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 WAKE_S = 1.0
 # A health-only push (nothing else to send) at most this often, unless what is on screen changed.
 HEALTH_EVERY_S = 300.0
+CHANGES_PUSHED_AT_ONCE = ("software_version", "address", "on_screen")
 # A fleet token the cloud refused is offered again after this long (or at once if the file
 # changes): an admin may raise the cap or the file may be replaced.
 REFUSED_TOKEN_RETRY_S = 3600.0
@@ -187,7 +188,8 @@ class Agent:
             return None
         with connected():
             pending = outbox.count()
-        steady = {key: value for key, value in health.items() if key != "uptime_s"}
+        # Free disk and uptime move all the time; they travel with the periodic pushes.
+        steady = {key: health.get(key) for key in CHANGES_PUSHED_AT_ONCE}
         last = self._health_sent
         if pending or last is None or last[1] != steady or self.clock() - last[0] >= HEALTH_EVERY_S:
             self._health_pending = steady

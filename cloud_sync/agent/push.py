@@ -62,6 +62,7 @@ def push_all(client: HubClient, health: dict[str, Any] | None,
             limit = BATCH
             continue
         outcome.batches += 1
+        done = 0
         if entries:
             with connected():
                 outbox.ack_through(acked)
@@ -69,8 +70,8 @@ def push_all(client: HubClient, health: dict[str, Any] | None,
             outcome.pushed += done
             if done == 0:
                 raise CloudUnreachable("it accepted the changes but acknowledged none of them")
-        if len(entries) < limit:
-            break
+        if len(entries) < limit and done == len(entries):
+            break  # all sent and acknowledged
         limit = BATCH
     return outcome
 
