@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+from werkzeug.test import EnvironBuilder
+
+from cloud_sync.hub.fast_path import StateFastPath
 from cloud_sync.protocol import sign_request, validate_state
 from tests.sync_hub.conftest import Hub, SimDevice
 
@@ -111,3 +115,30 @@ def test_unlink_revokes_the_device(hub: Hub, device: SimDevice):
     assert hub.sql("SELECT status FROM devices WHERE device_id = %s", (device.device_id,),
                    hub.a) == [("revoked",)]
     assert hub.signed(device, "GET", STATE).get_json()["error"]["code"] == "device_revoked"
+
+
+def test_on_postgresql_an_unchanged_pull_is_answered_before_flask(hub: Hub, device: SimDevice):
+    if not hub.postgresql:
+        pytest.skip("the fast path serves PostgreSQL; SQLite pulls go through the blueprint")
+    etag = hub.signed(device, "GET", STATE).headers["ETag"]
+    reached_flask: list[str] = []
+
+    def flask_app(environ, start_response):
+        reached_flask.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b""]
+
+    fast = StateFastPath(flask_app, hub.app.extensions["sync_hub"])
+    answered: list[str] = []
+
+    def call(authorization: str, tag: str) -> None:
+        environ = EnvironBuilder(path=STATE, headers={
+            "Authorization": authorization, "If-None-Match": tag}).get_environ()
+        fast(environ, lambda status, headers: answered.append(status))
+
+    good = sign_request(device.key, device.device_id, "GET", STATE, b"")
+    call(good, etag)
+    assert answered == ["304 Not Modified"] and reached_flask == []
+    call(good, etag)  # the same token again: a replay, which Flask refuses
+    call(sign_request(device.key, device.device_id, "GET", STATE, b""), '"stale"')
+    assert reached_flask == [STATE, STATE]
