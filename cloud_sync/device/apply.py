@@ -31,6 +31,7 @@ from anthias_edge.messaging import Messenger
 from anthias_edge.models import Asset, QRContent
 from anthias_edge.models.sync_device import LINK_ROW_ID, SyncAppliedCommand, SyncLink, SyncOutbox
 from anthias_edge.services.device.host_commands import run_host_command
+from anthias_edge.services.qr_public import BARCODE, QR_CODE
 from anthias_edge.timeutil import parse_datetime, utcnow
 from cloud_sync.device import limits as cloud_limits
 from cloud_sync.device import outbox
@@ -107,14 +108,16 @@ def _apply_qr_contents(items: Any, result: ApplyResult, now: dt.datetime) -> Non
 def _upsert_code(item: dict[str, Any], now: dt.datetime) -> str | None:
     """Insert or update one code; return why it was skipped, or None."""
     asset_id, qr_code = item.get("asset_id"), item.get("qr_code")
-    if not isinstance(qr_code, str) or not qr_code or "\x00" in qr_code:
-        return "no usable qr_code"
+    if not isinstance(qr_code, str) or not QR_CODE.fullmatch(qr_code):
+        return "not a QR code this device can serve"
     if not isinstance(asset_id, str) or "\x00" in asset_id:
         return "no asset_id"
     asset = Asset.get_or_none(Asset.asset_id == asset_id)
     if asset is None:
         return "the asset is no longer on this device"
-    barcode = item.get("barcode") if isinstance(item.get("barcode"), str) else None
+    barcode = item.get("barcode")
+    if barcode is not None and (not isinstance(barcode, str) or not BARCODE.fullmatch(barcode)):
+        return "not a barcode this device can serve"
     try:
         values = {"qr_code": qr_code, "barcode": barcode, "asset": asset.asset_id,
                   "tenant": asset.tenant or "", "title": _text(item.get("title")),

@@ -21,7 +21,7 @@ from anthias_edge.services.device.info import anthias_version, ip_addresses
 logger = logging.getLogger(__name__)
 
 PROC = Path("/proc")
-ASK_TIMEOUT_S = 0.5
+ASK_TIMEOUT_S = 2.0  # a busy player still answers; a dead one costs a push 2 s
 
 
 def snapshot(asset_dir: Path, messenger: Messenger | None = None,
