@@ -81,9 +81,11 @@ valid() {
     esac
 }
 
-# Drop settings that are present but wrong, saying which; the rest still applies.
+# Drop settings that are present but wrong, saying which; the rest still applies. A wrong
+# Wi-Fi setting drops all of them (and leaves them on the card to be fixed): an open network
+# must not be made in place of the protected one the admin meant.
 check_conf() {
-    local key
+    local key wifi_wrong=0
     [[ -n ${conf[hostname]:-} ]] && conf[hostname]=${conf[hostname],,}
     [[ -n ${conf[wifi_country]:-} ]] && conf[wifi_country]=${conf[wifi_country]^^}
     for key in "${!conf[@]}"; do
@@ -94,8 +96,14 @@ check_conf() {
                 *) log "anthias-device.conf: $key ignored: '${conf[$key]}' is not valid" ;;
             esac
             unset "conf[$key]"
+            [[ $key == wifi_* ]] && wifi_wrong=1
         fi
     done
+    if ((wifi_wrong)); then
+        log "anthias-device.conf: Wi-Fi not set up; fix its wifi_ lines"
+        unset "conf[wifi_ssid]" "conf[wifi_psk]" "conf[wifi_country]"
+    fi
+    return 0
 }
 
 systemd_running() {
@@ -127,6 +135,7 @@ set_wifi_country() {
         # Raspberry Pi OS: sets the regulatory domain for this and later boots and unblocks Wi-Fi.
         raspi-config nonint do_wifi_country "$country"
     else
+        install -d -m 0755 /etc/modprobe.d
         printf 'options cfg80211 ieee80211_regdom=%s\n' "$country" \
             >/etc/modprobe.d/anthias-wifi-country.conf
         if command -v iw >/dev/null; then
@@ -179,6 +188,15 @@ apply_wifi() {
     remove_wifi_lines
 }
 
+# anthias-edge as the anthias user, with a clean environment and its own HOME.
+as_service_user() {
+    local home=$1
+    shift
+    setpriv --reuid="$service_user" --regid="$service_user" --init-groups \
+        env -i HOME="$home" USER="$service_user" LANG=C.UTF-8 \
+        PATH=/usr/local/bin:/usr/bin:/bin "$anthias_edge" "$@"
+}
+
 # Enrol as the anthias user (its key and database live in its home) from a private copy of
 # the token in /run (tmpfs), then delete the card's copy, which the user cannot write.
 enrol() {
@@ -198,10 +216,11 @@ enrol() {
     local args=(link --fleet-token-file "$work/fleet.token" --wait)
     [[ -n ${conf[cloud]:-} ]] && args+=(--cloud "${conf[cloud]}")
     [[ -n ${conf[name]:-} ]] && args+=(--name "${conf[name]}")
+    # The link is stored in the device's database, which the server migrates when it first
+    # starts; this may run before that, so migrate here (a no-op once done).
+    as_service_user "$home" migrate || { log "error: the database migration failed"; return 1; }
     log "enrolling as ${conf[name]:-the host name} with ${conf[cloud]:-the token file's or settings' cloud}"
-    setpriv --reuid="$service_user" --regid="$service_user" --init-groups \
-        env -i HOME="$home" USER="$service_user" LANG=C.UTF-8 \
-        PATH=/usr/local/bin:/usr/bin:/bin "$anthias_edge" "${args[@]}" || rc=$?
+    as_service_user "$home" "${args[@]}" || rc=$?
     case $rc in
         0)
             rm -f "$token_file"
