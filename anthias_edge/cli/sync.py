@@ -77,8 +77,9 @@ def link_command(cloud_url: str | None, code: str | None, fleet_token: str | Non
         given = f" (not {' and '.join(chosen)})" if chosen else ""
         raise BadUsage("Give exactly one of --code, --fleet-token, --fleet-token-file or "
                        f"--device-code{given}.")
+    # No logging set up: what a person needs is said with click.echo, and the log's INFO
+    # lines (migrations, say) would bury it; warnings still reach stderr.
     settings = load_settings()
-    configure_logging(settings)
     from cloud_sync.agent import linking, status
 
     if fleet_token_file is not None:
@@ -193,7 +194,6 @@ def _link_with_device_code(settings: Settings, url: str, name: str) -> None:
 def unlink_command(local_only: bool) -> None:
     """Unlink this device from its cloud tenant; its assets and codes stay on it."""
     settings = load_settings()
-    configure_logging(settings)
     from cloud_sync.agent import unlink
 
     result = unlink(settings, remote=not local_only)
