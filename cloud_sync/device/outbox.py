@@ -20,6 +20,7 @@ request role may not read these tables anyway (migration 0015).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,8 @@ from anthias_edge.timeutil import utcnow
 KINDS = frozenset({"asset.upsert", "asset.delete", "play", "qr.upsert", "qr.delete",
                    "command.result"})
 _LINKED = 'SELECT 1 FROM "sync_link" LIMIT 1'
+_INSERT = 'INSERT INTO "sync_outbox" ("idem_key", "kind", "payload", "created_at") VALUES'
+INSERT_CHUNK = 500  # rows per INSERT: 2,000 parameters, far below SQLite's limit
 _silent: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
@@ -85,11 +88,14 @@ def record_many(kind: str, payloads: Iterable[Mapping[str, Any]]) -> int:
         raise RuntimeError("outbox.record must run inside the transaction of its change")
     if not is_linked(database):
         return 0
-    now = utcnow()
-    rows = [{"idem_key": str(uuid.uuid4()), "kind": kind, "payload": to_json(dict(p)),
-             "created_at": now} for p in payloads]
-    if rows:
-        SyncOutbox.insert_many(rows).execute()
+    now = SyncOutbox.created_at.db_value(utcnow())
+    rows = [(str(uuid.uuid4()), kind, _dumps(to_json(dict(p))), now) for p in payloads]
+    # Plain SQL: peewee took ten times longer to render an INSERT than SQLite to run it.
+    mark = database.param
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start:start + INSERT_CHUNK]
+        values = ", ".join([f"({mark}, {mark}, {mark}, {mark})"] * len(chunk))
+        database.execute_sql(f"{_INSERT} {values}", [v for row in chunk for v in row])
     return len(rows)
 
 
@@ -109,6 +115,10 @@ def ack_through(seq: int) -> int:
 def count() -> int:
     """How many rows wait to be pushed."""
     return SyncOutbox.select().count()
+
+
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
 def iso(value: dt.datetime | None) -> str | None:
