@@ -8,9 +8,9 @@
 //                              (the address a screen's QR code leads to)
 
 const VIEWS = [
-  ["", "Screens", () => import("./screens_list.js")],
-  ["tokens", "Fleet tokens", () => import("./screens_tokens.js")],
-  ["report", "Proof of play", () => import("./screens_report.js")],
+  ["", "Screens", () => import("./screens_list.js"), "devices.view"],
+  ["tokens", "Fleet tokens", () => import("./screens_tokens.js"), "devices.manage"],
+  ["report", "Proof of play", () => import("./screens_report.js"), "devices.view"],
 ];
 
 /** What the address asks for: {view, arg}. */
@@ -23,15 +23,16 @@ function wanted() {
 export async function render(root, ctx) {
   const { h, replaceChildren } = ctx.ui;
   const { view, arg } = wanted();
+  const views = VIEWS.filter((entry) => ctx.can(entry[3]));
   const tabs = h("nav", { class: "tabs", "aria-label": "Screens sections" },
-    VIEWS.map(([id, title]) => {
+    views.map(([id, title]) => {
       const current = id === view || (id === "" && ["device", "claim"].includes(view));
       return h("a", { href: id ? `#/screens/${id}` : "#/screens",
                       "aria-current": current ? "page" : null }, title);
     }));
   const body = h("div", { class: "screens-view" });
   replaceChildren(root, tabs, body);
-  const known = VIEWS.find(([id]) => id === view);
+  const known = views.find(([id]) => id === view);
   if (view === "device") {
     const module = await import("./screens_device.js");
     await module.render(body, ctx, arg);

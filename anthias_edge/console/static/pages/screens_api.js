@@ -13,12 +13,13 @@ export const COMMANDS = [
 const STATE_WORDS = { online: "Online", stale: "Late", offline: "Offline", revoked: "Revoked",
                       never: "Not seen yet" };
 
-/** ``online`` | ``stale`` | ``offline`` | ``revoked`` | ``never``. */
+/**
+ * ``online`` | ``stale`` | ``offline`` | ``revoked`` as the API computes it (online: synced
+ * within two intervals), or ``never`` for an offline screen that has not synced yet.
+ */
 export function connection(device) {
-  if (device.status === "revoked" || device.revoked_at) return "revoked";
-  const given = device.connection ?? device.state ?? device.online_status;
-  if (given) return given;
-  return device.last_seen_at ? "offline" : "never";
+  if (device.status === "offline" && !device.last_seen_at) return "never";
+  return device.status;
 }
 
 export function connectionLabel(state) {
@@ -49,7 +50,7 @@ export function relative(iso, ui, now = Date.now()) {
   return seconds < 0 ? `${words} ago` : `in ${words}`;
 }
 
-/** 1.2 GB, 830 MB. */
+/** 12.3 GB, 830 MB (decimal units, as disks are sold). */
 export function bytes(value) {
   if (value === null || value === undefined || value === "") return "";
   let size = Number(value);
@@ -59,7 +60,9 @@ export function bytes(value) {
     size /= 1000;
     unit += 1;
   }
-  return `${size >= 10 || unit === 0 ? Math.round(size) : size.toFixed(1)} ${units[unit]}`;
+  const shown = size >= 100 || unit === 0 ? String(Math.round(size))
+    : size.toFixed(1).replace(/\.0$/, "");
+  return `${shown} ${units[unit]}`;
 }
 
 /** "ABCD EFGH": a code in two groups of four, easier to read out and type. */
@@ -88,8 +91,11 @@ export function plainError(error) {
     device_code_invalid: "That code is not valid: it may be mistyped, already claimed or "
       + "expired (codes last 10 minutes).",
     device_code_expired: "That code expired. Show a new one on the screen.",
-    device_not_found: "That screen no longer exists. Reload the list.",
-    device_revoked: "That screen was unlinked; it cannot take commands.",
+    device_not_found: "That screen is not in your organisation (any more). Reload the list.",
+    device_not_active: "That screen was revoked; it takes no commands. Link it again first.",
+    device_asset_not_found: "The screen no longer has that asset. Reopen the dialog.",
+    fleet_token_not_found: "That fleet token no longer exists. Reload the page.",
+    too_many_attempts: "Too many claims in a short time. Wait a moment, then try again.",
     rate_limited: "Too many attempts. Wait a minute, then try again.",
   };
   return words[error?.code] || error?.message || "Something went wrong.";

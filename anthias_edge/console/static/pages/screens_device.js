@@ -64,7 +64,7 @@ export async function render(root, ctx, deviceId) {
       h("h2", { id: "screen-plays" }, "Recent plays"), plays));
 
   const [assets, played] = await Promise.allSettled([
-    ctx.api("GET", `${path}/inventory`, { query: { limit: 200 } }),
+    ctx.api("GET", `${path}/inventory`),
     ctx.api("GET", `${path}/plays`, { query: { limit: PLAYS_SHOWN } }),
   ]);
   inventory.removeAttribute("aria-busy");

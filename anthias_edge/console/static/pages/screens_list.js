@@ -46,9 +46,9 @@ export async function render(root, ctx, { claim = "" } = {}) {
   const summary = h("p", { class: "muted", role: "status" });
   const more = h("div", { class: "more" });
   replaceChildren(root, ui.pageHeader("Screens", actions),
-    h("p", { class: "hint page-intro" }, "Every screen linked to your organisation. A screen "
-      + "is online when it synced within the last two intervals (about a minute), late "
-      + "after that, and offline after ten minutes without a word."),
+    h("p", { class: "hint page-intro" }, "Every screen linked to your organisation. A "
+      + "screen is online when it synced within the last minute, late after that, and "
+      + "offline after ten minutes without a word."),
     filterForm, summary, list, more);
   await reload();
   if (claim && manage) openClaimDialog(ctx, { code: claim, onClaimed: reload });
@@ -247,7 +247,7 @@ export function openCommandDialog(ctx, device) {
   (async () => {
     try {
       const page = await ctx.api("GET",
-        `${DEVICES}/${encodeURIComponent(device.device_id)}/inventory`, { query: { limit: 200 } });
+        `${DEVICES}/${encodeURIComponent(device.device_id)}/inventory`);
       const items = (page.items || []).filter((asset) => asset.is_enabled !== false);
       if (!items.length) {
         replaceChildren(assetSelect, h("option", { value: "" }, "The screen reported no assets"));

@@ -11,7 +11,7 @@ export async function render(root, ctx) {
   const today = new Date();
   const from = h("input", { type: "date", name: "from", value: localDate(new Date(today - 6 * DAY_MS)) });
   const to = h("input", { type: "date", name: "to", value: localDate(today) });
-  const device = h("select", { name: "device_id" }, h("option", { value: "" }, "All screens"));
+  const device = h("select", { name: "device" }, h("option", { value: "" }, "All screens"));
   const show = h("button", { type: "submit", class: "btn btn-primary" }, "Show");
   const csv = h("button", { type: "button", class: "btn", "data-action": "csv" }, "Download CSV");
   const form = h("form", { class: "filters report-filters", novalidate: true,
@@ -49,7 +49,11 @@ export async function render(root, ctx) {
       return null;
     }
     ui.clearFormErrors(form);
-    return { from: from.value, to: to.value, device_id: device.value };
+    // Whole UTC days: the API's period is [from, to), so "to" is the day after the last.
+    const end = new Date(`${to.value}T00:00:00Z`);
+    end.setUTCDate(end.getUTCDate() + 1);
+    return { from: `${from.value}T00:00:00Z`, to: end.toISOString().replace(".000Z", "Z"),
+             device: device.value };
   }
 
   async function load() {
@@ -67,7 +71,7 @@ export async function render(root, ctx) {
       return;
     }
     result.removeAttribute("aria-busy");
-    const rows = report.items || report.rows || [];
+    const rows = report.items || [];
     if (!rows.length) {
       replaceChildren(result, ui.emptyState("No plays in this period."));
       return;
@@ -76,19 +80,20 @@ export async function render(root, ctx) {
     replaceChildren(result,
       h("p", { class: "muted", role: "status" }, `${total} play${total === 1 ? "" : "s"} `
         + `in ${rows.length} row${rows.length === 1 ? "" : "s"}.`),
+      report.truncated ? h("p", { class: "notice" }, "Only the first rows are shown: choose "
+        + "fewer days or one screen to see them all.") : null,
       h("div", { class: "table-scroll" }, h("table", { class: "data-table report-table" },
         h("thead", {}, h("tr", {}, ["Day", "Screen", "Asset", "Plays", "Seconds"].map((title) =>
           h("th", { scope: "col", class: ["Plays", "Seconds"].includes(title) ? "num" : null },
             title)))),
         h("tbody", {}, rows.map((row) => h("tr", {},
-          h("td", { "data-label": "Day" }, row.day || row.date || ""),
+          h("td", { "data-label": "Day" }, row.day),
           h("td", { "data-label": "Screen" }, row.device_name || row.device_id || ""),
           h("td", { "data-label": "Asset" }, row.asset_name || row.asset_id || ""),
           h("td", { "data-label": "Plays", class: "num" }, String(row.plays ?? "")),
           h("td", { "data-label": "Seconds", class: "num" },
-            row.seconds === null || row.seconds === undefined
-              ? (row.duration_s === undefined ? "—" : String(Math.round(row.duration_s)))
-              : String(Math.round(row.seconds)))))))));
+            row.duration_s === null || row.duration_s === undefined ? "—"
+              : String(Math.round(row.duration_s)))))))));
   }
 
   async function download() {
@@ -96,8 +101,8 @@ export async function render(root, ctx) {
     if (!wanted) return;
     csv.disabled = true;
     try {
-      const blob = await ctx.apiBlob(`${PLAY_REPORT}.csv`, { query: wanted });
-      saveBlob(ctx, blob, `plays-${wanted.from}-to-${wanted.to}.csv`);
+      const blob = await ctx.apiBlob(PLAY_REPORT, { query: { ...wanted, format: "csv" } });
+      saveBlob(ctx, blob, `plays-${from.value}-to-${to.value}.csv`);
     } catch (error) {
       ui.toast(`The CSV could not be downloaded: ${plainError(error)}`, { kind: "error" });
     } finally {

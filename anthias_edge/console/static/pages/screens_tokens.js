@@ -17,7 +17,7 @@ export async function render(root, ctx) {
 
   async function load() {
     try {
-      const page = await ctx.api("GET", FLEET_TOKENS, { query: { limit: 200 } });
+      const page = await ctx.api("GET", FLEET_TOKENS);
       state.tokens = page.items || [];
       state.error = null;
     } catch (error) {
@@ -139,7 +139,8 @@ export async function render(root, ctx) {
       h("div", { class: "person-head" },
         h("h2", { class: "person-name" }, token.name),
         h("div", { class: "badges" }, h("span", { class: `badge ${status}` },
-          { active: "active", revoked: "revoked", expired: "expired", full: "used up" }[status]))),
+          { active: "active", revoked: "revoked", expired: "expired",
+            used_up: "used up" }[status] || status))),
       h("p", { class: "meta" }, h("span", { "data-used": "" }, `${used} of ${cap} screens linked`),
         token.prefix ? [" · ", h("code", {}, `${token.prefix}…`)] : null),
       h("div", { class: `usage ${used >= cap ? "full" : ""}` }, h("div", { class: "bar",
@@ -162,7 +163,7 @@ export async function render(root, ctx) {
     if (!await ui.confirmDialog(`Revoke “${token.name}”? Screens not yet linked with it are `
       + "refused; screens already linked stay linked.", { confirmLabel: "Revoke" })) return;
     try {
-      await ctx.api("DELETE", `${FLEET_TOKENS}/${encodeURIComponent(token.token_id || token.id)}`);
+      await ctx.api("DELETE", `${FLEET_TOKENS}/${encodeURIComponent(token.token_id)}`);
       ui.toast(`Fleet token “${token.name}” was revoked.`);
       await load();
     } catch (error) {
@@ -172,9 +173,10 @@ export async function render(root, ctx) {
 }
 
 function tokenStatus(token) {
+  if (token.state) return token.state;
   if (token.revoked_at) return "revoked";
   if (token.expires_at && Date.parse(token.expires_at) <= Date.now()) return "expired";
-  if (Number(token.used_count) >= Number(token.max_devices)) return "full";
+  if (Number(token.used_count) >= Number(token.max_devices)) return "used_up";
   return "active";
 }
 
