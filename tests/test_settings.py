@@ -260,8 +260,9 @@ def test_the_table_marks_every_command_path_address_and_the_mode_as_host_level()
 @pytest.mark.parametrize("key", HOST_KEYS)
 def test_update_refuses_host_level_settings_unless_the_administrator_sets_them(tmp_path, key):
     settings = Settings.load(tmp_path, environ={})
-    value = str(tmp_path / "x") if key in ("assetdir", "database") else "device"
+    value = str(tmp_path / "x") if key in ("assetdir", "database", "fleet_token_path") else "device"
     value = True if key == "plugins_safe_mode" else value
+    value = "https://cloud.example.com" if key == "cloud_url" else value
 
     with pytest.raises(HostLevelSetting, match=f"{key} is a host-level setting"):
         settings.update({"player_name": "Changed", key: value})
