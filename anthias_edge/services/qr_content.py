@@ -28,8 +28,10 @@ from anthias_edge.errors import (
     QRContentNotFound,
     ValidationError,
 )
-from anthias_edge.models import Asset, QRContent
-from anthias_edge.services import audit
+from anthias_edge.models import Asset, DeviceAsset, QRContent
+from anthias_edge.services import audit, sync_version
+from anthias_edge.services.fleet.devices import FleetService
+from anthias_edge.services.fleet.errors import DeviceAssetNotFound
 from anthias_edge.timeutil import utcnow
 from cloud_sync.device import outbox
 from cloud_sync.device.payloads import qr_payload
@@ -95,17 +97,20 @@ class QRContentService:
 
     def page(self, *, limit: int = 50, cursor: str | None = None, asset_id: str | None = None,
              active: bool | None = None, expired: bool | None = None,
-             q: str | None = None) -> QRPage:
+             q: str | None = None, device_id: str | None = None) -> QRPage:
         """The tenant's QR contents newest first, filtered, ``limit`` at a time.
 
         ``active`` matches ``is_active``; ``expired`` whether ``expires_at`` has passed;
-        ``q`` is part of the title, description, code or barcode, any case.
+        ``q`` is part of the title, description, code or barcode, any case; ``device_id``
+        keeps the codes of that device's assets.
         """
         if not 1 <= limit <= MAX_LIMIT:
             raise ValidationError({"limit": [f"Must be between 1 and {MAX_LIMIT}."]})
         query = self._mine()
         if asset_id is not None:
             query = query.where(QRContent.asset == asset_id)
+        if device_id is not None:
+            query = query.where(QRContent.device_id == device_id)
         if active is not None:
             query = query.where(QRContent.is_active == active)
         if expired is not None:
@@ -141,19 +146,27 @@ class QRContentService:
     # -- writing ---------------------------------------------------------
     def create(self, asset_id: str, title: str | None = None, description: str = "",
                expires_at: dt.datetime | None = None,
-               include_barcode: bool = False) -> QRContent:
+               include_barcode: bool = False, device_id: str | None = None) -> QRContent:
         """A new QR content of one of the tenant's assets; ``title`` defaults to its name.
 
-        An unknown asset or another tenant's asset is AssetNotFound (404), an expiry not in
-        the future a ValidationError (400); either way nothing is written.
+        With ``device_id`` (the cloud), the asset is one in that linked device's inventory:
+        the device pulls the code and shows it. An unknown asset or another tenant's asset
+        is AssetNotFound (404) (DeviceNotFound, DeviceAssetNotFound for a device's), an
+        expiry not in the future a ValidationError (400); either way nothing is written.
         """
-        asset = self._asset(asset_id)
+        if device_id is not None:
+            asset_id, name = self._device_asset(device_id, asset_id)
+        else:
+            asset = self._asset(asset_id)
+            asset_id, name = asset.asset_id, asset.name or ""
         self._check_expiry(expires_at)
         with db.atomic():
-            row = self._insert(asset, title if title is not None else (asset.name or ""),
-                               description, expires_at, include_barcode)
+            row = self._insert(asset_id, title if title is not None else name,
+                               description, expires_at, include_barcode, device_id=device_id)
             outbox.record("qr.upsert", qr_payload(row))
-            self._audit("qr.create", row, f"{row.title} -> asset {asset.asset_id}")
+            self._changed_for_device(row)
+            self._audit("qr.create", row, f"{row.title} -> asset {asset_id}"
+                        + (f" of device {device_id}" if device_id else ""))
         return row
 
     def update(self, qr_code: str, values: Mapping[str, Any]) -> QRContent:
@@ -181,6 +194,7 @@ class QRContentService:
                 for key, value in changed.items():
                     setattr(row, key, value)
                 outbox.record("qr.upsert", qr_payload(row))
+                self._changed_for_device(row)
         return row
 
     def deactivate(self, qr_code: str) -> QRContent:
@@ -194,6 +208,7 @@ class QRContentService:
             QRContent.delete().where(QRContent.qr_id == row.qr_id,
                                      QRContent.tenant == self.tenant_id).execute()
             outbox.record("qr.delete", {"qr_id": row.qr_id})
+            self._changed_for_device(row)
             self._audit("qr.delete", row, row.title)
 
     # -- the asset's own sharing (is_shared) -------------------------------
@@ -205,7 +220,7 @@ class QRContentService:
         existing = self.active_for_asset(asset.asset_id)
         if existing is not None:
             return existing
-        row = self._insert(asset, asset.name or "", "", None, False)
+        row = self._insert(asset.asset_id, asset.name or "", "", None, False)
         self._audit("qr.create", row, f"{row.title} -> asset {asset.asset_id} (shared)")
         return row
 
@@ -240,8 +255,29 @@ class QRContentService:
         if expires_at is not None and expires_at <= self.clock():
             raise ValidationError({"expires_at": ["Must be in the future."]})
 
-    def _insert(self, asset: Asset, title: str, description: str,
-                expires_at: dt.datetime | None, include_barcode: bool) -> QRContent:
+    def _device_asset(self, device_id: Any, asset_id: Any) -> tuple[str, str]:
+        """The id and name of an asset in one of the tenant's devices' inventory."""
+        if is_sqlite(db):  # SQLite keeps the foreign key to the tenant's own assets (0013)
+            raise ValidationError({"device_id": ["Codes of a device's assets need the "
+                                                 "cloud's PostgreSQL database."]})
+        device = FleetService(self.tenant_id).get(device_id)
+        if not isinstance(asset_id, str) or "\x00" in asset_id:
+            raise DeviceAssetNotFound()
+        held = DeviceAsset.get_or_none(DeviceAsset.device_id == device.device_id,
+                                       DeviceAsset.asset_id == asset_id,
+                                       DeviceAsset.tenant == self.tenant_id)
+        if held is None:
+            raise DeviceAssetNotFound()
+        return held.asset_id, held.name or ""
+
+    def _changed_for_device(self, row: QRContent) -> None:
+        # A device's code is part of the state its device pulls: the ETag must change.
+        if row.device_id is not None:
+            sync_version.bump(self.tenant_id)
+
+    def _insert(self, asset_id: str, title: str, description: str,
+                expires_at: dt.datetime | None, include_barcode: bool,
+                device_id: str | None = None) -> QRContent:
         title = _text("title", title, MAX_TITLE)
         description = _text("description", description, MAX_DESCRIPTION)
         now = self.clock()
@@ -249,7 +285,8 @@ class QRContentService:
             try:
                 with db.atomic():  # a savepoint: PostgreSQL survives the failed insert
                     return QRContent.create(
-                        tenant=self.tenant_id, asset=asset.asset_id, qr_code=new_qr_code(),
+                        tenant=self.tenant_id, asset=asset_id, device_id=device_id,
+                        qr_code=new_qr_code(),
                         barcode=new_barcode() if include_barcode else None, title=title,
                         description=description, expires_at=expires_at, is_active=True,
                         created_by=self.actor, created_at=now, updated_at=now)

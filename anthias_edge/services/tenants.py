@@ -32,7 +32,7 @@ from anthias_edge.permissions import (
     check_role,
     effective_permissions,
 )
-from anthias_edge.services import audit
+from anthias_edge.services import audit, sync_version
 from anthias_edge.services.auth.passwords import Passwords
 from anthias_edge.services.row_security import set_tenant, tenant_scope, user_memberships
 from anthias_edge.timeutil import utcnow
@@ -43,6 +43,9 @@ SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,149}$")
 MIN_PASSWORD = 8
 DEVICE_PLAN = "device"
+# Changes to these reach linked devices (their cached limits): they bump sync_version.
+LIMIT_CHANGES = frozenset({"plan_type", "max_assets", "max_devices", "storage_quota_gb",
+                           "is_active"})
 
 
 @dataclass(frozen=True)
@@ -295,9 +298,14 @@ class TenantService:
         if not changes:
             return tenant
         tenant.updated_at = self.clock()
+        # Never write sync_version back: a bump made since this row was read would be lost.
+        columns = [f for f in Tenant._meta.sorted_fields
+                   if f is not Tenant.id and f is not Tenant.sync_version]
         try:
             with db.atomic():
-                tenant.save()
+                tenant.save(only=columns)
+                if set(changes) & LIMIT_CHANGES:
+                    sync_version.bump(tenant.id)  # devices cache the limits
                 self._audit("tenant.update", "tenant", tenant.id, ", ".join(changes))
         except IntegrityError as exc:
             raise Conflict("That domain belongs to another tenant.",

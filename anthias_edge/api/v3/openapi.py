@@ -89,6 +89,8 @@ def _operation(view: Any, method: str, path: str, params: list[tuple[str, str]],
     else:
         responses[str(op.status)] = {"description": "Success.", "content": {
             "application/json": {"schema": op.returns if op.returns is not None else {}}}}
+        for content_type in op.extra.get("also_content", ()):  # e.g. a report's CSV
+            responses[str(op.status)]["content"][content_type] = {"schema": {"type": "string"}}
     statuses = set(op.errors) | {405}
     if op.body is not None or op.query:
         statuses |= {400}

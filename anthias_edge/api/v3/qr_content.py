@@ -42,6 +42,9 @@ CREATE: dict[str, Spec] = {
     "expires_at": DateTime(nullable=True, default=None,
                            description="After this the code answers 410; must be future."),
     "include_barcode": Bool(default=False, description="Also make a Code 128 barcode."),
+    "device_id": Str(min_length=1, max_length=64, nullable=True, default=None,
+                     description="Cloud: a linked device; asset_id is then an asset of its "
+                                 "inventory, and the device shows the code."),
 }
 
 EDITABLE: dict[str, Spec] = {
@@ -53,6 +56,7 @@ EDITABLE: dict[str, Spec] = {
 
 LIST_QUERY: dict[str, Spec] = {
     "asset": Str(min_length=1, max_length=64, description="Only this asset's codes."),
+    "device": Str(min_length=1, max_length=64, description="Only this device's codes."),
     "active": Bool(),
     "expired": Bool(),
     "q": Str(min_length=1, max_length=200,
@@ -80,12 +84,13 @@ BARCODE_QUERY: dict[str, Spec] = {
 }
 
 QR_CONTENT = {"type": "object", "required": [
-    "qr_id", "qr_code", "barcode", "asset_id", "title", "description", "access_count",
+    "qr_id", "qr_code", "barcode", "asset_id", "device_id", "title", "description",
+    "access_count",
     "last_accessed", "expires_at", "is_active", "is_expired", "created_by", "created_at",
     "updated_at", "landing_url", "qr_svg_url", "qr_png_url", "barcode_svg_url",
     "barcode_png_url"], "properties": {
     "qr_id": {"type": "string"}, "qr_code": {"type": "string"}, "barcode": TEXT_OR_NULL,
-    "asset_id": {"type": "string"}, "title": {"type": "string"},
+    "asset_id": {"type": "string"}, "device_id": TEXT_OR_NULL, "title": {"type": "string"},
     "description": {"type": "string"}, "access_count": {"type": "integer"},
     "last_accessed": DATE_OR_NULL, "expires_at": DATE_OR_NULL,
     "is_active": {"type": "boolean"}, "is_expired": {"type": "boolean"},
@@ -131,7 +136,8 @@ def _show(call: Call, row: QRContent, base: str) -> dict[str, Any]:
     own = f"{PREFIX}/{row.qr_code}"
     return {
         "qr_id": row.qr_id, "qr_code": row.qr_code, "barcode": row.barcode,
-        "asset_id": row.asset_id, "title": row.title, "description": row.description,
+        "asset_id": row.asset_id, "device_id": row.device_id, "title": row.title,
+        "description": row.description,
         "access_count": row.access_count,
         "last_accessed": format_datetime(row.last_accessed),
         "expires_at": format_datetime(row.expires_at), "is_active": bool(row.is_active),
@@ -150,7 +156,8 @@ def qr_content_list(call: Call) -> Any:
     args = call.query
     page = _service(call).page(limit=args["limit"], cursor=args.get("cursor"),
                                asset_id=args.get("asset"), active=args.get("active"),
-                               expired=args.get("expired"), q=args.get("q"))
+                               expired=args.get("expired"), q=args.get("q"),
+                               device_id=args.get("device"))
     base = share_base(call)
     return {"items": [_show(call, row, base) for row in page.items],
             "next_cursor": page.next_cursor}
@@ -162,7 +169,8 @@ def qr_content_create(call: Call) -> Any:
     """Make a QR content (and optionally a barcode) for one of the tenant's assets."""
     data = call.data
     row = _service(call).create(data["asset_id"], data.get("title"), data["description"],
-                                data["expires_at"], data["include_barcode"])
+                                data["expires_at"], data["include_barcode"],
+                                device_id=data["device_id"])
     _tell_screen(call)
     return _show(call, row, share_base(call))
 

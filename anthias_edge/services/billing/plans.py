@@ -14,6 +14,7 @@ from typing import Any
 
 from anthias_edge.db import db
 from anthias_edge.models.billing import Plan
+from anthias_edge.services import sync_version
 from anthias_edge.services.billing.errors import PlanCatalogueInvalid, PlanNotFound
 from anthias_edge.timeutil import utcnow
 
@@ -85,6 +86,10 @@ def set_plan(code: str, values: Mapping[str, Any]) -> Plan:
         elif clean:
             Plan.update(updated_at=utcnow(), **clean).where(Plan.code == code).execute()
             plan = Plan.get(Plan.code == code)
+        # Linked devices cache their plan's limits: each tenant's next pull must see new ones.
+        # Which tenants are on this plan is behind row-level security here, and catalogue
+        # changes are rare: every tenant pulls once more.
+        sync_version.bump_all()
     return plan
 
 

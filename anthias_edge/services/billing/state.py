@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from anthias_edge.db import db
 from anthias_edge.models.billing import Subscription
 from anthias_edge.plugins.payment import SubscriptionChange
+from anthias_edge.services import sync_version
 
 
 class SubscriptionEvents(Protocol):
@@ -44,6 +45,7 @@ def change_subscription(sub: Subscription | None, tenant_id: str, values: dict[s
     else:
         Subscription.update(updated_at=now, **values).where(Subscription.id == sub.id).execute()
         sub = Subscription.get(Subscription.id == sub.id)
+    sync_version.bump(tenant_id)  # the plan's limits reach the tenant's devices on their pull
     change = SubscriptionChange(
         tenant_id=str(tenant_id), plan=sub.plan, status=sub.status, reason=reason,
         previous_plan=previous_plan, previous_status=previous_status,

@@ -61,7 +61,8 @@ def plays_report(tenant_id: str, *, start: dt.datetime | None = None,
         raise ValidationError({"from": ["Must be before 'to'."]})
     if end - start > dt.timedelta(days=MAX_DAYS):
         raise ValidationError({"from": [f"The period is at most {MAX_DAYS} days."]})
-    day = fn.DATE(DevicePlay.started_at)
+    # coerce(False): peewee would read the date back through the datetime field's converter.
+    day = fn.DATE(DevicePlay.started_at).coerce(False)
     query = (DevicePlay
              .select(day.alias("day"), DevicePlay.device_id, DevicePlay.asset_id,
                      fn.MAX(DevicePlay.asset_name).alias("asset_name"),

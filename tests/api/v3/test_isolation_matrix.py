@@ -87,6 +87,43 @@ def _qr(body: Any = None) -> Callable[[World, str], Request]:
     return build
 
 
+def _device(body: Any = None, tail: str = "") -> Callable[[World, str], Request]:
+    """A request naming a new linked device of the tenant (with one asset in its inventory)."""
+    def build(w: World, t: str) -> Request:
+        from anthias_edge.models import Device, DeviceAsset
+
+        with w.db():
+            device = Device.create(tenant=t, name=f"screen {next(_USERS)}",
+                                   public_key="A" * 43, linked_via="code")
+            DeviceAsset.create(device_id=device.device_id, asset_id="menu", tenant=t,
+                               name="Menu")
+        return Request({"device_id": device.device_id}, body)
+    return build
+
+
+def _device_code(w: World, _t: str) -> Request:
+    """A code a screen shows (not yet any tenant's), for an admin to claim."""
+    from anthias_edge.services.fleet import start_device_code
+
+    with w.db():
+        ticket = start_device_code("B" * 43, "Kiosk")
+    return Request({}, {"code": ticket.code})
+
+
+def _fleet_token(w: World, t: str) -> Request:
+    from anthias_edge.services.fleet import EnrolmentService
+
+    with w.db():
+        made = EnrolmentService(t).create_fleet_token("rollout", 2, _in_a_week())
+    return Request({"token_id": made.row.token_id})
+
+
+def _in_a_week():
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=7)
+
+
 def _upload(_w: World, _t: str) -> Request:
     return Request({}, headers={"Content-Type": "multipart/form-data; boundary=b"},
                    body=b'--b\r\nContent-Disposition: form-data; name="file"; '
@@ -187,6 +224,25 @@ CASES: dict[tuple[str, str], Case] = {
     ("v3.qr_content_qr_png", "GET"): Case("qr.view", _qr(), True),
     ("v3.qr_content_barcode_svg", "GET"): Case("qr.view", _qr(), True),
     ("v3.qr_content_barcode_png", "GET"): Case("qr.view", _qr(), True),
+    ("v3.devices_list", "GET"): Case("devices.view", _none),
+    ("v3.devices_claim", "POST"): Case("devices.manage", _device_code),
+    ("v3.devices_detail", "GET"): Case("devices.view", _device(), True),
+    ("v3.devices_rename", "PATCH"): Case("devices.manage", _device({"name": "Renamed"}), True),
+    ("v3.devices_revoke", "DELETE"): Case("devices.manage", _device(), True),
+    ("v3.devices_command", "POST"): Case("devices.manage", _device(
+        {"command": "show_asset", "args": {"asset_id": "menu"}}), True),
+    ("v3.devices_commands", "GET"): Case("devices.view", _device(), True),
+    ("v3.devices_inventory", "GET"): Case("devices.view", _device(), True),
+    ("v3.devices_plays", "GET"): Case("devices.view", _device(), True),
+    ("v3.pairing_codes_create", "POST"): Case("devices.manage",
+                                              lambda w, t: Request({}, {"name": "Lobby"})),
+    ("v3.pairing_codes_list", "GET"): Case("devices.manage", _none),
+    ("v3.fleet_tokens_create", "POST"): Case("devices.manage", lambda w, t: Request(
+        {}, {"name": "rollout", "max_devices": 3,
+             "expires_at": _in_a_week().isoformat() + "Z"})),
+    ("v3.fleet_tokens_list", "GET"): Case("devices.manage", _none),
+    ("v3.fleet_tokens_revoke", "DELETE"): Case("devices.manage", _fleet_token, True),
+    ("v3.reports_plays", "GET"): Case("devices.view", _none),
     ("v3.legacy_get", "GET"): Case("assets.view", _legacy("assets/x"), True),
     ("v3.legacy_post", "POST"): Case("assets.create", _legacy("assets", V2_ASSET)),
     ("v3.legacy_put", "PUT"): Case("assets.edit", _legacy("assets/x", V2_UPDATE), True),
