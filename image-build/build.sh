@@ -5,6 +5,7 @@
 #   image-build/build.sh [-c CONFIG] --check         only say whether this host can build
 #   image-build/build.sh [-c CONFIG] --dry-run DIR   render the stage and pi-gen's config
 #                                                    into DIR; no pi-gen, no root
+#        add --with-dependencies to fetch the arm64 wheels into the wheelhouse as a build does
 #
 # CONFIG is sourced after image-build/config (the documented defaults), so it only needs the
 # lines it changes. The image is pi-gen's stage0-stage2 (Raspberry Pi OS Lite) plus
@@ -188,10 +189,15 @@ build_wheel() {
 # The wheels of the app's dependencies for the Pi (aarch64, CPython 3.11, glibc 2.36), so
 # the image installs offline and quickly instead of under emulation.
 download_dependencies() {
-    local wheel=$1 wheelhouse=$2
+    local wheel=$1 wheelhouse=$2 glibc platforms=()
+    # pip takes a manylinux_2_NN platform literally (only the legacy manylinux2014 name is
+    # widened), so every glibc level the Pi's 2.36 can load is named.
+    for ((glibc = 36; glibc >= 17; glibc--)); do
+        platforms+=(--platform "manylinux_2_${glibc}_aarch64")
+    done
     "$python" -m pip download --quiet --only-binary=:all: --dest "$wheelhouse" \
-        --platform manylinux_2_36_aarch64 --python-version 3.11 --implementation cp \
-        --abi cp311 "$wheel" >&2
+        "${platforms[@]}" --platform manylinux2014_aarch64 --python-version 3.11 \
+        --implementation cp --abi cp311 "$wheel" >&2
 }
 
 # --- rendering ----------------------------------------------------------------------------
@@ -367,12 +373,13 @@ build_image() {
 }
 
 main() {
-    local config="" mode=build out="" wheels
+    local config="" mode=build out="" wheels wheel dependencies=0
     while (($#)); do
         case $1 in
             -c | --config) config=${2:?-c needs a file}; shift 2 ;;
             --check) mode=check; shift ;;
             --dry-run) mode=dry-run; out=${2:?--dry-run needs an output folder}; shift 2 ;;
+            --with-dependencies) dependencies=1; shift ;;
             -h | --help) usage; exit 0 ;;
             *) usage >&2; exit 2 ;;
         esac
@@ -390,9 +397,15 @@ main() {
             wheels=$(mktemp -d)
             # shellcheck disable=SC2064  # expand now
             trap "rm -rf '$wheels'" EXIT
-            render "$out" "$(build_wheel "$wheels")"
-            echo "Rendered the stage and pi-gen's config into $out (the real build adds the"
-            echo "dependencies' arm64 wheels to the wheelhouse and runs pi-gen)."
+            wheel=$(build_wheel "$wheels")
+            render "$out" "$wheel"
+            if ((dependencies)); then
+                download_dependencies "$wheel" "$out/stage-anthias/00-anthias/files/install/wheelhouse"
+                echo "Rendered the stage, with the dependencies' arm64 wheels, and pi-gen's config into $out."
+            else
+                echo "Rendered the stage and pi-gen's config into $out (a build also fetches the"
+                echo "dependencies' arm64 wheels, as --with-dependencies does, and runs pi-gen)."
+            fi
             ;;
         build) build_image ;;
     esac

@@ -240,6 +240,40 @@ def test_a_configured_password_is_kept_and_not_locked(render: Callable[[str], Pa
     assert values == {"FIRST_USER_PASS": "s3cret pass", "ANTHIAS_LOCK_FIRST_USER": "0"}
 
 
+def arm64_platforms() -> list[str]:
+    """pip's --platform options for the Pi's glibc 2.36 (pip widens none of them)."""
+    names = [f"manylinux_2_{glibc}_aarch64" for glibc in range(36, 16, -1)]
+    return [option for name in [*names, "manylinux2014_aarch64"]
+            for option in ("--platform", name)]
+
+
+@pytest.mark.slow
+def test_the_arm64_wheelhouse_installs_offline(with_token: Path, tmp_path: Path) -> None:
+    (wheel,) = (stage(with_token) / "files/install/wheelhouse").glob("*.whl")
+    result = run_build("--dry-run", str(tmp_path / "out"), "--with-dependencies",
+                       config=f"ANTHIAS_WHEEL={wheel}\n", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    wheelhouse = stage(tmp_path / "out") / "files/install/wheelhouse"
+
+    names = sorted(path.name for path in wheelhouse.iterdir())
+    # Nothing built for this host slipped in: each wheel is pure or for aarch64 CPython 3.11.
+    for name in names:
+        tags = name.removesuffix(".whl").split("-")[-3:]
+        assert tags[2] == "any" or ("aarch64" in tags[2] and tags[0] in ("cp311", "cp310",
+                                    "cp39", "cp38", "cp37") and tags[1] in ("cp311", "abi3")), name
+    assert any(name.startswith("cryptography-") for name in names)
+    assert any(name.startswith("pyzmq-") for name in names)
+    # What install-release.sh does on the Pi: pip with no index resolves everything.
+    target = tmp_path / "target"
+    offline = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-index",
+         "--find-links", str(wheelhouse), "--only-binary=:all:", *arm64_platforms(),
+         "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+         "--target", str(target), str(wheelhouse / wheel.name)],
+        capture_output=True, text=True, check=False)
+    assert offline.returncode == 0, offline.stderr
+
+
 @pytest.mark.parametrize(("config", "problem"), [
     ("ANTHIAS_FLEET_TOKEN=aft_short\nANTHIAS_CLOUD_URL=https://c.example\n",
      "ANTHIAS_FLEET_TOKEN is not a fleet token"),
