@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import threading
 from collections.abc import Callable, Sequence
 
@@ -21,6 +20,7 @@ from anthias_edge.db import close_connections, db, open_database, run_migrations
 from anthias_edge.errors import StartupError
 from anthias_edge.messaging import ViewerEndpoint
 from anthias_edge.settings import Settings
+from anthias_edge.stop_signals import StopSignals
 from anthias_edge.timeutil import device_timezone, utcnow
 from player.availability import PROBE_TIMEOUT_S, Availability
 from player.commands import CommandHandler, CommandListener
@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 PRUNE_EVERY = dt.timedelta(days=1)
 STOP_TIMEOUT_S = 10.0
-# How often the main thread wakes to run a signal handler another thread received.
-SIGNAL_CHECK_S = 1.0
 
 
 class DatabaseRecorder:
@@ -223,13 +221,6 @@ def run_player(settings: Settings, renderer_name: str = "auto") -> int:
                              listen=settings["listen"])
     listener = CommandListener(endpoint, handler)
     listener.start()
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        logger.info("Received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     ended = threading.Event()
 
     def play() -> None:
@@ -237,36 +228,29 @@ def run_player(settings: Settings, renderer_name: str = "auto") -> int:
             loop.run()
         finally:
             ended.set()
-            stop.set()
 
-    player_thread = threading.Thread(target=play, name="play-loop", daemon=True)
-    player_thread.start()
-    logger.info("Player started (home %s, commands from %s)", settings.home,
-                settings["zmq_publisher"])
-    sd_notify.ready()
-    heartbeat = sd_notify.start_heartbeat(
-        lambda: player_thread.is_alive() and listener.is_alive())
-    code = 0
-    try:
-        # The kernel may hand SIGTERM to any thread (a reachability check's, ZeroMQ's), and
-        # Python runs the handler only when the main thread next runs bytecode: a wait with no
-        # timeout could then sleep through it and the player never stop (seen under load).
-        # Waking once a second lets a signal taken by another thread stop the player.
-        while not stop.wait(SIGNAL_CHECK_S):
-            pass
-        if ended.is_set() and not loop.stopped:
-            logger.error("The play loop ended unexpectedly")
-            code = 1
-    finally:
-        sd_notify.stopping()
-        if heartbeat is not None:
-            heartbeat.stop()
-        loop.shutdown()
-        player_thread.join(STOP_TIMEOUT_S)
-        listener.stop()
-        endpoint.close()
-        close_connections(database)
-        for sig, handler_before in previous.items():
-            signal.signal(sig, handler_before)
-        logger.info("Player stopped")
+    with StopSignals(logger) as stop_signals:
+        player_thread = threading.Thread(target=play, name="play-loop", daemon=True)
+        player_thread.start()
+        logger.info("Player started (home %s, commands from %s)", settings.home,
+                    settings["zmq_publisher"])
+        sd_notify.ready()
+        heartbeat = sd_notify.start_heartbeat(
+            lambda: player_thread.is_alive() and listener.is_alive())
+        code = 0
+        try:
+            stop_signals.wait(ended)
+            if ended.is_set() and not loop.stopped:
+                logger.error("The play loop ended unexpectedly")
+                code = 1
+        finally:
+            sd_notify.stopping()
+            if heartbeat is not None:
+                heartbeat.stop()
+            loop.shutdown()
+            player_thread.join(STOP_TIMEOUT_S)
+            listener.stop()
+            endpoint.close()
+            close_connections(database)
+    logger.info("Player stopped")
     return code

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import signal
 import socket
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from anthias_edge.cli.common import BadUsage, configure_logging, load_settings
+from anthias_edge.stop_signals import StopSignals
 
 if TYPE_CHECKING:
     from anthias_edge.settings import Settings
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REFUSED_EXIT = 2
-SIGNAL_CHECK_S = 1.0
 STOP_GRACE_S = 0.8
 DEVICE_CODE_POLL_S = 3.0
 
@@ -250,12 +249,6 @@ def _run_daemon(settings: Settings) -> int:
     from cloud_sync.agent import run
 
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        logger.info("Received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     failed = threading.Event()
 
     def work() -> None:
@@ -266,25 +259,22 @@ def _run_daemon(settings: Settings) -> int:
             failed.set()
             stop.set()
 
-    worker = threading.Thread(target=work, name="sync-agent", daemon=True)
-    worker.start()
-    click.echo("Anthias Edge sync agent started.")
-    sd_notify.ready()
-    heartbeat = sd_notify.start_heartbeat(worker.is_alive)
-    try:
-        # A signal the kernel gave another thread runs its handler only when this thread
-        # next runs Python code: waking once a second keeps a stop within a second.
-        while not stop.wait(SIGNAL_CHECK_S):
-            pass
-    finally:
-        sd_notify.stopping()
-        if heartbeat is not None:
-            heartbeat.stop()
-        # A request in flight is abandoned: nothing is acknowledged until the hub answered,
-        # so it is sent again next time (the hub keeps each entry once).
-        worker.join(STOP_GRACE_S)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with StopSignals(logger) as stop_signals:
+        worker = threading.Thread(target=work, name="sync-agent", daemon=True)
+        worker.start()
+        click.echo("Anthias Edge sync agent started.")
+        sd_notify.ready()
+        heartbeat = sd_notify.start_heartbeat(worker.is_alive)
+        try:
+            stop_signals.wait(stop)
+        finally:
+            stop.set()  # tells the loop; from here, not from the handler (see stop_signals)
+            sd_notify.stopping()
+            if heartbeat is not None:
+                heartbeat.stop()
+            # A request in flight is abandoned: nothing is acknowledged until the hub
+            # answered, so it is sent again next time (the hub keeps each entry once).
+            worker.join(STOP_GRACE_S)
     logger.info("Sync agent stopped")
     return 1 if failed.is_set() else 0
 
