@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from anthias_edge.errors import ValidationError
+from anthias_edge.errors import AnthiasError, ValidationError
 from cloud_sync.agent.database import connected
 from cloud_sync.agent.errors import CloudUnreachable
 from cloud_sync.agent.http import HubClient
@@ -51,4 +51,15 @@ def pull(client: HubClient, link: LinkState, messenger: Any, reboot_command: str
         result = apply_state(state, messenger, reboot_command=reboot_command)
         link_store.update(state_etag=answer.headers.get("ETag"),
                           interval_s=int(state["interval_s"]))
+    if getattr(result, "qr_upserted", 0) or getattr(result, "qr_deactivated", 0):
+        _tell_player(messenger)
     return PullOutcome(changed=True, interval_s=int(state["interval_s"]), result=result)
+
+
+def _tell_player(messenger: Any) -> None:
+    """The codes drawn on screen changed: have the player read them again (as the server
+    does after a local change). A player out of reach reads them at its next reload."""
+    try:
+        messenger.send_to_viewer("refresh")
+    except AnthiasError as exc:
+        logger.info("Could not tell the player the codes changed: %s", exc.message)

@@ -19,6 +19,7 @@ from cloud_sync.agent.http import Timeouts
 from cloud_sync.agent.loop import Agent
 from cloud_sync.device import link_store, outbox
 from cloud_sync.protocol import new_key_pair, save_private_key, verify_request
+from tests.helpers import viewer_commands
 from tests.sync_agent.fake_hub import Reply, closed_port_url, fake_hub
 
 TIMEOUTS = Timeouts(connect_s=2.0, read_s=0.5, total_s=3.0)
@@ -222,3 +223,26 @@ def test_a_revoked_device_forgets_its_link_keeps_its_data_and_says_why(device):
     assert state["linked"] is False and state["unlinked_by_cloud"] is True
     assert state["last_error"].startswith(f"This device was unlinked in the cloud ({hub.url})")
     assert not local_state.key_path(device.settings).exists()
+
+
+def test_codes_pulled_from_the_cloud_land_locally_and_the_player_is_told(device, viewer):
+    from anthias_edge.models import Asset, QRContent
+
+    asset = Asset.create(asset_id="a1", name="Poster", uri="https://example.com",
+                         mimetype="webpage", tenant=device.local_tenant_id)
+    qr_code = "QR00112233445566AB"
+    code = {"qr_id": "q1", "qr_code": qr_code, "barcode": None, "asset_id": asset.asset_id,
+            "title": "Take me", "description": "", "expires_at": None, "is_active": True,
+            "updated_at": "2026-12-05T10:00:00Z", "landing_url": f"https://c.example/q/{qr_code}"}
+    with fake_hub() as hub:
+        link_to(device, hub.url)
+        hub.script(answer(200, {"acked_through": 1000, "applied": 1, "duplicates": 0}),
+                   answer(200, {**STATE, "qr_contents": [code]}, ETag='"v2"'))
+        agent = Agent(device.settings, messenger=device.messenger, timeouts=TIMEOUTS,
+                      rng=random.Random(7))
+
+        agent.step()
+
+    assert agent.last_problem is None
+    assert QRContent.get_by_id("q1").qr_code == qr_code
+    assert "refresh" in viewer_commands(viewer, timeout_s=1.0)
