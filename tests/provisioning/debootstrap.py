@@ -32,6 +32,8 @@ import pytest
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("DEBOOTSTRAP_MIRROR", "http://deb.debian.org/debian")
+SECURITY_MIRROR = os.environ.get("DEBOOTSTRAP_SECURITY_MIRROR",
+                                 "http://deb.debian.org/debian-security")
 
 # What a Raspberry Pi OS Lite / Debian 12 server already has that the provisioning code relies on:
 # python3 runs Ansible's modules over the chroot connection, python3-apt is what
@@ -102,21 +104,42 @@ def _mounted_proc(root: Path) -> Iterator[None]:
         subprocess.run(["umount", proc], check=True)
 
 
-def _install_apt_packages(root: Path, packages: Sequence[str], log: Path) -> None:
-    """apt-get install extra packages into a debootstrapped tree, with no daemon started."""
+def _install_apt_packages(root: Path, packages: Sequence[str], debs: Path, log: Path) -> None:
+    """apt-get install extra packages into a debootstrapped tree, with no daemon started.
+
+    The suite's updates and security archives are added first, as on an installed system (and
+    chromium is only current there). Downloaded .debs go to ``debs`` (bind-mounted as apt's
+    archive folder), so a rebuild with another package list downloads only what is new.
+    """
+    suite = _suite_of(root)
+    (root / "etc/apt/sources.list").write_text(
+        f"deb {MIRROR} {suite} main\n"
+        f"deb {MIRROR} {suite}-updates main\n"
+        f"deb {SECURITY_MIRROR} {suite}-security main\n")
     policy = root / "usr/sbin/policy-rc.d"
     # policy-rc.d exit 101 = "action forbidden": maintainer scripts must not start services.
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
+    archives = root / "var/cache/apt/archives"
     env = ["env", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"]
     try:
         with _mounted_proc(root):
-            _run(["chroot", root, *env, "apt-get", "update", "-q"], log)
-            _run(["chroot", root, *env, "apt-get", "install", "-y", "-q",
-                  "--no-install-recommends", *packages], log)
-            _run(["chroot", root, "apt-get", "clean"], log)
+            subprocess.run(["mount", "--bind", debs, archives], check=True)
+            try:
+                _run(["chroot", root, *env, "apt-get", "update", "-q"], log)
+                _run(["chroot", root, *env, "apt-get", "install", "-y", "-q",
+                      "--no-install-recommends", *packages], log)
+            finally:
+                subprocess.run(["umount", archives], check=True)
     finally:
         policy.unlink()
+
+
+def _suite_of(root: Path) -> str:
+    for line in (root / "etc/os-release").read_text().splitlines():
+        if line.startswith("VERSION_CODENAME="):
+            return line.partition("=")[2].strip('"')
+    raise RuntimeError(f"no VERSION_CODENAME in {root}/etc/os-release")
 
 
 def build_tree(
@@ -151,7 +174,7 @@ def build_tree(
                   f"--include={','.join(sorted(set(packages)))}",
                   suite, work / "root", MIRROR], log)
             if apt_packages:
-                _install_apt_packages(work / "root", sorted(set(apt_packages)), log)
+                _install_apt_packages(work / "root", sorted(set(apt_packages)), debs, log)
         except BaseException:
             if not _mounts_under(work):  # never rmtree through a mount
                 shutil.rmtree(work, ignore_errors=True)
