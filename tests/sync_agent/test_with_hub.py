@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import stat
+import subprocess
+import sys
 
 from anthias_edge.services.fleet.devices import FleetService
 from anthias_edge.services.fleet.enrolment import EnrolmentService
@@ -185,3 +188,31 @@ def test_a_shared_file_is_uploaded_once_and_named_in_the_inventory(served_hub, m
     device_id = device.status()["device_id"]
     assert hub.sql("SELECT media_sha256 FROM device_assets WHERE device_id = %s "
                    "AND asset_id = %s", (device_id, asset_id), hub.a) == [(sha,)]
+
+
+def test_a_device_code_shown_here_and_claimed_in_the_cloud_links_the_device(served_hub,
+                                                                           make_device):
+    from anthias_edge.services.fleet.linking import claim_device_code
+
+    device = make_device("claimed")
+    shown = subprocess.Popen(
+        [sys.executable, "-m", "anthias_edge.cli", "link", "--cloud", served_hub.url,
+         "--device-code", "--name", "Entrance"],
+        env=device.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first_line = shown.stdout.readline()
+        code = re.search(r"the code (\w{4}-\w{4})", first_line).group(1)
+        with served_hub.hub.db(served_hub.hub.a):
+            claimed = claim_device_code(served_hub.hub.a, code)
+        out, err = shown.communicate(timeout=60)
+    finally:
+        if shown.poll() is None:
+            shown.kill()
+            shown.wait()
+
+    assert shown.returncode == 0, err
+    assert "Linked to" in out and "as Entrance." in out
+    status = device.status()
+    assert status["device_id"] == claimed.device_id
+    key_file = device.home / ".screenly" / "sync" / "device_key.pem"
+    assert public_key_b64(load_private_key(key_file)) == claimed.public_key
