@@ -154,6 +154,9 @@ def test_the_stage_installs_the_release_layout_and_the_units(image_root: Path) -
     assert os.readlink(image_root / "etc/systemd/system/default.target").endswith(
         "graphical.target")
     assert not (image_root / "var/tmp/anthias-edge-install").exists()
+    assert (image_root / FIRSTBOOT.lstrip("/")).stat().st_mode & 0o777 == 0o755
+    assert (image_root / BOOT / "anthias-device.conf").is_file()
+    assert not (image_root / BOOT / "anthias-fleet.token").exists()  # none configured
 
 
 def test_first_boot_enrols_with_the_fleet_token_once(device_root: Path,

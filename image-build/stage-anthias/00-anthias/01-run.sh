@@ -6,9 +6,11 @@
 #                   set (boot/firmware/anthias-device.conf, anthias-fleet.token if baked in)
 #   files/install/  the wheelhouse, install-release.sh and the list of units to enable;
 #                   01-run-chroot.sh installs from it and removes it
-cp -r --preserve=mode files/rootfs/. "${ROOTFS_DIR}/"
+# Plain cp: new files keep their rendered modes (less the umask), and folders the image
+# already has (/etc, /etc/polkit-1/rules.d, ...) keep their own modes and owners.
+cp -r files/rootfs/. "${ROOTFS_DIR}/"
 rm -rf "${ROOTFS_DIR}/var/tmp/anthias-edge-install"
-cp -r --preserve=mode files/install "${ROOTFS_DIR}/var/tmp/anthias-edge-install"
+cp -r files/install "${ROOTFS_DIR}/var/tmp/anthias-edge-install"
 
 # build.sh gave pi-gen a throwaway password when the config set none, because pi-gen
 # insists on one when the first boot does not ask for a user name; lock it again.
