@@ -128,3 +128,29 @@ def test_the_daemon_tells_systemd_it_is_ready_beats_the_watchdog_and_stops_on_si
     assert "STOPPING=1" in received
     agent_file = home / ".screenly" / "sync" / "agent.json"
     assert '"pid"' not in agent_file.read_text()  # it said it is no longer running
+
+
+def test_link_wait_retries_while_the_cloud_fails_then_links_and_deletes_the_file(run, home):
+    import json
+
+    from tests.sync_agent.fake_hub import Reply, fake_hub
+
+    token_file = home / "anthias-fleet.token"
+    token_file.write_text("token=aft_0123456789abcdefghijKLMN\nname=Shop 3\n")
+    linked = {"device_id": "d-1", "tenant_id": "t-1", "tenant_name": "Acme", "name": "Shop 3",
+              "interval_s": 30}
+    with fake_hub() as hub:
+        hub.script(Reply(status=503, body=b"{}"),
+                   Reply(status=201, body=json.dumps(linked).encode(),
+                         headers={"Content-Type": "application/json"}))
+
+        result = run("link", "--cloud", hub.url, "--fleet-token-file", str(token_file), "--wait")
+        enrolments = [json.loads(r.body) for r in hub.received]
+
+    assert result.exit_code == 0, result.output
+    assert "HTTP 503) — retrying in" in result.stderr
+    assert "Linked to" in result.output and "(Acme) as Shop 3." in result.output
+    assert not token_file.exists()
+    assert [body["fleet_token"] for body in enrolments] == ["aft_0123456789abcdefghijKLMN"] * 2
+    assert enrolments[0]["public_key"] != enrolments[1]["public_key"]  # a fresh key each try
+    assert set(enrolments[0]) == {"fleet_token", "public_key", "name", "software_version"}
