@@ -50,8 +50,8 @@ def _linked_line(link: Any) -> str:
 
 @click.command("link")
 @click.option("--cloud", "cloud_url", metavar="URL",
-              help="The cloud's address, e.g. https://cloud.example.com (default: the "
-                   "cloud_url setting, or the token file's cloud= line).")
+              help="The cloud's address, e.g. https://cloud.example.com (default: the token "
+                   "file's cloud= line, else the cloud_url setting).")
 @click.option("--code", metavar="CODE", help="A pairing code made in the cloud console.")
 @click.option("--fleet-token", metavar="TOKEN", help="A fleet enrolment token (aft_...).")
 @click.option("--fleet-token-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -213,7 +213,7 @@ def unlink_command(local_only: bool) -> None:
 @click.option("--once", is_flag=True, help="Sync once (push, pull, upload) and exit.")
 @click.pass_context
 def sync_group(ctx: click.Context, once: bool) -> None:
-    """Run the sync agent until SIGTERM or Ctrl-C (or --once); ``sync status`` tells its state."""
+    """Run the sync agent until SIGTERM or Ctrl-C (or --once); 'sync status' tells its state."""
     if ctx.invoked_subcommand is not None:
         if once:
             raise BadUsage("--once goes with sync alone, not with a subcommand.")
