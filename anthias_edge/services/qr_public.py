@@ -13,6 +13,12 @@ subdomain or custom domain answers for that tenant only; an address, ``localhost
 domain for every active tenant (a device is usually reached by its address, and a code's URL
 is that address, services/qr_links.py). A code of another tenant is simply not found there.
 
+A cloud code may also be a linked device's (``qr_contents.device_id`` set, issue 15): its
+asset is then that device's inventory row (``device_assets``), and its file, if any, the copy
+the device uploaded to the hub (``<tenant folder>/shared/<sha256>``, cloud_sync/hub/storage.py)
+once it has. Such codes are looked for only after the cloud-asset lookup found nothing, so a
+cloud asset's code costs what it did.
+
 On PostgreSQL a visit is one transaction, as role ``anthias_app`` (row-level security, 0009):
 ``anthias_public_code_tenant(code)`` (0010) sets the tenant that owns the code, then the row is
 read or counted as that tenant. The statements go in one pipeline: one round trip per visit.
@@ -69,6 +75,17 @@ _COUNT_SHARED = ("UPDATE qr_contents SET access_count = access_count + 1, last_a
                  "WHERE qr_id = (" + _SHARE_TARGET + ") RETURNING title, description")
 _DESCRIBE_SHARED = "SELECT q.title, q.description FROM (" + _SHARE_TARGET + ") AS s " \
                    "JOIN qr_contents AS q ON q.qr_id = s.qr_id"
+# A device's code (cloud, PostgreSQL): its asset is the device's inventory row.
+_DEVICE_COLUMNS = ("q.tenant_id, q.asset_id, q.title, q.description, a.name, a.uri, "
+                   "a.mimetype, q.expires_at, a.media_sha256, q.device_id")
+_DEVICE_JOIN = "a.device_id = q.device_id AND a.asset_id = q.asset_id"
+_PG_COUNT_DEVICE = ("UPDATE qr_contents AS q SET access_count = q.access_count + 1, "
+                    "last_accessed = %s FROM device_assets AS a "
+                    "WHERE q.{column} = %s AND " + _LIVE + " AND q.device_id IS NOT NULL AND "
+                    + _DEVICE_JOIN + " AND {scope} RETURNING " + _DEVICE_COLUMNS)
+_READ_DEVICE = ("SELECT " + _DEVICE_COLUMNS + ", q.is_active FROM qr_contents AS q "
+                "JOIN device_assets AS a ON " + _DEVICE_JOIN + " WHERE q.{column} = %s "
+                "AND q.device_id IS NOT NULL AND {scope}")
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,8 @@ class Landing:
     mimetype: str
     redirect: bool = False
     expires_at: dt.datetime | None = None
+    device_id: str | None = None  # a linked device's code (its asset is that device's)
+    media_sha256: str | None = None  # the device's file, as uploaded to the hub
 
     @property
     def kind(self) -> str:
@@ -187,7 +206,7 @@ class PublicCodes:
         row = self._run(code, self._statement("read", _READ, column, scope),
                         [code, *scope.condition("q")[1]])
         if row is None:
-            raise SharedCodeNotFound()
+            return self._device_qr(column, code, scope, now, count)
         landing = self._landing(code, row[:9])
         if not row[9] or (landing.expires_at is not None and landing.expires_at <= now):
             raise SharedCodeGone()
@@ -208,6 +227,34 @@ class PublicCodes:
         row = self._run(code, self._statement("read", _READ, column, scope),
                         [code, *scope.condition("q")[1]])
         return None if row is None else self._landing(code, row[:9])
+
+    def _device_qr(self, column: str, code: str, scope: HostScope, now: dt.datetime,
+                   count: bool) -> Landing:
+        """A linked device's code (cloud on PostgreSQL only: a device holds none, and the
+        cloud on SQLite, a test set-up, keeps qr_contents' key to cloud assets)."""
+        if not (self._postgresql and scope.cloud):
+            raise SharedCodeNotFound()
+        condition = scope.condition("q")[1]
+        if count:
+            row = self._run(code, self._statement("count_device", _PG_COUNT_DEVICE, column,
+                                                  scope), [now, code, now, *condition],
+                            write=True)
+            if row is not None:
+                return self._device_landing(code, row)
+        row = self._run(code, self._statement("read_device", _READ_DEVICE, column, scope),
+                        [code, *condition])
+        if row is None:
+            raise SharedCodeNotFound()
+        landing = self._device_landing(code, row[:10])
+        if not row[10] or (landing.expires_at is not None and landing.expires_at <= now):
+            raise SharedCodeGone()
+        return landing
+
+    def _device_landing(self, code: str, row: tuple[Any, ...]) -> Landing:
+        tenant_id, asset_id, title, description, name, uri, mimetype, expires, sha, device = row
+        return Landing(code, str(tenant_id), asset_id, title or name or "", description or "",
+                       uri or "", mimetype or "", False, _as_datetime(expires), str(device),
+                       sha)
 
     # -- share codes ----------------------------------------------------------
     def _shared(self, code: str, scope: HostScope, now: dt.datetime, count: bool) -> Landing:
@@ -303,5 +350,11 @@ def media_file(landing: Landing, media_dir: Path) -> Path | None:
     """
     if not landing.is_file:
         return None
+    if landing.device_id is not None:  # the device's upload, named by its hash
+        from cloud_sync.hub.storage import SHA256, SHARED
+
+        sha = landing.media_sha256 or ""
+        path = media_dir / SHARED / sha
+        return path if SHA256.match(sha) and path.is_file() else None
     path = local_file_inside(landing.uri, media_dir)
     return path if path is not None and path.is_file() else None

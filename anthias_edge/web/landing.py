@@ -60,6 +60,9 @@ MESSAGES = {
           "expired."),
     429: ("Please wait a moment", "Too many pages were opened from your network in the last "
           "minute. Try again in {retry_after} seconds."),
+    # A linked screen's code whose file the screen has not uploaded to the cloud yet.
+    "not_yet": ("Not available yet", "The screen sharing this has not sent it to the cloud "
+                "yet. Try again in a few minutes."),
     500: ("Something went wrong", "This page could not be shown just now. Try again in a "
           "moment."),
 }
@@ -177,6 +180,9 @@ class LandingPages:
             return self._message(404)
         except SharedCodeGone:
             return self._message(410)
+        if landing.device_id is not None and landing.is_file and media_file(
+                landing, self._runtime.media_dir(landing.tenant_id)) is None:
+            return self._message(404, key="not_yet")
         if media:
             return self._media(landing)
         if landing.redirect and landing.link:
@@ -201,15 +207,16 @@ class LandingPages:
         return 200, self._headers(style_hash, remote), html.encode()
 
     def _message(self, status: int, *, retry_after: int = 0,
-                 extra: list[tuple[str, str]] | None = None
+                 extra: list[tuple[str, str]] | None = None, key: str | int | None = None
                  ) -> tuple[int, list[tuple[str, str]], bytes]:
-        status, headers, body = self._render_message(status, retry_after)
+        status, headers, body = self._render_message(status, retry_after, key)
         return status, [*headers, *(extra or [])], body
 
-    def _render_message_uncached(self, status: int, retry_after: int
+    def _render_message_uncached(self, status: int, retry_after: int,
+                                 key: str | int | None = None
                                  ) -> tuple[int, list[tuple[str, str]], bytes]:
         css, style_hash = self._style
-        heading, text = MESSAGES[status]
+        heading, text = MESSAGES[status if key is None else key]
         html = self._templates.get_template("landing/message.html").render(
             css=css, heading=heading, text=text.format(retry_after=retry_after))
         return status, self._headers(style_hash), html.encode()
@@ -225,7 +232,8 @@ class LandingPages:
         if landing.expires_at is not None:  # no cache may keep it past the code's expiry
             left = (landing.expires_at - self._runtime.clock()).total_seconds()
             max_age = max(0, min(max_age, int(left)))
-        mimetype = mimetypes.guess_type(path.name)[0] or (
+        # A device's upload is named by its hash: its type comes from the device's file name.
+        mimetype = mimetypes.guess_type(path.name)[0] or mimetypes.guess_type(landing.uri)[0] or (
             "video/mp4" if landing.kind == "video" else "application/octet-stream")
 
         def respond(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

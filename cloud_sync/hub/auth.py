@@ -31,7 +31,7 @@ from cloud_sync.protocol import (
 )
 
 ACTIVE = "active"
-KEY_CACHE_SIZE = 20_000
+KEY_CACHE_SIZE = 100_000
 
 _PG_ENTER = ("SELECT set_config('anthias.tenant_id', "
              "coalesce(anthias_device_tenant(%s), ''), true)")
@@ -78,8 +78,27 @@ class KeyCache:
 
     def __init__(self, size: int = KEY_CACHE_SIZE) -> None:
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._known: dict[str, str] = {}
         self._size = size
         self._lock = threading.Lock()
+
+    def known(self, device_id: str) -> str | None:
+        """The key text this worker last verified ``device_id`` with (a hint, see
+        fast_path.py: whatever uses it checks it against the device row in the same query)."""
+        return self._known.get(device_id)
+
+    def remember(self, device: DeviceRow) -> None:
+        """Note the key a device's request was verified with."""
+        self.remember_key(device.device_id, device.public_key)
+
+    def remember_key(self, device_id: str, key_text: str) -> None:
+        """Note the key text a request of ``device_id`` was verified with."""
+        if self._known.get(device_id) == key_text:
+            return
+        with self._lock:
+            if len(self._known) >= self._size:
+                self._known.clear()
+            self._known[device_id] = key_text
 
     def get(self, text: str) -> Ed25519PublicKey:
         """The key (DeviceAuthInvalid if the stored text is not one)."""
@@ -134,6 +153,7 @@ def check_signed(token: UnverifiedToken, device: DeviceRow | None, keys: KeyCach
     verify_token(token, keys.get(device.public_key), method, path_with_query, body, now)
     if device.status != ACTIVE:
         raise DeviceRevoked()
+    keys.remember(device)
     return device
 
 

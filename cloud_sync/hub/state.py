@@ -38,6 +38,21 @@ def state_etag(device_id: str, sync_version: int, command_version: int, now: flo
     return f'"{sync_version}.{command_version}.{tag.hexdigest()[:16]}"'
 
 
+def claimed_versions(header: str | None, device_id: str, now: float) -> tuple[int, int] | None:
+    """The (sync_version, command_version) an If-None-Match names, if it holds an ETag this
+    hub made for ``device_id`` in the current half-day; else None."""
+    for candidate in (header or "").split(",")[:8]:
+        candidate = candidate.strip().removeprefix("W/")
+        parts = candidate.strip('"').split(".")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() \
+                or len(parts[0]) > 12 or len(parts[1]) > 12:
+            continue
+        versions = int(parts[0]), int(parts[1])
+        if state_etag(device_id, *versions, now) == candidate:
+            return versions
+    return None
+
+
 def etag_matches(header: str | None, etag: str) -> bool:
     """If-None-Match names ``etag`` (a list, ``*``, or a weak form of it)."""
     if not header:

@@ -22,7 +22,12 @@ from anthias_edge.services.auth.passwords import Passwords
 from anthias_edge.services.row_security import tenant_scope
 from anthias_edge.services.tenants import create_tenant
 from cloud_sync.protocol import new_key_pair, sign_request
+from tests.cloud.pg import database_fixtures
 
+# What runs only on PostgreSQL (device QR codes in the cloud, the fast path) gets a database of
+# its own, in both passes of the suite, as the cloud tests do.
+sync_hub_server_url, sync_hub_pg = database_fixtures(
+    "anthias_sync_hub_test", made="sync_hub_server_url", emptied="sync_hub_pg", migrated=True)
 SECRET_KEY = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="
 PASSWORD = "correct horse battery"
 
@@ -119,3 +124,9 @@ def hub(make_hub: Callable[..., Hub]) -> Hub:
 @pytest.fixture
 def device(hub: Hub) -> SimDevice:
     return hub.add_device(hub.a, "lobby")
+
+
+@pytest.fixture
+def pg_hub(make_hub: Callable[..., Hub], sync_hub_pg: str) -> Hub:
+    """A hub on PostgreSQL, whatever database the rest of the suite runs on."""
+    return make_hub(DATABASE_URL=sync_hub_pg)

@@ -22,10 +22,10 @@ def entry(seq: int, kind: str, key: str | None = None, **payload) -> dict:
 
 def asset(seq: int, asset_id: str = "a1", name: str = "Menu", key: str | None = None,
           **extra) -> dict:
-    return entry(seq, "asset.upsert", key, asset_id=asset_id, name=name,
-                 uri="/home/pi/screenly_assets/menu.png", mimetype="image", duration=10,
-                 start_date="2026-01-01T00:00:00Z", end_date="2099-01-01T00:00:00Z",
-                 is_enabled=True, play_order=0, is_shared=False, **extra)
+    fields = {"uri": "/home/pi/screenly_assets/menu.png", "mimetype": "image", "duration": 10,
+              "start_date": "2026-01-01T00:00:00Z", "end_date": "2099-01-01T00:00:00Z",
+              "is_enabled": True, "play_order": 0, "is_shared": False, **extra}
+    return entry(seq, "asset.upsert", key, asset_id=asset_id, name=name, **fields)
 
 
 def play(seq: int, key: str | None = None, asset_id: str = "a1") -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from werkzeug.test import EnvironBuilder
 
 from cloud_sync.hub.fast_path import StateFastPath
@@ -117,9 +116,9 @@ def test_unlink_revokes_the_device(hub: Hub, device: SimDevice):
     assert hub.signed(device, "GET", STATE).get_json()["error"]["code"] == "device_revoked"
 
 
-def test_on_postgresql_an_unchanged_pull_is_answered_before_flask(hub: Hub, device: SimDevice):
-    if not hub.postgresql:
-        pytest.skip("the fast path serves PostgreSQL; SQLite pulls go through the blueprint")
+def test_on_postgresql_an_unchanged_pull_is_answered_before_flask(pg_hub: Hub):
+    hub = pg_hub
+    device = hub.add_device(hub.a)
     etag = hub.signed(device, "GET", STATE).headers["ETag"]
     reached_flask: list[str] = []
 
