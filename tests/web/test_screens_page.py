@@ -49,7 +49,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     app = console_app(tmp_path_factory.mktemp("screens-home"), url)
     runtime = app.extensions["anthias"]
     with runtime.database.connection_context():
-        tenant_ids = {tenant: create_tenant_with_roles(tenant) for tenant in TENANTS}
+        tenant_ids = {tenant: create_tenant_with_roles(tenant) for tenant in
+                      (*TENANTS, "initech")}  # initech links no screen
         # Room for the screens the tests link (the free plan's 5 would refuse the sixth).
         Tenant.update(max_devices=50).where(Tenant.id == tenant_ids["acme"]).execute()
     with serve_wsgi(app, threads=8) as served:
@@ -95,7 +96,7 @@ def open_screens(fleet: Fleet, screens_browser: Any) -> Iterator[Callable[..., A
     contexts, errors = [], []
 
     def open_tab(user: str = "acme-owner", viewport: dict[str, int] = DESKTOP,
-                 where: str = "#/screens") -> Any:
+                 where: str = "#/screens", tenant: str = "acme") -> Any:
         bind(fleet.server)
         context = screens_browser.new_context(viewport=viewport, timezone_id="UTC",
                                               locale="en-GB", accept_downloads=True)
@@ -103,8 +104,8 @@ def open_screens(fleet: Fleet, screens_browser: Any) -> Iterator[Callable[..., A
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.on("pageerror", lambda error: errors.append(str(error)))
-        sign_in(page, fleet.server.url("acme"), user)
-        page.goto(fleet.server.url("acme") + "/" + where)
+        sign_in(page, fleet.server.url(tenant), user)
+        page.goto(fleet.server.url(tenant) + "/" + where)
         page.locator('.page[data-page="screens"] h1').wait_for()
         return page
 
@@ -350,3 +351,16 @@ def test_a_viewer_sees_the_fleet_but_changes_nothing(open_screens):
     expect(page.locator(".screen-table").get_by_role("button")).to_have_count(0)
     # Fleet tokens are devices.manage's: no tab for them; the report is there.
     expect(page.locator(".tabs a")).to_have_text(["Screens", "Proof of play"])
+
+
+def test_an_organisation_without_screens_is_told_how_to_link_one(open_screens):
+    page = open_screens(user=username("initech", "admin"), tenant="initech")
+    expect(page.get_by_text("No screens yet. Create a pairing code")).to_be_visible()
+    page.locator(".empty-state").get_by_role("button", name="Create a pairing code").click()
+    expect(page.get_by_role("dialog", name="Create a pairing code")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.get_by_role("link", name="Fleet tokens").click()
+    expect(page.get_by_text("No fleet tokens yet.")).to_be_visible()
+    page.get_by_role("link", name="Proof of play").click()
+    expect(page.get_by_text("No plays in this period.")).to_be_visible()
+    shot(page, "console-screens-report-empty")
