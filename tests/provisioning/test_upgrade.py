@@ -249,12 +249,26 @@ def test_a_failing_migration_restores_the_database_and_makes_no_switch(device, w
     assert _current_version(device) == "0.1.0"
 
 
-def test_upgrade_installs_migrates_and_switches_keeping_the_data(device, wheels):
+def _simple_index(folder: Path, wheel: Path) -> str:
+    """A PEP 503 index (file://) offering ``wheel`` as the anthias-edge project."""
+    project = folder / "simple" / "anthias-edge"
+    project.mkdir(parents=True)
+    shutil.copyfile(wheel, project / wheel.name)
+    (project / "index.html").write_text(
+        f'<!DOCTYPE html><html><body><a href="{wheel.name}">{wheel.name}</a></body></html>\n')
+    return (folder / "simple").as_uri()
+
+
+def test_upgrade_from_an_index_installs_migrates_and_switches_keeping_the_data(device, wheels,
+                                                                               tmp_path):
     new = _version_of(wheels["new"])
-    result = _cli(device, "upgrade", "--wheel", str(wheels["new"]), "--no-index",
+    index = _simple_index(tmp_path, wheels["new"])
+    # The wheel comes from the index; its dependencies from the wheelhouse (no network).
+    result = _cli(device, "upgrade", "--index", index, "--version", new,
                   "--find-links", str(wheels["wheelhouse"]))
     assert result.returncode == 0, result.stderr
-    for line in ("Current release: 0.1.0", f"Installing {wheels['new'].name}",
+    for line in ("Current release: 0.1.0", f"Downloading the wheel {new}",
+                 f"Installing {wheels['new'].name}",
                  "Backing up", f"Migrating the database with {new}",
                  f"Switched to {new}; previous: 0.1.0", f"Upgraded to {new}."):
         assert line in result.stdout
@@ -298,3 +312,76 @@ def test_rollback_with_restore_database_puts_the_pre_upgrade_copy_back(device, w
     kept = device["home"] / ".screenly" / "backups" / f"pre-rollback-{new}-0.1.0.db"
     assert "Renamed after the upgrade" in _asset_names(kept)
     assert _served_asset_names(device) == ASSET_NAMES
+
+
+# -- the switch itself, on releases that are only folders -------------------------------------
+
+
+def _fake_release(root: Path, version: str) -> Path:
+    """A release folder as the layout sees one (its bin/anthias-edge exists)."""
+    program = root / "releases" / version / "bin" / "anthias-edge"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    return program.parent.parent
+
+
+def test_rollback_stops_the_running_units_and_starts_them_again_after_the_switch(tmp_path):
+    from anthias_edge.services.upgrade import DataHome, rollback
+    from anthias_edge.services.upgrade.releases import Layout
+
+    layout = Layout(tmp_path / "opt")
+    old, new = _fake_release(layout.root, "1.0"), _fake_release(layout.root, "2.0")
+    layout.point(layout.venv, new)
+    layout.point(layout.previous_link, old)
+    calls: list[tuple[str, str]] = []
+
+    def units(verb: str, unit: str) -> bool:
+        calls.append((verb, unit))
+        if verb == "start":  # the switch happened before any start
+            assert layout.current() == old.resolve()
+        return unit != "anthias-sync.service"  # the agent is not running
+
+    version = rollback(layout, DataHome(tmp_path / "home", {}), say=lambda line: None,
+                       units=units)
+    assert version == "1.0"
+    assert [call for call in calls if call[0] != "is-active"] == [
+        ("stop", "anthias-player.service"), ("stop", "anthias-server.service"),
+        ("start", "anthias-server.service"), ("start", "anthias-player.service")]
+    assert os.readlink(layout.venv) == "releases/1.0"
+    assert os.readlink(layout.previous_link) == "releases/2.0"
+    assert sorted(p.name for p in layout.root.iterdir()) == ["previous", "releases", "venv"]
+
+
+def test_rollback_without_a_previous_release_is_a_clear_error(tmp_path):
+    from anthias_edge.services.upgrade import DataHome, UpgradeError, rollback
+    from anthias_edge.services.upgrade.releases import Layout
+
+    layout = Layout(tmp_path / "opt")
+    layout.point(layout.venv, _fake_release(layout.root, "1.0"))
+    with pytest.raises(UpgradeError, match="no previous release"):
+        rollback(layout, DataHome(tmp_path, {}), restart=False, say=lambda line: None)
+
+
+def test_a_plain_venv_is_not_taken_for_a_release_layout(tmp_path):
+    from anthias_edge.services.upgrade import UpgradeError
+    from anthias_edge.services.upgrade.releases import Layout
+
+    layout = Layout(tmp_path / "opt")
+    (layout.venv / "bin").mkdir(parents=True)
+    (layout.venv / "bin" / "anthias-edge").write_text("#!/bin/sh\n")
+    with pytest.raises(UpgradeError, match="plain virtual environment"):
+        layout.current()
+
+
+def test_a_version_cannot_name_a_folder_outside_releases(tmp_path):
+    from anthias_edge.services.upgrade import UpgradeError
+    from anthias_edge.services.upgrade.releases import Layout
+
+    with pytest.raises(UpgradeError, match="not a release version"):
+        Layout(tmp_path).release("../../etc")
+
+
+def test_the_cli_wants_exactly_one_source():
+    result = _run([sys.executable, "-m", "anthias_edge.cli", "upgrade", "--no-restart"])
+    assert result.returncode == 2
+    assert "exactly one of --wheel PATH and --index URL" in result.stderr
