@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from tests.web.cloud_process import CloudProcess, cloud_database_name, cloud_process
 from tests.web.conftest import LiveServer
+from tests.web.console.accessibility import assert_accessible
 
 pytestmark = pytest.mark.postgres
 
@@ -70,6 +71,7 @@ def test_link_with_a_code_see_the_state_and_unlink(cloud: CloudProcess, open_tab
     expect(page.get_by_role("link", name="Cloud")).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("heading", name="Link this device")).to_be_visible()
     shot(page, f"device-cloud-unlinked-{size}")
+    assert_accessible(page, "Cloud page, not linked")
 
     # Nothing typed: the page says what is missing, next to the field.
     page.get_by_label("Cloud address").fill(cloud.url)
@@ -96,6 +98,7 @@ def test_link_with_a_code_see_the_state_and_unlink(cloud: CloudProcess, open_tab
     expect(page.locator("#link-section")).to_be_hidden()
     expect(page.locator("#cloud-message")).to_have_text("Linked to Acme Signs.")
     shot(page, f"device-cloud-linked-{size}")
+    assert_accessible(page, "Cloud page, linked")
 
     # Reloaded, the page reads the same state back from the device.
     page.reload()
@@ -125,6 +128,7 @@ def test_a_code_shown_on_the_screen_is_claimed(cloud: CloudProcess, open_tab, si
                            " return img.complete && img.naturalWidth > 0; }")
     expect(page.locator("#link-section")).to_be_hidden()
     shot(page, f"device-cloud-code-{size}")
+    assert_accessible(page, "Cloud page, showing a code")
 
     code = code_box.inner_text().replace(" ", "")
     splash = open_tab(DESKTOP)

@@ -187,7 +187,7 @@ def test_rename_commands_and_revoke(fleet: Fleet, open_screens):
     dialog.get_by_role("button", name="Show it now").click()
     expect(dialog.get_by_role("status")).to_contain_text("Show “Offers”: sent.")
     shot(page, "console-screens-command")
-    # A restart asks first; Cancel sends nothing.
+    # A restart asks first; Cancel sends nothing, Restart sends it.
     dialog.get_by_role("button", name="Restart").click()
     page.get_by_role("dialog").filter(has_text="goes dark").get_by_role(
         "button", name="Cancel").click()
@@ -195,6 +195,14 @@ def test_rename_commands_and_revoke(fleet: Fleet, open_screens):
     queued = fleet.rows("acme", DeviceCommand, DeviceCommand.device_id == kiosk)
     assert sorted((c.command, c.args or {}) for c in queued) == sorted(
         [("next", {}), ("show_asset", {"asset_id": shown_asset})])
+    dialog.get_by_role("button", name="Restart").click()
+    page.get_by_role("dialog").filter(has_text="goes dark").get_by_role(
+        "button", name="Restart").click()
+    expect(dialog.get_by_role("status")).to_have_text(
+        "Restart: sent. The screen runs it at its next sync.")
+    bind(fleet.server)
+    queued = fleet.rows("acme", DeviceCommand, DeviceCommand.device_id == kiosk)
+    assert sorted(c.command for c in queued) == ["next", "reboot", "show_asset"]
     assert all(c.status == "pending" and c.created_by for c in queued)
     page.keyboard.press("Escape")
 
