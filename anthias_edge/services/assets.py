@@ -420,7 +420,9 @@ class AssetService:
                 Asset.update(metadata={"last_error": "download failed"}).where(
                     Asset.asset_id == asset_id).execute()
                 return
-            Asset.update(is_processing=False).where(Asset.asset_id == asset_id).execute()
+            with db.atomic():  # the file is there now: the cloud learns its size
+                Asset.update(is_processing=False).where(Asset.asset_id == asset_id).execute()
+                record_assets([asset_id])
             self.notify_websocket(asset_id)
             self.on_change()
 

@@ -19,6 +19,7 @@ from anthias_edge.services import play_log
 from anthias_edge.services.device.default_assets import add_default_assets, remove_default_assets
 from anthias_edge.services.qr_content import QRContentService
 from cloud_sync.device import outbox
+from tests.api.v2.test_youtube import yt_dlp_on_path  # noqa: F401  (a stand-in yt-dlp)
 from tests.helpers import ACTIVE, v1_model, v2_asset
 from tests.sync_device.conftest import kinds
 
@@ -233,3 +234,16 @@ def test_default_assets_added_and_removed_are_recorded(runtime, link, outbox_row
     rows = outbox_rows()
     assert kinds(rows) == ["asset.upsert", "asset.delete"]
     assert rows[0][1]["name"] == "Clock" and rows[1][1] == {"asset_id": rows[0][1]["asset_id"]}
+
+
+def test_a_youtube_asset_is_recorded_when_made_and_again_once_downloaded(
+        client, link, outbox_rows, yt_dlp_on_path):  # noqa: F811
+    link()
+    made = client.post("/api/v2/assets", json=v2_asset(
+        name="ignored", uri="https://www.youtube.com/watch?v=aqz-KE-bpKQ",
+        mimetype="youtube_asset", duration=10))
+    assert made.status_code == 201, made.get_json()
+    rows = outbox_rows()
+    assert kinds(rows) == ["asset.upsert", "asset.upsert"]  # the download ran inline here
+    assert rows[0][1]["name"] == "Big Buck Bunny" and rows[0][1]["media_size"] is None
+    assert rows[1][1]["media_size"] == len(b"downloaded mp4")
