@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import signal
 import stat
 import subprocess
 import sys
+import time
 
 from anthias_edge.services.fleet.devices import FleetService
 from anthias_edge.services.fleet.enrolment import EnrolmentService
+from anthias_edge.services.fleet.linking import claim_device_code
 from cloud_sync.protocol import load_private_key, public_key_b64
 
 
@@ -192,8 +195,6 @@ def test_a_shared_file_is_uploaded_once_and_named_in_the_inventory(served_hub, m
 
 def test_a_device_code_shown_here_and_claimed_in_the_cloud_links_the_device(served_hub,
                                                                            make_device):
-    from anthias_edge.services.fleet.linking import claim_device_code
-
     device = make_device("claimed")
     shown = subprocess.Popen(
         [sys.executable, "-m", "anthias_edge.cli", "link", "--cloud", served_hub.url,
@@ -216,3 +217,37 @@ def test_a_device_code_shown_here_and_claimed_in_the_cloud_links_the_device(serv
     assert status["device_id"] == claimed.device_id
     key_file = device.home / ".screenly" / "sync" / "device_key.pem"
     assert public_key_b64(load_private_key(key_file)) == claimed.public_key
+
+
+def test_the_daemon_syncs_a_linked_device_and_stops_cleanly(served_hub, make_device):
+    device = make_device("daemon")
+    asset_id = device.add_asset("Welcome")
+    code = pairing_code(served_hub, served_hub.hub.a)
+    assert device.cli("link", "--cloud", served_hub.url, "--code", code,
+                      "--name", "Hall").returncode == 0
+    daemon = subprocess.Popen([sys.executable, "-m", "anthias_edge.cli", "sync"],
+                              env=device.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 60  # a bound on waiting, not a speed
+        status = device.status()
+        while not (status["last_success_at"] and status["agent_running"]):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+            status = device.status()
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+
+    assert daemon.returncode == 0, err
+    assert status["pending_outbox"] == 0
+    assert status["next_attempt_at"] is not None
+    device_id = status["device_id"]
+    assert served_hub.hub.sql("SELECT asset_id FROM device_assets WHERE device_id = %s",
+                              (device_id,), served_hub.hub.a) == [(asset_id,)]
+    assert served_hub.hub.sql("SELECT last_seen_at IS NOT NULL FROM devices "
+                              "WHERE device_id = %s", (device_id,), served_hub.hub.a) == [(True,)]
+    assert device.status()["agent_running"] is False
