@@ -135,7 +135,8 @@ def _read_token_file(settings: Settings, path: Path) -> Any:
     with connected():
         link = link_store.load()
     if link is not None:
-        click.echo(f"Nothing to do: this device is already linked ({_linked_line(link)}).")
+        already = _linked_line(link).replace("Linked", "this device is already linked", 1)
+        click.echo(f"Nothing to do: {already}")
         return None
     return found
 

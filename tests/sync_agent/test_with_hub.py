@@ -95,7 +95,8 @@ def test_a_fleet_token_file_links_once_and_is_deleted(served_hub, make_device):
 
     second = device.cli("link", "--fleet-token-file", str(token_file), "--wait")
     assert second.returncode == 0
-    assert "Nothing to do" in second.stdout
+    assert second.stdout.startswith(f"Nothing to do: this device is already linked to "
+                                    f"{served_hub.url} (Alpha) as Kiosk 7.")
     assert device.status()["device_name"] == "Kiosk 7"
 
 
