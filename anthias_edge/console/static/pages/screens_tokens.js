@@ -109,7 +109,7 @@ export async function render(root, ctx) {
     const value = h("input", { id: "fleet-token-secret", readonly: true, value: secret.token,
                                class: "secret", spellcheck: "false" });
     const fileText = `token=${secret.token}\ncloud=${location.origin}\n`;
-    const file = h("textarea", { id: "fleet-token-file", readonly: true, rows: "2",
+    const file = h("textarea", { id: "fleet-token-file", readonly: true, rows: "4",
                                  class: "secret", spellcheck: "false" }, fileText);
     return h("section", { class: "card secret-panel", "data-secret": "", role: "region",
                           "aria-labelledby": "fleet-secret-title" },
