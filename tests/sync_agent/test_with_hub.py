@@ -95,8 +95,12 @@ def test_a_fleet_token_file_links_once_and_is_deleted(served_hub, make_device):
 
     second = device.cli("link", "--fleet-token-file", str(token_file), "--wait")
     assert second.returncode == 0
-    assert second.stdout.startswith(f"Nothing to do: this device is already linked to "
-                                    f"{served_hub.url} (Alpha) as Kiosk 7.")
+    assert f"Nothing to do: {token_file} holds no fleet token." in second.stdout
+    token_file.write_text(f"{token}\n")  # a card put back in: linked already, nothing happens
+    third = device.cli("link", "--fleet-token-file", str(token_file), "--wait")
+    assert third.returncode == 0
+    assert third.stdout.startswith(f"Nothing to do: this device is already linked to "
+                                   f"{served_hub.url} (Alpha) as Kiosk 7.")
     assert device.status()["device_name"] == "Kiosk 7"
 
 
