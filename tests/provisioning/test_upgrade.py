@@ -18,6 +18,7 @@ again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ import sys
 import tarfile
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -181,8 +183,9 @@ def _asset_names(database: Path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT name FROM assets")}
 
 
-def _served_asset_names(device) -> set[str]:
-    """Start the current release's server on the device's HOME and list the assets over v2."""
+@contextlib.contextmanager
+def _served(device) -> Iterator[str]:
+    """The current release's server on the device's HOME; yields its base URL."""
     process = subprocess.Popen([str(device["root"] / "venv" / "bin" / "anthias-edge"), "serve",
                                 "--listen", "127.0.0.1:0"], env=_env(device["home"]),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -193,13 +196,23 @@ def _served_asset_names(device) -> set[str]:
                 break
         else:
             raise AssertionError(f"the server did not start: {process.stderr.read()}")
-        with urllib.request.urlopen(f"{match.group(1)}/api/v2/assets", timeout=60) as response:
-            return {asset["name"] for asset in json.load(response)}
+        yield match.group(1)
     finally:
         process.terminate()
         process.wait(timeout=60)
         process.stdout.close()
         process.stderr.close()
+
+
+def _list_names(base: str) -> set[str]:
+    with urllib.request.urlopen(f"{base}/api/v2/assets", timeout=60) as response:
+        return {asset["name"] for asset in json.load(response)}
+
+
+def _served_asset_names(device) -> set[str]:
+    """Start the current release's server and list the assets over API v2."""
+    with _served(device) as base:
+        return _list_names(base)
 
 
 # -- in file order, on one device -----------------------------------------------------------
@@ -292,8 +305,19 @@ def test_rollback_runs_the_previous_release_on_the_migrated_database(device, whe
     assert os.readlink(device["root"] / "previous") == f"releases/{new}"
     # The old release's migration runner ignores the newer migrations it does not know...
     assert _applied(device["database"]) == _migrations(wheels["new"])
-    # ...and its server starts on that schema and lists the library.
-    assert _served_asset_names(device) == ASSET_NAMES
+    # ...and its server starts on that schema, lists the library and writes to it: the
+    # newer columns have defaults, so the old release's inserts still work.
+    body = {"name": "Written by the old release", "uri": "https://example.org/", "duration": 10,
+            "mimetype": "webpage", "is_enabled": True, "nocache": False, "play_order": 0,
+            "skip_asset_check": True, "start_date": "2020-01-01T00:00:00.000Z",
+            "end_date": "2099-01-01T00:00:00.000Z"}
+    with _served(device) as base:
+        assert _list_names(base) == ASSET_NAMES
+        request = urllib.request.Request(f"{base}/api/v2/assets", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 201
+        assert _list_names(base) == {*ASSET_NAMES, "Written by the old release"}
 
 
 def test_rollback_with_restore_database_puts_the_pre_upgrade_copy_back(device, wheels):
