@@ -19,7 +19,12 @@ a run passes only if every pull answered 304 and every push 200.
     .venv/bin/python benchmarks/sync.py                          # 10,000 devices, -c8,16
     .venv/bin/python benchmarks/sync.py --devices 1000 --connections 8 --duration 5
 
-PostgreSQL, the server, this script and wrk share this machine's cores.
+PostgreSQL, the server, this script and wrk share this machine's cores, and other work may
+too: each run also reports the CPU time the server (all gunicorn processes) and the database
+sessions serving it used per request, and what two cores would answer at that cost.
+Every worker verifies a device's key once (one more round trip) before its fast path knows
+it; the warm-up sends each device's pull ``--warm-up`` times so the runs measure the steady
+state, as a fleet polling every 30 s is.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks._postgres import recreate_database  # noqa: E402
+from benchmarks._server import _cpu_ticks, process_tree  # noqa: E402
 from benchmarks.qr import base_environ, log, start_server  # noqa: E402
 from benchmarks.tenancy import autogroup_state  # noqa: E402
 from cloud_sync.hub.state import state_etag  # noqa: E402
@@ -80,9 +86,17 @@ function request()
   local auth, extra = lines[i]:match("([^\\t]+)\\t(.*)")
   %(request)s
 end
+local answered = 0
 function response(status, headers, body)
   counts[status] = (counts[status] or 0) + 1
   wrk.thread:set("counts", counts)
+  answered = answered + 1
+  if answered == %(limit)d then
+    local f = io.open("%(lines)s.done", "a")
+    f:write("x")
+    f:close()
+    wrk.thread:stop()
+  end
 end
 function done(summary, latency, requests)
   local total = {}
@@ -168,16 +182,28 @@ def check_etags(port: int, keys: list[tuple[str, Any]], sample: int = 20) -> Non
 
 
 def run_wrk(port: int, lines: list[str], request: str, duration: int, connections: int,
-            threads: int = 2) -> dict[str, Any]:
-    """One wrk run over pre-signed lines; req/s, p50/p99 ms, answers by status."""
+            threads: int = 2, limit: int = 0) -> dict[str, Any]:
+    """One wrk run over pre-signed lines; req/s, p50/p99 ms, answers by status.
+
+    ``limit``: stop once that many answers came (each thread its share), else at ``duration``.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp, "lines.txt")
         listing.write_text("".join(f"{line}\n" for line in lines))
         script = Path(tmp, "sync.lua")
-        script.write_text(LUA % {"lines": listing, "threads": threads, "request": request})
-        out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-                              "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
-                             capture_output=True, text=True, check=True).stdout
+        script.write_text(LUA % {"lines": listing, "threads": threads, "request": request,
+                                 "limit": limit // threads if limit else 0})
+        process = subprocess.Popen(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+                                    "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
+                                   stdout=subprocess.PIPE, text=True)
+        if limit:  # wrk sleeps its whole -d: interrupt it once every thread has stopped
+            marker = Path(f"{listing}.done")
+            while process.poll() is None:
+                if marker.exists() and marker.read_text().count("x") >= threads:
+                    process.send_signal(2)
+                    break
+                time.sleep(0.05)
+        out = process.communicate()[0]
     log(out)
 
     def ms(label: str) -> float:
@@ -188,6 +214,25 @@ def run_wrk(port: int, lines: list[str], request: str, duration: int, connection
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
             "p50": ms("50"), "p99": ms("99"),
             "answered": int(re.search(r"(\d+) requests in", out)[1]), "statuses": statuses}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (those still running)."""
+    total = 0
+    for pid in pids:
+        try:
+            total += _cpu_ticks(pid)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_pids(url: str) -> list[int]:
+    """The server processes of the sessions on the benchmark's database (the hub's pool)."""
+    with psycopg.connect(url) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DATABASE,)).fetchall()]
 
 
 def count_plays(url: str) -> int:
@@ -204,7 +249,9 @@ def measure(args: Any, url: str, environ: dict[str, str],
     try:
         check_etags(port, keys)
         # Warm-up: every worker, its pool and its key cache see traffic before the timing.
-        run_wrk(port, pull_lines(keys, 3 * SIGNED_PER_SECOND), PULL_REQUEST, 3, 8)
+        for _ in range(args.warm_up):
+            lines = pull_lines(keys, len(keys))
+            run_wrk(port, lines, PULL_REQUEST, 120, 16, limit=len(lines))
         for kind in ("pull", "push"):
             for connections in args.connections:
                 for _ in range(args.repeat):
@@ -215,7 +262,12 @@ def measure(args: Any, url: str, environ: dict[str, str],
                         lines, request = push_lines(keys, count, pushed), PUSH_REQUEST
                         pushed += count
                         before = count_plays(url)
+                    server, database = process_tree(proc.pid), database_pids(url)
+                    cpu = cpu_seconds(server), cpu_seconds(database)
                     figures = run_wrk(port, lines, request, args.duration, connections)
+                    answered = max(1, figures["answered"])
+                    figures["server_ms"] = 1000 * (cpu_seconds(server) - cpu[0]) / answered
+                    figures["database_ms"] = 1000 * (cpu_seconds(database) - cpu[1]) / answered
                     if kind == "push":
                         time.sleep(0.5)  # requests in flight when wrk stopped reading
                         figures["counted"] = count_plays(url) - before
@@ -237,6 +289,8 @@ def main() -> None:
     parser.add_argument("--connections", default="8,16")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warm-up", type=int, default=3, metavar="N",
+                        help="pulls of every device before the timed runs")
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
     log(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -255,13 +309,16 @@ def main() -> None:
     print(f"{args.devices:,} devices in {args.tenants} tenants, {args.workers} gunicorn "
           f"workers, wrk -t2 -d{args.duration}s, kernel session autogroups "
           f"{autogroup_state()}\n")
-    print("| request | wrk -c | requests/s | p50 | p99 | answered | by status | effects |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|")
+    print("| request | wrk -c | requests/s | p50 | p99 | answered | by status | effects "
+          "| server CPU/req | database CPU/req | 2 cores at that cost |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for r in results:
         statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(r["statuses"].items()))
         effects = f"{r['counted']:,} plays" if "counted" in r else ""
+        capacity = 2000 / max(0.001, r["server_ms"] + r["database_ms"])
         print(f"| {r['kind']} | {r['connections']} | {r['rps']:.0f} | {r['p50']:.2f} ms "
-              f"| {r['p99']:.2f} ms | {r['answered']:,} | {statuses} | {effects} |")
+              f"| {r['p99']:.2f} ms | {r['answered']:,} | {statuses} | {effects} "
+              f"| {r['server_ms']:.3f} ms | {r['database_ms']:.3f} ms | {capacity:,.0f}/s |")
     for kind, connections in sorted({(r["kind"], r["connections"]) for r in results}):
         runs = [r for r in results if (r["kind"], r["connections"]) == (kind, connections)]
         expected = 304 if kind == "pull" else 200
@@ -269,7 +326,9 @@ def main() -> None:
         print(f"\nmedian {kind} -c{connections}: "
               f"{statistics.median(r['rps'] for r in runs):.0f} req/s, "
               f"p50 {statistics.median(r['p50'] for r in runs):.2f} ms, "
-              f"p99 {statistics.median(r['p99'] for r in runs):.2f} ms; "
+              f"p99 {statistics.median(r['p99'] for r in runs):.2f} ms, CPU per request "
+              f"server {statistics.median(r['server_ms'] for r in runs):.3f} ms + database "
+              f"{statistics.median(r['database_ms'] for r in runs):.3f} ms; "
               f"{'every answer ' + str(expected) if clean else 'NOT ALL ' + str(expected)}")
 
 

@@ -78,27 +78,28 @@ class KeyCache:
 
     def __init__(self, size: int = KEY_CACHE_SIZE) -> None:
         self._keys: dict[str, Ed25519PublicKey] = {}
-        self._known: dict[str, str] = {}
+        self._known: dict[str, tuple[str, str]] = {}
         self._size = size
         self._lock = threading.Lock()
 
-    def known(self, device_id: str) -> str | None:
-        """The key text this worker last verified ``device_id`` with (a hint, see
+    def known(self, device_id: str) -> tuple[str, str] | None:
+        """(key text, tenant id) this worker last verified ``device_id`` with: a hint (see
         fast_path.py: whatever uses it checks it against the device row in the same query)."""
         return self._known.get(device_id)
 
     def remember(self, device: DeviceRow) -> None:
         """Note the key a device's request was verified with."""
-        self.remember_key(device.device_id, device.public_key)
+        self.remember_key(device.device_id, device.public_key, device.tenant_id)
 
-    def remember_key(self, device_id: str, key_text: str) -> None:
-        """Note the key text a request of ``device_id`` was verified with."""
-        if self._known.get(device_id) == key_text:
+    def remember_key(self, device_id: str, key_text: str, tenant_id: str) -> None:
+        """Note the key text (and tenant) a request of ``device_id`` was verified with."""
+        known = (key_text, tenant_id)
+        if self._known.get(device_id) == known:
             return
         with self._lock:
             if len(self._known) >= self._size:
                 self._known.clear()
-            self._known[device_id] = key_text
+            self._known[device_id] = known
 
     def get(self, text: str) -> Ed25519PublicKey:
         """The key (DeviceAuthInvalid if the stored text is not one)."""

@@ -12,7 +12,8 @@ that remembered key, and then one multi-statement query (one round trip; psycopg
 binding, since its pipeline mode measured four times slower here for these few statements)
 does the rest:
 
-    BEGIN (as anthias_app, in the device's tenant: 0013's anthias_device_tenant)
+    BEGIN (as anthias_app, in the device's tenant, as remembered with its key: a device
+        never changes tenant, and if the row said otherwise the policy would show no row)
     INSERT the jti INTO sync_nonces ... SELECT FROM devices JOIN tenants
         WHERE the device is active, its key is still the one verified with, and its
         sync_version and command_version are still the ones the ETag names
@@ -53,8 +54,10 @@ SEEN_EVERY_S = 10
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _BEGIN = (f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true), "
-          f"set_config('{TENANT_SETTING}', coalesce(anthias_device_tenant(%s), ''), true), "
+          f"set_config('{TENANT_SETTING}', %s, true), "
           "set_config('synchronous_commit', 'off', true); ")
+# A device this worker has not verified yet: its tenant from 0013's SECURITY DEFINER lookup.
+_BEGIN_LOOKUP = _BEGIN.replace("%s", "coalesce(anthias_device_tenant(%s), '')")
 _REMEMBER_IF_UNCHANGED = (
     "INSERT INTO sync_nonces (device_id, jti, expires_at) "
     "SELECT d.device_id, %s, %s FROM devices AS d JOIN tenants AS t ON t.id = d.tenant_id "
@@ -65,8 +68,8 @@ _SEEN = ("UPDATE devices SET last_seen_at = %s WHERE device_id = %s "
          f"AND status = '{ACTIVE}' AND public_key = %s "
          "AND (last_seen_at IS NULL OR last_seen_at < %s); ")
 _PULL = _BEGIN + _REMEMBER_IF_UNCHANGED + _SEEN + "COMMIT"
-_KEY = (_BEGIN + f"SELECT public_key FROM devices WHERE device_id = %s AND status = '{ACTIVE}'; "
-        "COMMIT")
+_KEY = (_BEGIN_LOOKUP + "SELECT public_key, tenant_id FROM devices "
+        f"WHERE device_id = %s AND status = '{ACTIVE}'; COMMIT")
 _NONCE_RESULT = 2  # BEGIN, the settings, then the INSERT's rows
 
 
@@ -117,18 +120,17 @@ class StateFastPath:
         query = environ.get("QUERY_STRING", "")
         path = f"{STATE_PATH}?{query}" if query else STATE_PATH
         conn = hub.database.connection()
-        key_text = hub.keys.known(token.device_id)
-        if key_text is None:
-            key_text = _read_key(conn, token.device_id)
-            if key_text is None:
-                return None
+        known = hub.keys.known(token.device_id) or _read_key(conn, token.device_id)
+        if known is None:
+            return None
+        key_text, tenant_id = known
         verify_token(token, hub.keys.get(key_text), "GET", path, b"", now)
-        hub.keys.remember_key(token.device_id, key_text)
+        hub.keys.remember_key(token.device_id, key_text, tenant_id)
         seen = dt.datetime.fromtimestamp(now, dt.UTC).replace(tzinfo=None)
         try:
             with psycopg.ClientCursor(conn) as cursor:
                 cursor.execute(_PULL, [
-                    token.device_id,
+                    tenant_id,
                     token.jti, nonce_expiry(token, now), token.device_id, key_text, *versions,
                     seen, token.device_id, key_text, seen - dt.timedelta(seconds=SEEN_EVERY_S)])
                 for _ in range(_NONCE_RESULT):
@@ -141,8 +143,8 @@ class StateFastPath:
         return state_etag(token.device_id, *versions, now) if fresh else None
 
 
-def _read_key(conn: Any, device_id: str) -> str | None:
-    """The active device's public key text (one round trip), or None."""
+def _read_key(conn: Any, device_id: str) -> tuple[str, str] | None:
+    """The active device's public key text and tenant (one round trip), or None."""
     try:
         with psycopg.ClientCursor(conn) as cursor:
             cursor.execute(_KEY, [device_id, device_id])
@@ -153,4 +155,4 @@ def _read_key(conn: Any, device_id: str) -> str | None:
         if not conn.closed and conn.info.transaction_status.name != "IDLE":
             conn.execute("ROLLBACK")
         raise
-    return None if row is None else row[0]
+    return None if row is None else (row[0], str(row[1]))

@@ -268,3 +268,37 @@ def test_signing_is_cheap_enough_to_run_per_request(pair):
         header = sign_request(private, DEVICE, "GET", "/api/v3/sync/state", b"")
         verify_request(header, load_public_key(public), "GET", "/api/v3/sync/state", b"",
                        now=time.time())
+
+
+@pytest.mark.parametrize("mutate", ["none", "signature", "payload", "header"])
+def test_the_hub_and_pyjwt_accept_and_refuse_the_same_tokens(pair, mutate):
+    # The hub verifies the JWS signature itself (signing.py says why): it must agree with
+    # pyjwt's EdDSA verification on good and altered tokens.
+    private, public = pair
+    token = sign_request(private, DEVICE, "GET", "/x", b"", now=NOW).split(" ", 1)[1]
+    head, payload, sig = token.split(".")
+    if mutate == "signature":
+        sig = ("A" if sig[0] != "A" else "B") + sig[1:]
+    elif mutate == "payload":
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        claims["htu"] = "/y"
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    elif mutate == "header":
+        header = json.loads(base64.urlsafe_b64decode(head + "=="))
+        header["typ"] = "JOSE"
+        head = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    token = f"{head}.{payload}.{sig}"
+    try:
+        jwt.decode(token, load_public_key(public), algorithms=["EdDSA"],
+                   options={"verify_exp": False, "verify_aud": False, "verify_iat": False})
+        pyjwt_ok = True
+    except jwt.InvalidTokenError:
+        pyjwt_ok = False
+    try:
+        verify_request(f"Device {token}", load_public_key(public), "GET",
+                       json.loads(base64.urlsafe_b64decode(payload + "=="))["htu"], b"",
+                       now=NOW)
+        hub_ok = True
+    except DeviceAuthInvalid:
+        hub_ok = False
+    assert hub_ok == pyjwt_ok == (mutate == "none")

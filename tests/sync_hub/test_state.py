@@ -141,3 +141,7 @@ def test_on_postgresql_an_unchanged_pull_is_answered_before_flask(pg_hub: Hub):
     call(good, etag)  # the same token again: a replay, which Flask refuses
     call(sign_request(device.key, device.device_id, "GET", STATE, b""), '"stale"')
     assert reached_flask == [STATE, STATE]
+    hub.sql("UPDATE devices SET status = 'revoked' WHERE device_id = %s", (device.device_id,))
+    call(sign_request(device.key, device.device_id, "GET", STATE, b""), etag)
+    assert reached_flask == [STATE, STATE, STATE]  # the remembered key does not outlive it
+    assert len(answered) == 1
