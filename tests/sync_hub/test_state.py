@@ -144,4 +144,4 @@ def test_on_postgresql_an_unchanged_pull_is_answered_before_flask(pg_hub: Hub):
     hub.sql("UPDATE devices SET status = 'revoked' WHERE device_id = %s", (device.device_id,))
     call(sign_request(device.key, device.device_id, "GET", STATE, b""), etag)
     assert reached_flask == [STATE, STATE, STATE]  # the remembered key does not outlive it
-    assert len(answered) == 1
+    assert answered.count("304 Not Modified") == 1
