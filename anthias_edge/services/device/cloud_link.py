@@ -71,6 +71,7 @@ class PendingCode:
 
     ticket: Any  # the agent's DeviceCodeTicket (holds the key pair until the claim)
     polled_at: dt.datetime | None = None
+    asking: bool = False
 
     def shown(self) -> dict[str, Any]:
         """What the pages show (never the poll token or the key)."""
@@ -108,9 +109,11 @@ class CloudLink:
         return self._agent
 
     def status(self) -> dict[str, Any]:
-        """The agent's status plus the pending code (polled, so a claim shows at once)."""
+        """The agent's status plus the pending code (asking the hub about it on the way)."""
         self.poll()
         status = {key: iso(value) for key, value in self.agent.status(self._settings).items()}
+        if status.get("linked"):
+            self.cancel_device_code()  # claimed (or linked another way): nothing to show
         status["device_code"] = self._shown_pending()
         return status
 
@@ -151,19 +154,35 @@ class CloudLink:
                                      "offline until an admin revokes it.")
         return status
 
-    def poll(self) -> None:
-        """Ask the hub once (at most every POLL_EVERY) whether the pending code was claimed."""
+    def poll(self, *, wait: bool = False) -> None:
+        """Ask the hub whether the pending code was claimed: at most every POLL_EVERY and one
+        question at a time. Pages do not wait for the answer (a slow or absent hub must not
+        hold up the splash page the screen shows): it shows on their next read."""
+        pending = self._due()
+        if pending is None:
+            return
+        if wait:
+            self._ask(pending)
+            return
+        threading.Thread(target=self._ask, args=(pending,), name="device-code-poll",
+                         daemon=True).start()
+
+    def _due(self) -> PendingCode | None:
         now = self._now()
         with self._lock:
             pending = self._pending
-            if pending is None:
-                return
+            if pending is None or pending.asking:
+                return None
             if now >= _aware(pending.ticket.expires_at):
                 self._pending = None
-                return
+                return None
             if pending.polled_at and now - pending.polled_at < POLL_EVERY:
-                return
+                return None
             pending.polled_at = now
+            pending.asking = True
+            return pending
+
+    def _ask(self, pending: PendingCode) -> None:
         try:
             result = self.agent.poll_device_code(pending.ticket)
         except AnthiasError as exc:
@@ -172,6 +191,11 @@ class CloudLink:
             else:  # the hub is away for now: keep showing the code and ask again later
                 logger.info("Asking whether the code was claimed failed: %s", exc.message)
             return
+        except Exception:  # a thread of its own: log it, the page goes on
+            logger.exception("Asking whether the code was claimed failed")
+            return
+        finally:
+            pending.asking = False
         if getattr(result, "status", None) == "claimed":
             self._drop(pending)
 
