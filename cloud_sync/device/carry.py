@@ -20,7 +20,6 @@ with connections of its own: the server's shared database handle is never re-poi
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import uuid
@@ -34,7 +33,7 @@ from peewee import SqliteDatabase
 from anthias_edge.db import BUSY_TIMEOUT_MS
 from anthias_edge.models import Asset, QRContent
 from anthias_edge.timeutil import utcnow
-from cloud_sync.device.outbox import to_json
+from cloud_sync.device.outbox import dumps
 from cloud_sync.device.payloads import asset_payload, qr_payload
 
 logger = logging.getLogger(__name__)
@@ -130,12 +129,8 @@ def _put_back(database: SqliteDatabase, carried: CarriedLink) -> int:
         database.execute_sql(
             'INSERT INTO "sync_outbox" ("idem_key", "kind", "payload", "created_at") '
             "VALUES (?, ?, ?, ?)",
-            (str(uuid.uuid4()), kind, _dumps(to_json(payload)), now.isoformat(sep=" ")))
+            (str(uuid.uuid4()), kind, dumps(payload), now.isoformat(sep=" ")))
     return len(entries)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _is_sqlite_file(path: Path) -> bool:
