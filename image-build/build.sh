@@ -330,6 +330,10 @@ render() {
     install -m 0755 "$here/files/install-release.sh" "$sub/files/install/"
     install -d -m 0755 "$sub/files/rootfs/usr/local/sbin"
     install -m 0755 "$here/files/anthias-firstboot.sh" "$sub/files/rootfs/usr/local/sbin/anthias-firstboot"
+    # The image's drop-in: its first-boot unit runs that script (the card's file set).
+    install -d -m 0755 "$sub/files/rootfs/etc/systemd/system/anthias-firstboot.service.d"
+    install -m 0644 "$here/files/anthias-firstboot.service.d/50-image.conf" \
+        "$sub/files/rootfs/etc/systemd/system/anthias-firstboot.service.d/"
     render_units "$sub/files/rootfs" "$sub/files/install"
     render_boot_files "$sub/files/rootfs/boot/firmware"
     render_pi_gen_config "$out/config" "$(cd "$stage" && pwd)"

@@ -172,6 +172,12 @@ def test_the_first_boot_script_is_installed_executable(with_token: Path) -> None
     script = stage(with_token) / "files/rootfs/usr/local/sbin/anthias-firstboot"
     assert script.read_bytes() == (REPO / "image-build/files/anthias-firstboot.sh").read_bytes()
     assert mode(script) == 0o755
+    # The image's drop-in makes the first-boot unit run it.
+    name = "anthias-firstboot.service.d/50-image.conf"
+    drop_in = stage(with_token) / "files/rootfs/etc/systemd/system" / name
+    assert drop_in.read_bytes() == (REPO / "image-build/files" / name).read_bytes()
+    assert mode(drop_in) == 0o644
+    assert "\nExecStart=\nExecStart=/usr/local/sbin/anthias-firstboot\n" in drop_in.read_text()
 
 
 def test_the_config_reaches_pi_gen_and_the_boot_partition(with_token: Path) -> None:
