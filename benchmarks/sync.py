@@ -216,15 +216,22 @@ def run_wrk(port: int, lines: list[str], request: str, duration: int, connection
             "answered": int(re.search(r"(\d+) requests in", out)[1]), "statuses": statuses}
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (those still running)."""
-    total = 0
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """pid -> user + system CPU ticks so far, for those of ``pids`` still running."""
+    ticks = {}
     for pid in pids:
         try:
-            total += _cpu_ticks(pid)
+            ticks[pid] = _cpu_ticks(pid)
         except (OSError, IndexError, ValueError):
             continue
-    return total / os.sysconf("SC_CLK_TCK")
+    return ticks
+
+
+def cpu_used(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds between two readings: a process there at both counts its difference, one
+    started in between all of its ticks (a pool may replace a session mid-run)."""
+    ticks = sum(now - before.get(pid, 0) for pid, now in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def database_pids(url: str) -> list[int]:
@@ -262,12 +269,14 @@ def measure(args: Any, url: str, environ: dict[str, str],
                         lines, request = push_lines(keys, count, pushed), PUSH_REQUEST
                         pushed += count
                         before = count_plays(url)
-                    server, database = process_tree(proc.pid), database_pids(url)
-                    cpu = cpu_seconds(server), cpu_seconds(database)
+                    server = cpu_ticks(process_tree(proc.pid))
+                    database = cpu_ticks(database_pids(url))
                     figures = run_wrk(port, lines, request, args.duration, connections)
                     answered = max(1, figures["answered"])
-                    figures["server_ms"] = 1000 * (cpu_seconds(server) - cpu[0]) / answered
-                    figures["database_ms"] = 1000 * (cpu_seconds(database) - cpu[1]) / answered
+                    figures["server_ms"] = 1000 * cpu_used(
+                        server, cpu_ticks(process_tree(proc.pid))) / answered
+                    figures["database_ms"] = 1000 * cpu_used(
+                        database, cpu_ticks(database_pids(url))) / answered
                     if kind == "push":
                         time.sleep(0.5)  # requests in flight when wrk stopped reading
                         figures["counted"] = count_plays(url) - before
