@@ -15,6 +15,7 @@ import pytest
 from anthias_edge.db import db
 from anthias_edge.messaging import NullMessenger
 from cloud_sync.agent import local_state, status
+from cloud_sync.agent.errors import CloudRefused
 from cloud_sync.agent.http import Timeouts
 from cloud_sync.agent.loop import Agent
 from cloud_sync.device import link_store, outbox
@@ -246,3 +247,28 @@ def test_codes_pulled_from_the_cloud_land_locally_and_the_player_is_told(device,
     assert agent.last_problem is None
     assert QRContent.get_by_id("q1").qr_code == qr_code
     assert "refresh" in viewer_commands(viewer, timeout_s=1.0)
+
+
+def test_a_device_code_called_expired_long_before_its_time_is_polled_once_more(device):
+    from cloud_sync.agent import poll_device_code, start_device_code
+
+    expires = "2099-01-01T00:00:00Z"
+    ticket_body = {"code": "K7QHMX4P", "expires_at": expires, "poll_token": "p" * 32,
+                   "claim_url": "https://c.example/#/screens/claim/K7QHMX4P"}
+    claimed = {"status": "claimed", "device_id": "d-9", "tenant_id": "t-1",
+               "tenant_name": "Acme", "name": "Hall", "interval_s": 30}
+    gone = error(410, "device_code_expired", "Expired.")
+    with fake_hub() as hub:
+        hub.script(answer(201, ticket_body), gone, answer(200, claimed))
+        ticket = start_device_code(device.settings, hub.url, "Hall")
+        result = poll_device_code(ticket)
+        assert (result.status, result.link.device_id) == ("claimed", "d-9")
+
+        link_store.clear_link()
+        hub.script(answer(201, ticket_body), gone, gone)
+        ticket = start_device_code(device.settings, hub.url, "Hall")
+        with pytest.raises(CloudRefused) as refused:
+            poll_device_code(ticket)
+
+    assert refused.value.code == "device_code_expired"
+    assert link_store.load() is None
