@@ -297,6 +297,42 @@ def test_a_device_code_is_claimed_by_an_admin_and_the_device_learns_its_link(clo
     assert again.status_code == 404 and again.get_json()["error"]["code"] == "device_code_invalid"
 
 
+def poll_until_claimed(world, poll_token: str, answers: list[str],
+                       polling: threading.Event) -> None:
+    """Poll as a device does, as fast as it can, until the answer is not ``pending``."""
+    for _ in range(2000):
+        try:
+            with as_hub(world):
+                status = poll_device_code(poll_token, clock=world.runtime.clock).status
+        except DeviceCodeExpired:
+            status = "expired"
+        answers.append(status)
+        polling.set()
+        if status != "pending":
+            return
+
+
+def test_a_poll_meeting_the_claim_half_way_never_says_expired(cloud):
+    # The device polls in a tight loop while the admin claims: on PostgreSQL a claim that
+    # committed between the poll's tenant lookup and its read once hid the row (410).
+    limit_devices(cloud, cloud.a, 50)
+    for round_number in range(12):
+        with as_hub(cloud):
+            ticket = start_device_code(public_key(), f"Kiosk {round_number}",
+                                       clock=cloud.runtime.clock)
+        answers: list[str] = []
+        polling = threading.Event()
+        poller = threading.Thread(target=poll_until_claimed,
+                                  args=(cloud, ticket.poll_token, answers, polling))
+        poller.start()
+        polling.wait(10)
+        claimed = call(cloud, "POST", "/api/v3/devices/claim", json={"code": ticket.code})
+        poller.join(60)
+        assert claimed.status_code == 201, claimed.get_json()
+        assert answers[-1] == "claimed", answers[-5:]
+        assert set(answers) == {"pending", "claimed"}, round_number
+
+
 def test_another_tenant_cannot_claim_a_code_already_claimed(cloud):
     with as_hub(cloud):
         ticket = start_device_code(public_key(), "Kiosk", clock=cloud.runtime.clock)

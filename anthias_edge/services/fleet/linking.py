@@ -225,10 +225,16 @@ def poll_device_code(poll_token: Any, *, clock: Clock = utcnow) -> DeviceCodePol
         raise DeviceCodeExpired()
     token_hash = digest(poll_token)
     with db.atomic():
-        tenant_id = _enter_tenant("anthias_device_code_tenant", token_hash,
-                                  lambda: DeviceCode.select(DeviceCode.tenant)
-                                  .where(DeviceCode.poll_token_hash == token_hash).scalar())
-        row = DeviceCode.get_or_none(DeviceCode.poll_token_hash == token_hash)
+        for _look in range(2):
+            tenant_id = _enter_tenant("anthias_device_code_tenant", token_hash,
+                                      lambda: DeviceCode.select(DeviceCode.tenant)
+                                      .where(DeviceCode.poll_token_hash == token_hash).scalar())
+            row = DeviceCode.get_or_none(DeviceCode.poll_token_hash == token_hash)
+            # Found, or it had a tenant already: done. Neither: an admin's claim may have
+            # committed between the two statements (each sees the latest commit), giving the
+            # row a tenant that row-level security hides until it is set. Look once more.
+            if row is not None or tenant_id is not None:
+                break
         if row is None:
             raise DeviceCodeExpired()
         if row.claimed_at is not None and tenant_id is not None and row.device_id:
