@@ -15,8 +15,13 @@ SQLite gets them too (empty, harmless) so one schema serves both.
   two tenants is two objects: the primary key is (tenant_id, sha256)).
 - ``devices.acked_seq``: the highest outbox seq the hub applied for the device.
 
-On PostgreSQL the tenant tables get 0009's policy. The hub's hot path (a conditional pull)
-reads a device with 0013's ``anthias_device_tenant`` and the policies, nothing new.
+On PostgreSQL the tenant tables get 0009's policy, and the hub's hot path (an unchanged
+conditional pull, cloud_sync/hub/fast_path.py) gets one function, ``anthias_sync_pull``: one
+call, one implicit transaction, its statements' plans kept by the session. It runs with the
+caller's rights (SECURITY INVOKER), first confining itself as 0009's request role does (role
+``anthias_app``, the given tenant, a commit that does not wait for the disk), then records the
+jti only if the device is active, its key the one the signature was checked with and the ETag's
+versions current, and updates the device's last-seen time. PUBLIC may not call it.
 """
 
 from peewee import PostgresqlDatabase
@@ -51,6 +56,28 @@ COLUMNS = (
                              "NOT NULL DEFAULT 0"),
 )
 TENANT_TABLES = ("sync_receipts", "media_objects")
+PULL_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION {{s}}.anthias_sync_pull(p_tenant text, p_device text, p_jti text,
+  p_expires timestamp, p_key text, p_sync_version integer, p_command_version integer,
+  p_seen timestamp, p_stale timestamp) RETURNS boolean
+LANGUAGE plpgsql SECURITY INVOKER SET search_path FROM CURRENT AS $fn$
+DECLARE fresh boolean;
+BEGIN
+  PERFORM set_config('role', '{APP_ROLE}', true), set_config('{SETTING}', p_tenant, true),
+          set_config('synchronous_commit', 'off', true);
+  INSERT INTO sync_nonces (device_id, jti, expires_at)
+    SELECT d.device_id, p_jti, p_expires FROM devices AS d JOIN tenants AS t ON t.id = d.tenant_id
+    WHERE d.device_id = p_device AND d.status = 'active' AND d.public_key = p_key
+      AND t.sync_version = p_sync_version AND d.command_version = p_command_version
+    ON CONFLICT DO NOTHING;
+  fresh := FOUND;
+  UPDATE devices SET last_seen_at = p_seen WHERE device_id = p_device AND status = 'active'
+    AND public_key = p_key AND (last_seen_at IS NULL OR last_seen_at < p_stale);
+  RETURN fresh;
+END $fn$
+"""
+PULL_SIGNATURE = "anthias_sync_pull(text, text, text, timestamp, text, integer, integer, " \
+                 "timestamp, timestamp)"
 VISIBLE = (f"CASE WHEN tenant_id = current_setting('{SETTING}', true) THEN true ELSE false "
            "END")
 
@@ -68,6 +95,8 @@ def _row_security(db):
                        f"USING ({VISIBLE}) WITH CHECK ({own})")
         db.execute_sql(f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY")
         db.execute_sql(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
+    db.execute_sql(PULL_FUNCTION.format(s=schema))
+    db.execute_sql(f"REVOKE ALL ON FUNCTION {schema}.{PULL_SIGNATURE} FROM PUBLIC")
 
 
 def up(migrator, db):

@@ -8,20 +8,21 @@ So, as the landing page does, a WSGI handler answers it without Flask's request 
 The ETag names the versions it was made from (``"<sync_version>.<command_version>.<hash>"``,
 the hash binding them to the device and the half-day), and the worker remembers the public
 key it last verified each device with. So the signature is checked in Python first, against
-that remembered key, and then one multi-statement query (one round trip; psycopg's client-side
-binding, since its pipeline mode measured four times slower here for these few statements)
-does the rest:
+that remembered key, and then one call of 0014's ``anthias_sync_pull`` (one round trip, one
+transaction, plans kept by the session: measured 2.5 times less database CPU than the same
+statements sent as one multi-statement query, which was itself four times faster than
+psycopg's pipeline mode here) does the rest:
 
-    BEGIN (as anthias_app, in the device's tenant, as remembered with its key: a device
-        never changes tenant, and if the row said otherwise the policy would show no row)
+    as anthias_app, in the device's tenant (as remembered with its key: a device never
+        changes tenant, and if the row said otherwise the policy would show no row),
     INSERT the jti INTO sync_nonces ... SELECT FROM devices JOIN tenants
         WHERE the device is active, its key is still the one verified with, and its
         sync_version and command_version are still the ones the ETag names
-        ON CONFLICT DO NOTHING RETURNING 1
+        ON CONFLICT DO NOTHING
     UPDATE devices SET last_seen_at (active, same key, older than SEEN_EVERY_S)
-    COMMIT (not waiting for the disk: a crash may lose a last-seen time, nothing else)
+    commit, not waiting for the disk (a crash may lose a last-seen time, nothing else).
 
-A row back means: signed by the device's current key, not a replay, not revoked, state
+True means: signed by the device's current key, not a replay, not revoked, state
 unchanged: 304. No row (changed state, replay, revoked, unknown or re-keyed device) means
 nothing but perhaps a last-seen time was written, and the request goes on to Flask, which
 checks it fully and answers (the new state, or a refusal). A worker that has not verified
@@ -58,19 +59,9 @@ _BEGIN = (f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true), "
           "set_config('synchronous_commit', 'off', true); ")
 # A device this worker has not verified yet: its tenant from 0013's SECURITY DEFINER lookup.
 _BEGIN_LOOKUP = _BEGIN.replace("%s", "coalesce(anthias_device_tenant(%s), '')")
-_REMEMBER_IF_UNCHANGED = (
-    "INSERT INTO sync_nonces (device_id, jti, expires_at) "
-    "SELECT d.device_id, %s, %s FROM devices AS d JOIN tenants AS t ON t.id = d.tenant_id "
-    f"WHERE d.device_id = %s AND d.status = '{ACTIVE}' AND d.public_key = %s "
-    "AND t.sync_version = %s AND d.command_version = %s "
-    "ON CONFLICT DO NOTHING RETURNING 1; ")
-_SEEN = ("UPDATE devices SET last_seen_at = %s WHERE device_id = %s "
-         f"AND status = '{ACTIVE}' AND public_key = %s "
-         "AND (last_seen_at IS NULL OR last_seen_at < %s); ")
-_PULL = _BEGIN + _REMEMBER_IF_UNCHANGED + _SEEN + "COMMIT"
+_PULL = "SELECT anthias_sync_pull(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _KEY = (_BEGIN_LOOKUP + "SELECT public_key, tenant_id FROM devices "
         f"WHERE device_id = %s AND status = '{ACTIVE}'; COMMIT")
-_NONCE_RESULT = 2  # BEGIN, the settings, then the INSERT's rows
 
 
 class StateFastPath:
@@ -128,14 +119,15 @@ class StateFastPath:
         hub.keys.remember_key(token.device_id, key_text, tenant_id)
         seen = dt.datetime.fromtimestamp(now, dt.UTC).replace(tzinfo=None)
         try:
-            with psycopg.ClientCursor(conn) as cursor:
-                cursor.execute(_PULL, [
-                    tenant_id,
-                    token.jti, nonce_expiry(token, now), token.device_id, key_text, *versions,
-                    seen, token.device_id, key_text, seen - dt.timedelta(seconds=SEEN_EVERY_S)])
-                for _ in range(_NONCE_RESULT):
-                    cursor.nextset()
-                fresh = cursor.fetchone() is not None
+            fresh = conn.execute(_PULL, [
+                tenant_id, token.device_id, token.jti, nonce_expiry(token, now), key_text,
+                *versions, seen, seen - dt.timedelta(seconds=SEEN_EVERY_S)]).fetchone()[0]
+        except psycopg.errors.UndefinedFunction:
+            # A database migrated before 0014 had the function: the blueprint answers.
+            logger.warning("anthias_sync_pull is missing (migrate again); the sync fast path "
+                           "is off in this worker")
+            self._postgresql = False
+            raise
         except BaseException:
             if not conn.closed and conn.info.transaction_status.name != "IDLE":
                 conn.execute("ROLLBACK")
