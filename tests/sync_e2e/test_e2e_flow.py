@@ -274,7 +274,7 @@ def test_signed_requests_are_bound_to_their_device_and_refused_when_replayed_or_
                              {"fleet_token": world.token_b, "public_key": public,
                               "name": "one more"})
     assert (status, _error_code(answer)) == (403, "fleet_token_invalid"), answer
-    assert answer["error"]["details"]["reason"] == "cap", answer
+    assert answer["error"]["details"]["reason"] == "cap_reached", answer
     for _ in range(70):
         status, answer, _ = http("POST", cloud.url + "/api/v3/sync/enroll",
                                  {"code": "ZZZZ2345", "public_key": public, "name": "guess"})
