@@ -19,7 +19,8 @@ class PairingCodeInvalid(AnthiasError):
 
 
 class FleetTokenInvalid(AnthiasError):
-    """A fleet token that cannot enrol (``details.reason``: unknown, revoked, expired, cap_reached)."""
+    """A fleet token that cannot enrol (``details.reason``: unknown, revoked, expired,
+    cap_reached)."""
 
     status = 403
     code = "fleet_token_invalid"
