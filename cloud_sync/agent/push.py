@@ -64,6 +64,10 @@ def push_all(client: HubClient, health: dict[str, Any] | None,
         outcome.batches += 1
         done = 0
         if entries:
+            # Never past what this push carried: a hub that remembers a higher number (the
+            # device's database was put back to an older copy, so its numbers went back)
+            # must not make entries it has not seen yet look sent.
+            acked = min(acked, entries[-1].seq)
             with connected():
                 outbox.ack_through(acked)
             done = sum(1 for entry in entries if entry.seq <= acked)

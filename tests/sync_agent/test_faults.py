@@ -272,3 +272,34 @@ def test_a_device_code_called_expired_long_before_its_time_is_polled_once_more(d
 
     assert refused.value.code == "device_code_expired"
     assert link_store.load() is None
+
+
+def test_an_acknowledgement_past_the_batch_never_drops_entries_it_did_not_carry(device):
+    # A device whose database went back to an older copy numbers its changes from lower
+    # values than the hub has seen; the hub's higher acked_through must not make the change
+    # written while the push was on the way look sent.
+    from cloud_sync.agent.http import HubClient, Signer
+    from cloud_sync.agent.push import push_all
+    from cloud_sync.protocol import load_private_key
+
+    with fake_hub() as hub:
+        link_to(device, hub.url, plays=2)
+        sent = pending_seqs()
+        hub.script(answer(200, {"acked_through": 10_000, "applied": 2, "duplicates": 0}))
+        written_meanwhile: list[int] = []
+
+        def fill(wire: dict) -> dict:
+            if not written_meanwhile:
+                with db.atomic():
+                    outbox.record("play", {"asset_id": "late", "asset_name": "Poster",
+                                           "started_at": "2026-12-05T10:01:00Z",
+                                           "duration_s": 5.0})
+                written_meanwhile.extend(set(pending_seqs()) - set(sent))
+            return wire
+
+        link = link_store.load()
+        signer = Signer(link.device_id, load_private_key(link.key_path))
+        with HubClient(hub.url, signer, TIMEOUTS) as client:
+            push_all(client, None, fill=fill)
+
+    assert written_meanwhile and pending_seqs() == written_meanwhile
