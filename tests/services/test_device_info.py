@@ -8,6 +8,7 @@ from importlib import metadata
 
 import pytest
 
+import anthias_edge
 from anthias_edge.services.device import info as device_info
 from anthias_edge.services.device.info import (
     anthias_version,
@@ -165,7 +166,7 @@ def test_the_version_falls_back_when_the_package_is_not_installed(monkeypatch):
 
     monkeypatch.setattr(device_info.metadata, "version", not_installed)
 
-    assert anthias_version({}) == "edge@0.1.0"
+    assert anthias_version({}) == f"edge@{anthias_edge.__version__}"
 
 
 @pytest.mark.parametrize(

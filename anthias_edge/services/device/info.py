@@ -19,12 +19,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from anthias_edge import __version__
+
 logger = logging.getLogger(__name__)
 
 PROC = Path("/proc")
 SYS_CLASS_NET = Path("/sys/class/net")
 NO_MAC_ADDRESS = "Unable to retrieve MAC address."
-FALLBACK_VERSION = "0.1.0"
+FALLBACK_VERSION = __version__  # the source tree's, when no package metadata is installed
 # hurry.filesize's "traditional" system: 1024-based, one letter, largest unit first.
 _TRADITIONAL_UNITS = ((1024**5, "P"), (1024**4, "T"), (1024**3, "G"), (1024**2, "M"), (1024, "K"))
 # Documentation-only addresses (RFC 5737, RFC 3849): connecting a UDP socket sends nothing.
