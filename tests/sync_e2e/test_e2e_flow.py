@@ -4,7 +4,7 @@ Device A (tenant alpha) links with a pairing code typed into ``anthias-edge link
 (tenant beta) enrolls by itself from a fleet token file when its agent starts. Both run
 ``anthias-edge serve`` and ``anthias-edge sync``; A also runs the headless player, and a
 ZeroMQ subscriber of the test listens to what A's server publishes to it. Both reach the cloud
-through the fault proxy (in ``pass`` mode here; the last test takes the cloud away for good).
+through the fault proxy (in ``pass`` mode here); the last test stops the cloud for good.
 
 The tests run in order and build on each other (one cloud per module keeps CI time down).
 The agent pulls every 30 s (the hub's interval; the device setting's minimum is 5 s and the
@@ -31,6 +31,7 @@ from tests.sync_e2e.harness import (
     Device,
     assert_exactly_once,
     http,
+    stop_process,
     v2_asset,
     wait_until,
 )
@@ -297,7 +298,9 @@ def test_signed_requests_are_bound_to_their_device_and_refused_when_replayed_or_
 
 def test_offline_the_device_keeps_playing_and_serving_with_its_last_limits(world):
     a = world.a
-    world.proxy.mode = "down"  # the cloud is gone for good, as far as A can tell
+    world.proxy.mode = "down"  # the cloud is gone for good
+    stop_process(world.cloud.process)  # a bare waitress script: SIGTERM ends it
+    assert world.cloud.process.poll() is not None
     local = a.sql("SELECT count(*) FROM assets")[0][0]
     status, body = a.api("POST", "/api/v2/assets", v2_asset("Offline over the limit"))
     assert status != 201 and "asset limit of its cloud plan" in json.dumps(body)
