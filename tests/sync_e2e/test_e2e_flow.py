@@ -115,6 +115,9 @@ def test_devices_link_by_code_and_by_fleet_token_and_each_tenant_sees_its_own(wo
     a.start_player()
     a.start_agent()
 
+    status, body = b.api("POST", "/api/v2/assets", v2_asset("Kiosk welcome"))
+    assert status == 201, body
+    world.assets["Kiosk welcome"] = body["asset_id"]
     token_file = b.home / "anthias-fleet.token"
     world.token_b = cloud.fleet_token("beta", max_devices=1)
     token_file.write_text(f"token={world.token_b}\n"
@@ -267,6 +270,18 @@ def test_signed_requests_are_bound_to_their_device_and_refused_when_replayed_or_
                              headers={"Authorization": signed})
     assert (status, _error_code(answer)) == (401, "device_auth_invalid")
     assert world.assets["Menu"] in _inventory(cloud, "alpha", world.ids["a"])
+    # A validly signed push naming B's asset touches only A's own inventory.
+    welcome = world.assets["Kiosk welcome"]
+    wait_until(lambda: welcome in _inventory(cloud, "beta", world.ids["b"]), CYCLE_WAIT_S,
+               "B's library in the cloud")
+    push = json.dumps({"entries": [{"seq": 1, "key": str(uuid.uuid4()),
+                                    "kind": "asset.delete", "at": "2026-01-01T00:00:00Z",
+                                    "payload": {"asset_id": welcome}}]}).encode()
+    status, answer, _ = http("POST", cloud.url + "/api/v3/sync/push", json.loads(push),
+                             headers={"Authorization": sign_request(
+                                 key_a, world.ids["a"], "POST", "/api/v3/sync/push", push)})
+    assert status == 200, answer
+    assert welcome in _inventory(cloud, "beta", world.ids["b"])
 
     # A fleet token past its cap is refused; guessing pairing codes runs into the
     # per-address limit.
