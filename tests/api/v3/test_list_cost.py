@@ -67,8 +67,15 @@ QUERIES = {"v3 page": lambda tenant_id: list_query(tenant_id, limit=51),
 def _explain(world: World, query) -> str:
     sql, params = query.sql()
     database = world.runtime.database
-    prefix = "EXPLAIN QUERY PLAN " if is_sqlite(database) else "EXPLAIN "
-    return "\n".join(str(row[-1]) for row in database.execute_sql(prefix + sql, params))
+    if is_sqlite(database):
+        return "\n".join(str(row[-1]) for row in
+                         database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    # When one tenant holds a tenth of the table a sequential scan is a fair cost-based
+    # choice that flips with ANALYZE's sample (seen once in a full CI pass); the question
+    # here is which index the query can use, so the planner is asked to use one.
+    with database.atomic():
+        database.execute_sql("SET LOCAL enable_seqscan = off")
+        return "\n".join(str(row[-1]) for row in database.execute_sql("EXPLAIN " + sql, params))
 
 
 @pytest.mark.parametrize("tenants", [10, 200])
