@@ -25,7 +25,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.parse
@@ -39,7 +38,7 @@ import pytest
 
 from tests.cloud.pg import drop_database, fresh_database, query
 from tests.helpers import free_ports
-from tests.web.cloud_process import cloud_database_name
+from tests.web.cloud_process import cloud_database_name, run_in_cloud
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="
@@ -66,18 +65,6 @@ with runtime.database.connection_context():
 server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
 print("READY", server.effective_port, *ids, flush=True)
 server.run()
-"""
-
-RUN = """
-import json
-from anthias_edge.app import create_app
-from anthias_edge.services.row_security import tenant_scope
-app = create_app(environ=ENVIRON)
-database = app.extensions["anthias"].database
-TENANT = TENANT_ID
-with database.connection_context(), tenant_scope(database, TENANT):
-{body}
-print("RESULT", json.dumps(result, default=str), flush=True)
 """
 
 HISTORY = """
@@ -193,14 +180,7 @@ class Cloud:
 
     def run(self, tenant: str, body: str) -> Any:
         """Run ``body`` (Python setting ``result``) within ``tenant`` in a process of its own."""
-        script = (f"ENVIRON = {self.environ!r}\nTENANT_ID = {self.tenants[tenant]!r}\n"
-                  + RUN.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
-        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                              text=True, timeout=120, env=clean_env(self.environ))
-        for line in done.stdout.splitlines():
-            if line.startswith("RESULT "):
-                return json.loads(line[len("RESULT "):])
-        raise AssertionError(f"the cloud snippet failed:\n{done.stdout}\n{done.stderr}")
+        return run_in_cloud(self.environ, self.tenants[tenant], body)
 
     def set_limits(self, tenant: str, **limits: int) -> None:
         """Change a tenant's own limits, as an operator (or billing) does."""

@@ -64,14 +64,7 @@ class CloudProcess:
 
     def run(self, body: str) -> Any:
         """Run ``body`` (Python setting ``result``) in the cloud's tenant; answer ``result``."""
-        script = (f"ENVIRON = {self.environ!r}\nTENANT_ID = {self.tenant_id!r}\n"
-                  + RUN.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
-        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                              text=True, timeout=120, env=_env(self.environ))
-        for line in done.stdout.splitlines():
-            if line.startswith("RESULT "):
-                return json.loads(line[len("RESULT "):])
-        raise AssertionError(f"the cloud snippet failed:\n{done.stdout}\n{done.stderr}")
+        return run_in_cloud(self.environ, self.tenant_id, body)
 
     def pairing_code(self, name: str | None = None) -> str:
         """A fresh one-time pairing code of tenant acme."""
@@ -95,6 +88,19 @@ class CloudProcess:
             row = Device.get_by_id({device_id!r})
             result = {{"name": row.name, "status": row.status, "linked_via": row.linked_via}}
         """)
+
+
+def run_in_cloud(environ: dict[str, str], tenant_id: str, body: str) -> Any:
+    """Run ``body`` (Python setting ``result``) in a process of its own, as the cloud app of
+    ``environ`` within ``tenant_id``; answer ``result``."""
+    script = (f"ENVIRON = {environ!r}\nTENANT_ID = {tenant_id!r}\n"
+              + RUN.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=_env(environ))
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise AssertionError(f"the cloud snippet failed:\n{done.stdout}\n{done.stderr}")
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
