@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,28 @@ def _open_page(browser: Any, live_server: LiveServer, viewport: dict[str, int]) 
     page.set_default_timeout(10_000)
     yield page
     context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def new_tab(browser: Any) -> Iterator[Callable[..., Any]]:
+    """``new_tab(viewport, base_url=None)``: a fresh tab with cookies of its own, in UTC and
+    British English; a JavaScript error on any tab it opened fails the test."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def open_one(viewport: dict[str, int], base_url: str | None = None) -> Any:
+        context = browser.new_context(viewport=viewport, base_url=base_url, timezone_id="UTC",
+                                      locale="en-GB")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 

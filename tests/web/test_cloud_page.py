@@ -37,23 +37,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
 
 
 @pytest.fixture
-def open_tab(browser: Any, live_server: LiveServer) -> Iterator[Callable[[dict], Any]]:
+def open_tab(new_tab: Callable[..., Any], live_server: LiveServer) -> Callable[[dict], Any]:
     """``open_tab(viewport)``: a tab on the device; any JavaScript error fails the test."""
-    contexts, errors = [], []
-
-    def open_one(viewport: dict[str, int]) -> Any:
-        context = browser.new_context(viewport=viewport, base_url=live_server.url,
-                                      timezone_id="UTC", locale="en-GB")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield open_one
-    for context in contexts:
-        context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    return lambda viewport: new_tab(viewport, live_server.url)
 
 
 def shot(page: Any, name: str) -> None:

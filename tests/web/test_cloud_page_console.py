@@ -29,28 +29,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
         yield running
 
 
-@pytest.fixture
-def tabs(browser: Any) -> Iterator[Callable[..., Any]]:
-    """``tabs(viewport)``: a fresh tab (own cookies); a JavaScript error fails the test."""
-    contexts, errors = [], []
-
-    def open_one(viewport: dict[str, int]) -> Any:
-        context = browser.new_context(viewport=viewport, timezone_id="UTC", locale="en-GB")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    yield open_one
-    for context in contexts:
-        context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
-
-
-def console_screens(tabs: Callable[..., Any], cloud: CloudProcess, viewport: dict) -> Any:
+def console_screens(new_tab: Callable[..., Any], cloud: CloudProcess, viewport: dict) -> Any:
     """The console signed in as acme's owner, on its Screens page."""
-    page = tabs(viewport)
+    page = new_tab(viewport)
     page.goto(cloud.url + "/")
     page.get_by_label("Organisation").fill("acme")
     page.get_by_label("User name").fill("acme-owner")
@@ -63,13 +44,13 @@ def console_screens(tabs: Callable[..., Any], cloud: CloudProcess, viewport: dic
 
 
 def test_a_code_made_in_the_console_is_typed_on_the_screen(
-        cloud: CloudProcess, tabs, live_server: LiveServer):
-    console = console_screens(tabs, cloud, DESKTOP)
+        cloud: CloudProcess, new_tab, live_server: LiveServer):
+    console = console_screens(new_tab, cloud, DESKTOP)
     console.get_by_role("button", name="Create a pairing code").first.click()
     console.get_by_role("dialog").get_by_role("button", name="Create the code").click()
     code = console.locator(".big-code").get_attribute("data-code")
 
-    device = tabs(PHONE)
+    device = new_tab(PHONE)
     device.goto(live_server.url + "/cloud")
     device.get_by_label("Cloud address").fill(cloud.url)
     device.get_by_label("Name of this screen").fill("Entrance")
@@ -94,8 +75,8 @@ def test_a_code_made_in_the_console_is_typed_on_the_screen(
 
 
 def test_a_code_shown_on_the_screen_is_claimed_in_the_console(
-        cloud: CloudProcess, tabs, live_server: LiveServer):
-    device = tabs(DESKTOP)
+        cloud: CloudProcess, new_tab, live_server: LiveServer):
+    device = new_tab(DESKTOP)
     device.goto(live_server.url + "/cloud")
     device.get_by_label("Cloud address").fill(cloud.url)
     device.get_by_label("Name of this screen").fill("Shop floor")
@@ -104,7 +85,7 @@ def test_a_code_shown_on_the_screen_is_claimed_in_the_console(
     expect(shown).to_have_text(re.compile(r"^\w{4} \w{4}$"))
     code = shown.inner_text()
 
-    console = console_screens(tabs, cloud, PHONE)
+    console = console_screens(new_tab, cloud, PHONE)
     console.get_by_role("button", name="Claim a code").click()
     dialog = console.get_by_role("dialog")
     dialog.get_by_label("Code shown on the screen").fill(code.lower())
