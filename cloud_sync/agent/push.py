@@ -18,7 +18,7 @@ from cloud_sync.agent.database import connected
 from cloud_sync.agent.errors import CloudRefused, CloudUnreachable
 from cloud_sync.agent.http import HubClient
 from cloud_sync.device import outbox
-from cloud_sync.device.outbox import Entry
+from cloud_sync.protocol.messages import Entry
 
 logger = logging.getLogger(__name__)
 

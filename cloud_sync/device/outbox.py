@@ -24,7 +24,6 @@ import json
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from peewee import Database
@@ -32,6 +31,7 @@ from peewee import Database
 from anthias_edge.db import db
 from anthias_edge.models.sync_device import SyncOutbox
 from anthias_edge.timeutil import utcnow
+from cloud_sync.protocol.messages import Entry, wire_time
 
 KINDS = frozenset({"asset.upsert", "asset.delete", "play", "qr.upsert", "qr.delete",
                    "command.result"})
@@ -39,22 +39,6 @@ _LINKED = 'SELECT 1 FROM "sync_link" LIMIT 1'
 _INSERT = 'INSERT INTO "sync_outbox" ("idem_key", "kind", "payload", "created_at") VALUES'
 INSERT_CHUNK = 500  # rows per INSERT: 2,000 parameters, far below SQLite's limit
 _silent: weakref.WeakSet[Database] = weakref.WeakSet()
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One pending outbox row, as the agent pushes it."""
-
-    seq: int
-    key: str
-    kind: str
-    at: dt.datetime
-    payload: dict[str, Any]
-
-    def to_wire(self) -> dict[str, Any]:
-        """The push body's form: ``{seq, key, kind, at, payload}`` (``at`` ISO 8601, UTC)."""
-        return {"seq": self.seq, "key": self.key, "kind": self.kind,
-                "at": iso(self.at), "payload": self.payload}
 
 
 def never_record(database: Database) -> None:
@@ -118,20 +102,11 @@ def count() -> int:
 
 
 def dumps(payload: Mapping[str, Any]) -> str:
-    """A payload as compact JSON text, times as ISO 8601 UTC (``iso``)."""
+    """A payload as compact JSON text, times as the wire carries them (``wire_time``)."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_plain)
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return iso(value)
+        return wire_time(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    """A stored (naive UTC) time as ISO 8601 with its zone, as the wire carries times."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -30,6 +30,15 @@ KIND_COMMAND_RESULT = "command.result"
 COMMANDS = ("next", "previous", "reload", "reboot", "show_asset")
 
 
+def wire_time(value: dt.datetime | None) -> str | None:
+    """A time as the wire carries it: ISO 8601 in UTC with a ``Z`` (naive means UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class Entry:
     """One outbox entry: its device-side sequence number, idempotency key, kind and payload."""
@@ -39,6 +48,11 @@ class Entry:
     kind: str
     at: dt.datetime
     payload: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The push body's form: ``{seq, key, kind, at, payload}``."""
+        return {"seq": self.seq, "key": self.key, "kind": self.kind,
+                "at": wire_time(self.at), "payload": self.payload}
 
 
 @dataclass(frozen=True)
