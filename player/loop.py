@@ -118,6 +118,8 @@ class PlayLoop:
         self._splash_requested = False
         self._page: PlayItem | None = None  # shown instead of standby while paused
         self._on_screen: PlayItem | None = None
+        # Chosen but not on screen yet (``show`` can take a while); a refresh judges it as shown.
+        self._coming: PlayItem | None = None
         self._still: PlayItem | None = None  # the standby image or page on screen, if any
         self._skips_in_a_row = 0
 
@@ -180,7 +182,7 @@ class PlayLoop:
             except Exception:
                 logger.exception("Could not rebuild the playlist; keeping the last one")
             playlist = self.rotation.playlist
-            on_screen, paused = self._on_screen, self._paused
+            on_screen, paused = self._coming or self._on_screen, self._paused
         if paused:
             return
         # On standby the wait was sized by the old deadline: recompute it in any case.
@@ -225,6 +227,7 @@ class PlayLoop:
             splash, self._splash_requested = self._splash_requested, False
             paused, page = self._paused, self._page
             item = None if paused or splash else self._next_asset()
+            self._coming = item
             idle_s = None if paused else self.rotation.time_until_next_check()
         if splash and self.splash is not None:
             self._on_screen = None
@@ -256,7 +259,8 @@ class PlayLoop:
         token = None
         try:
             renderer.show(_without_expired_code(item))
-            self._on_screen, self._still = item, None
+            with self._lock:
+                self._on_screen, self._still, self._coming = item, None, None
             token = self.recorder.started(item, label)
             self._preload_next(renderer, item)
             duration = float(item.duration) if item.duration else self.default_duration_s
@@ -297,7 +301,7 @@ class PlayLoop:
 
     def _show_still(self, still: PlayItem) -> None:
         """Show the standby image or a page, unless it is on screen already."""
-        self._on_screen = None
+        self._on_screen = self._coming = None
         if self._still is still:
             return
         try:
@@ -349,7 +353,7 @@ class PlayLoop:
 
     def _restart_renderer(self) -> None:
         self._close_renderer()
-        self._on_screen = None
+        self._on_screen = self._coming = None
         self._start_renderer()
 
     def _close_renderer(self) -> None:

@@ -175,6 +175,36 @@ def test_a_refresh_keeps_the_asset_on_screen_unless_it_left_the_playlist(harness
     assert h.recorder.plays[0][2] == "interrupted"
 
 
+class SlowToShow(HeadlessRenderer):
+    """A renderer whose ``show`` waits for ``release``, like Chromium painting a page."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.showing = threading.Event()
+        self.release = threading.Event()
+
+    def show(self, shown: PlayItem) -> None:
+        if shown.asset_id != "standby":
+            self.showing.set()
+            self.release.wait(5)
+        super().show(shown)
+
+
+def test_a_refresh_while_the_chosen_asset_is_still_being_shown_does_not_cut_it(harness, tmp_path):
+    # Found by CI: a second asset added while the first was being put on screen cut the first
+    # short (the loop took "nothing on screen yet" for standby), so it was logged interrupted.
+    renderer = SlowToShow(tmp_path / "shown.jsonl")
+    h = harness([item("a", duration=60)], make_renderer=lambda: renderer)
+    assert renderer.showing.wait(5)
+    h.items.append(item("b", duration=60))
+    h.loop.refresh()
+    renderer.release.set()
+    h.wait_for(lambda: h.loop.current_asset_id == "a")
+    time.sleep(0.3)
+    assert h.loop.current_asset_id == "a"
+    assert [(asset_id, outcome) for asset_id, _, outcome in h.recorder.plays] == [("a", None)]
+
+
 def test_the_next_asset_is_preloaded_while_the_current_one_plays(harness):
     h = harness([item("a", duration=60), item("b", duration=60)])
     h.wait_for(lambda: h.loop.current_asset_id == "a")
