@@ -70,9 +70,9 @@ class Asset(BaseModel):
 
     class Meta:
         table_name = "assets"
+        # None on play_order: a renumbered row then rewrites no index (migration 0016).
         indexes = (
             (("tenant", "is_enabled"), False),
-            (("tenant", "play_order"), False),
         )
 
     @classmethod

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from anthias_edge.db import db
+from anthias_edge.db import db, is_postgresql
 from anthias_edge.models import Asset
 from anthias_edge.services.assets import AssetService
-from anthias_edge.services.play_order import active_positions, write_positions
+from anthias_edge.services.play_order import _active_query, active_positions, write_positions
 from anthias_edge.services.tenants import create_tenant
 
 NOW = dt.datetime(2024, 6, 3, 12, 0)
@@ -88,3 +88,34 @@ def test_dates_in_an_older_anthias_spelling_count_as_active(service):
                    ["2024-06-01T00:00:00+00:00", "2099-01-01T00:00:00", old])
 
     assert [asset_id for asset_id, _ in active_positions(service.tenant_id, NOW)] == [old, new]
+
+
+@pytest.mark.postgres
+def test_a_moved_asset_is_a_heap_only_update_that_writes_no_index(service):
+    ids = make(service, 3)
+
+    with db.atomic():
+        write_positions(service.tenant_id, {ids[0]: 9})
+        # This transaction's own counts, exact as of now (no statistics collector delay).
+        updated, heap_only = db.execute_sql(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'assets'::regclass").fetchone()
+
+    # With play_order in an index, every moved row was a new entry in all six (before 0016).
+    assert (updated, heap_only) == (1, 1)
+
+
+def test_the_active_assets_are_read_without_sorting_by_tenant(service):
+    enabled = make(service, 5)
+    make(service, 2, is_enabled=False)
+    sql, params = _active_query(service.tenant_id)
+
+    if is_postgresql(db):
+        plan = [row[0] for row in db.execute_sql("EXPLAIN " + sql, params)]
+        # The tenant's id is one value in every row read; sorting by it compared text under
+        # the database's collation, 1.5 ms of a renumbering write at 1,000 assets.
+        assert not [line for line in plan if "Sort Key" in line and "tenant_id" in line], plan
+    else:
+        plan = [str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
+        assert not [line for line in plan if "TEMP B-TREE" in line], plan
+    assert [asset_id for asset_id, _ in active_positions(service.tenant_id, NOW)] == enabled
