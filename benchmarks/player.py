@@ -219,8 +219,13 @@ def bench_processes(switches: int, cpu_seconds: float) -> dict[str, Any]:
             "idle_cpu_percent": round(100 * cpu / wall, 3)}
 
 
-def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
-    """The player on a filmed bare X screen for ``seconds``; see item 5 of the docstring."""
+def bench_screen(seconds: float, fps: int = 10, asset_seconds: float = 3.0,
+                 display: int | None = None) -> dict[str, Any]:
+    """The player on a filmed bare X screen for ``seconds``; see item 5 of the docstring.
+
+    Every asset lasts ``asset_seconds`` (the videos are made that long); ``display`` is
+    Xvfb's display number, a free one when None.
+    """
     import http.server
 
     from player.loop import PlayLoop
@@ -262,18 +267,20 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
                         start_date=start, end_date=end, is_enabled=True,
                         skip_asset_check=True, play_order=order)
 
-    items = [item("web", f"http://{HOST}:{server.server_address[1]}/", "webpage", 0, 3),
-             item("video-blue", str(solid_video(folder / "blue.mp4", "blue", 3)), "video", 1, 3),
-             item("image", str(solid_png(folder / "red.png", (255, 0, 0))), "image", 2, 3),
-             item("video-magenta", str(solid_video(folder / "magenta.mp4", "magenta", 3)),
-                  "video", 3, 3)]
+    length = asset_seconds
+    items = [item("web", f"http://{HOST}:{server.server_address[1]}/", "webpage", 0, length),
+             item("video-blue", str(solid_video(folder / "blue.mp4", "blue", length)), "video",
+                  1, length),
+             item("image", str(solid_png(folder / "red.png", (255, 0, 0))), "image", 2, length),
+             item("video-magenta", str(solid_video(folder / "magenta.mp4", "magenta", length)),
+                  "video", 3, length)]
     made: list[Any] = []
     saved = {key: os.environ.get(key) for key in ("DISPLAY", "WAYLAND_DISPLAY")}
     blank = first_picture_s = None
     blank_where: dict[str, int] = {}
     try:
-        with xvfb(size) as display:
-            os.environ["DISPLAY"] = display
+        with xvfb(size, display) as screen_name:
+            os.environ["DISPLAY"] = screen_name
             os.environ.pop("WAYLAND_DISPLAY", None)
 
             def make() -> Any:
@@ -281,7 +288,7 @@ def bench_screen(seconds: float, fps: int = 10) -> dict[str, Any]:
                 return made[-1]
 
             events = TimedRecorder()
-            film = Recorder(display, size, fps=fps)
+            film = Recorder(screen_name, size, fps=fps)
             time.sleep(1.0)
             loop = PlayLoop(Rotation(lambda: items, dt.UTC), make, recorder=events,
                             splash_at_start=False)
@@ -388,9 +395,13 @@ def main() -> None:
     parser.add_argument("--screen-seconds", type=float, default=120.0)
     parser.add_argument("--screen-fps", type=int, default=10)
     parser.add_argument("--only-screen", action="store_true")
+    parser.add_argument("--screen-asset-seconds", type=float, default=3.0)
+    parser.add_argument("--screen-display", type=int, default=None,
+                        help="Xvfb display number (default: a free one)")
     args = parser.parse_args()
     if args.only_screen:
-        screen = bench_screen(args.screen_seconds, args.screen_fps)
+        screen = bench_screen(args.screen_seconds, args.screen_fps,
+                              args.screen_asset_seconds, args.screen_display)
         date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         if args.json:
             sys.stdout.write(json.dumps({"date": date, "machine": machine(),
@@ -403,7 +414,8 @@ def main() -> None:
                "machine": machine(), "playlist": bench_playlist(),
                "chromium_next": bench_chromium_next(args.switches),
                "processes": bench_processes(min(args.switches, 20), args.cpu_seconds),
-               "screen": bench_screen(args.screen_seconds, args.screen_fps)}
+               "screen": bench_screen(args.screen_seconds, args.screen_fps,
+                                      args.screen_asset_seconds, args.screen_display)}
     if args.json:
         sys.stdout.write(json.dumps(results, indent=2) + "\n")
         return

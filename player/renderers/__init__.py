@@ -238,10 +238,11 @@ class MediaRouter:
         else:
             leaving_media = self._active is self.media
             keep_pixels = getattr(self.media, "keep_pixels_on_expose", None)
-            if leaving_media and keep_pixels is not None:
-                # Chromium raises its own window when it swaps tabs (at once under a window
-                # manager) and resets its background as pages load: take it away again
-                # just before, so the uncovered window shows the video's last frame.
+            if keep_pixels is not None:
+                # Chromium raises its own window when it swaps targets (on X11 each has a
+                # window of its own) and resets its background as pages load: take it
+                # away again just before, so the raised window shows the outgoing picture
+                # (the video's last frame, the other window's page) until it has drawn.
                 keep_pixels()
             self.browser.show(item)
             if leaving_media:

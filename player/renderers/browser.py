@@ -2,7 +2,9 @@
 
 Two page targets take turns: the next asset loads into the hidden one and is swapped in
 (``Target.activateTarget``) only after its load event, so the screen always holds a
-painted page and never a blank frame. Per-asset options (docs/legacy-api.md §13) are
+painted page and never a blank frame. On X11 each target has a window of its own (the
+"hidden" one is the window underneath, which Chromium keeps painting); elsewhere they
+are two tabs of one window. Per-asset options (docs/legacy-api.md §13) are
 set on the loading target only: custom headers, cache off for ``nocache``, certificate
 errors ignored for ``skip_ssl_verify``; ``refresh_interval_s`` reloads the visible page
 on a timer.
@@ -184,12 +186,33 @@ class BrowserRenderer:
             if self.headless and self.window_size:
                 # Headless opens each target in its own window, at a default size otherwise.
                 params.update(newWindow=True, width=self.window_size[0], height=self.window_size[1])
+            elif (size := self._second_window_size()) is not None:
+                params.update(newWindow=True, left=0, top=0, width=size[0], height=size[1])
             second_id = self._cdp.call("Target.createTarget", params)["targetId"]
+            if params.get("newWindow") and not self.headless:
+                # As the kiosk window is: a window manager then gives it the whole screen.
+                window = self._cdp.call("Browser.getWindowForTarget", {"targetId": second_id})
+                self._cdp.call("Browser.setWindowBounds", {
+                    "windowId": window["windowId"], "bounds": {"windowState": "fullscreen"}})
             self._visible, self._hidden = self._attach(page_id), self._attach(second_id)
             self._cdp.call("Target.activateTarget", {"targetId": page_id})
         except (OSError, StopIteration, PlayerUnavailable) as ex:
             self.close()
             raise StartupError(f"Chromium did not start: {ex}") from ex
+
+    def _second_window_size(self) -> tuple[int, int] | None:
+        """The size of the second target's own window on X11, or None to keep it a tab.
+
+        A tab that was hidden has dropped its painted tiles: shown again, it is drawn
+        anew, and on a busy machine the screen showed the page's background (black on the
+        image stage) for a frame before the page. A window under another one stays
+        visible to Chromium (``--disable-backgrounding-occluded-windows``), so the next
+        asset is painted before its window is raised. Under Wayland a compositor decides
+        which window shows, so there the targets stay two tabs of one window.
+        """
+        if self.screen is None or self.screen.kind != "x11" or not self.screen.size:
+            return None
+        return self.screen.size
 
     def _devtools_url(self) -> str:
         # Chromium writes "<port>\n<browser path>" once the DevTools server listens.

@@ -35,21 +35,27 @@ class Frame:
 
 
 @contextmanager
-def xvfb(size: tuple[int, int] = (1920, 1080)) -> Iterator[str]:
-    """A private Xvfb with no window manager; yields its DISPLAY (``:N``)."""
+def xvfb(size: tuple[int, int] = (1920, 1080), number: int | None = None) -> Iterator[str]:
+    """A private Xvfb with no window manager; yields its DISPLAY (``:N``).
+
+    Xvfb picks a free display number unless ``number`` names one (a benchmark run beside
+    others keeps to its own range).
+    """
     executable = shutil.which("Xvfb")
     assert executable, "Xvfb is not installed (apt-get install xvfb)"
     read_end, write_end = os.pipe()
-    process = subprocess.Popen([executable, "-displayfd", str(write_end), "-screen", "0",
-                                f"{size[0]}x{size[1]}x24", "-nolisten", "tcp", "-noreset"],
+    chosen = [f":{number}"] if number is not None else []
+    process = subprocess.Popen([executable, *chosen, "-displayfd", str(write_end), "-screen",
+                                "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp",
+                                "-noreset"],
                                pass_fds=(write_end,), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     os.close(write_end)
     try:
         with os.fdopen(read_end) as pipe:
-            number = pipe.readline().strip()
-        assert number, "Xvfb did not start"
-        yield f":{number}"
+            number_read = pipe.readline().strip()
+        assert number_read, "Xvfb did not start"
+        yield f":{number_read}"
     finally:
         end_process(process)
 

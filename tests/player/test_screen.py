@@ -13,8 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from player.renderers import MediaRouter
+from player.renderers import MediaRouter, find_chromium
+from player.renderers.browser import BrowserRenderer
 from player.screen import Screen, detect_screen
+from tests.player.items import renderer_item
+from tests.player.pngcheck import solid_png
 from tests.player.screen_capture import runs, xvfb
 from tests.player.screen_sessions import PALETTE, colour_playlist, film_player, green_page
 
@@ -51,6 +54,32 @@ def test_every_asset_fills_a_bare_x_screen_with_no_blank_frame_between_them(
     shown = [kind for kind, _ in sequence]
     assert {"green", "blue", "magenta", "red"} <= set(shown), sequence
     assert len(shown) >= 12, sequence
+
+
+def test_the_page_off_screen_stays_painted_so_a_switch_shows_it_at_once(display, tmp_path):
+    # A hidden tab drops its painted tiles, and a tab shown again showed its background
+    # (black on the image stage) for a frame under load. On X11 each target has a window
+    # of its own: the one under the other is still visible to Chromium, so it keeps (and
+    # paints) the next asset before it is raised.
+    executable = find_chromium()
+    assert executable, "Chromium is not installed (apt-get install chromium)"
+    renderer = BrowserRenderer(executable, screen=Screen("x11", *SIZE))
+    renderer.start()
+    try:
+        for name, colour in (("red", (255, 0, 0)), ("blue", (0, 0, 255))):
+            image = solid_png(tmp_path / f"{name}.png", *SIZE, colour)
+            renderer.show(renderer_item(name, str(image), mimetype="image"))
+        assert renderer._cdp is not None and renderer._hidden is not None
+        assert renderer._visible is not None
+        state = renderer._cdp.call("Runtime.evaluate", {"expression": "document.visibilityState"},
+                                   session_id=renderer._hidden.session_id)
+        assert state["result"]["value"] == "visible"
+        windows = {renderer._cdp.call("Browser.getWindowForTarget",
+                                      {"targetId": target.target_id})["windowId"]
+                   for target in (renderer._visible, renderer._hidden)}
+        assert len(windows) == 2
+    finally:
+        renderer.close()
 
 
 def test_the_screen_size_is_read_from_the_x_server(display):
