@@ -194,6 +194,9 @@ class AssetService:
             if shared:
                 self._write_columns(asset, {}, shared=True)
             if renumber:
+                if "play_order" not in data:  # ``asset`` may predate another write's renumbering
+                    asset.play_order = Asset.select(Asset.play_order).where(
+                        Asset.asset_id == asset.asset_id).scalar()
                 self._renumber(asset.asset_id, asset.play_order)
             record_assets([asset_id])  # as committed: renumbering may have moved it
             if shared:  # its code after it: the cloud takes codes of assets it knows
@@ -214,8 +217,8 @@ class AssetService:
         """Apply the given fields and return the row; ``uri``, ``mimetype`` and the id never
         change (docs/legacy-api.md §3.6, §3.7).
 
-        ``current`` is the row as the caller already read it (else it is read here). Only the
-        columns whose value changes are written, with ``updated_at``. ``shared`` (None: as it
+        ``current`` is the row as the caller already read it (else it is read here). Every
+        column sent is written, with ``updated_at``. ``shared`` (None: as it
         is) shares or unshares the asset. The row returned is ``current`` as written when the
         caller gave it and nothing was renumbered (no other column moved); else it is read
         again, as the legacy versions always answered.
@@ -232,6 +235,9 @@ class AssetService:
         def write() -> None:
             self._write_columns(asset, {**data, "updated_at": self.clock()}, shared)
             if renumber:
+                if "play_order" not in data:  # ``asset`` may predate another write's renumbering
+                    asset.play_order = Asset.select(Asset.play_order).where(
+                        Asset.asset_id == asset.asset_id).scalar()
                 self._renumber(asset.asset_id, asset.play_order)
                 record_assets([asset_id])  # renumbering may have moved it: read it back
             else:
@@ -293,7 +299,7 @@ class AssetService:
 
     def _write_columns(self, asset: Asset, columns: dict[str, Any],
                        shared: bool | None = None) -> None:
-        """One UPDATE of the ``columns`` that change and of the sharing asked for.
+        """One UPDATE of the ``columns`` given and of the sharing asked for.
 
         ``asset`` is changed to match. Sharing draws a fresh unguessable code, kept while the
         asset stays shared; unsharing removes it.
@@ -327,13 +333,13 @@ class AssetService:
 
     @staticmethod
     def _update_row(asset: Asset, columns: dict[str, Any]) -> None:
+        # Every column sent is written, even one equal to ``asset``: that row may have been read
+        # before another client's write, and skipping "unchanged" values would lose this one.
         fields = Asset._meta.fields
-        changed = {key: value for key, value in columns.items()
-                   if key == "updated_at" or getattr(asset, key, None) != value}
-        written = {key: value for key, value in changed.items() if key in fields}
+        written = {key: value for key, value in columns.items() if key in fields}
         if written:
             Asset.update(**written).where(Asset.asset_id == asset.asset_id).execute()
-        for key, value in changed.items():  # a name that is no column stays on the object
+        for key, value in columns.items():  # a name that is no column stays on the object
             setattr(asset, key, value)
 
     def _scope(self):
@@ -401,6 +407,9 @@ class AssetService:
             self._check_limit()
             asset = self._insert(asset_id, data)
             if renumber:
+                if "play_order" not in data:  # ``asset`` may predate another write's renumbering
+                    asset.play_order = Asset.select(Asset.play_order).where(
+                        Asset.asset_id == asset.asset_id).scalar()
                 self._renumber(asset.asset_id, asset.play_order)
             record_assets([asset_id])
 

@@ -117,6 +117,20 @@ def test_update_ignores_duration_for_videos_and_never_changes_uri(service):
     assert (updated.duration, updated.uri) == (10, "https://example.org")
 
 
+@pytest.mark.parametrize("renumber", [False, True])
+def test_the_later_of_two_updates_wins_though_its_row_was_read_before_the_other(service, renumber):
+    # Two clients set one field back and forth: the second read the row, then the first wrote
+    # "B", then the second wrote "A". "A" was compared with its stale read, found unchanged and
+    # never written, so "B" stayed: a lost update (issue 11).
+    created = service.create(values(name="A"))
+    stale = service.get(created.asset_id)
+    service.update(created.asset_id, {"name": "B", "duration": 20}, renumber=renumber)
+    service.update(created.asset_id, {"name": "A", "duration": 10}, renumber=renumber,
+                   current=stale)
+    row = service.get(created.asset_id)
+    assert (row.name, row.duration) == ("A", 10)
+
+
 def test_unique_names_skip_taken_suffixes(service):
     service.create(values(name="Show"))
     service.create(values(name="Show-1"))
