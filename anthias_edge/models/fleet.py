@@ -2,12 +2,14 @@
 
 ``Device`` is one linked screen. It links with a one-time ``PairingCode`` an admin made, a
 multi-use ``FleetToken``, or a ``DeviceCode`` the device asked for and an admin claimed; only
-hashes of those secrets are stored. ``DeviceCommand`` is a command queued for a device,
-``DeviceAsset`` one asset of its inventory, ``DevicePlay`` one play it reported.
+hashes of those secrets are stored. ``DeviceCommand`` is a command queued for a device
+(until it expires, migration 0017), ``DeviceAsset`` one asset of its inventory,
+``DevicePlay`` one play it reported.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from peewee import (
@@ -27,10 +29,15 @@ DEVICE_STATUSES = (ACTIVE, REVOKED)
 LINKED_VIA = ("code", "fleet_token", "device_code")
 COMMANDS = ("next", "previous", "reload", "reboot", "show_asset")
 COMMAND_STATUSES = ("pending", "done", "failed", "expired")
+COMMAND_LIFETIME = dt.timedelta(hours=24)  # how long a queued command waits, unless told
 
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _command_expiry() -> dt.datetime:
+    return utcnow() + COMMAND_LIFETIME
 
 
 class Device(BaseModel):
@@ -39,7 +46,8 @@ class Device(BaseModel):
     device_id = TextField(primary_key=True, default=_new_id)
     tenant = TextField(column_name="tenant_id")
     name = TextField()
-    public_key = TextField()  # base64url of the raw 32-byte Ed25519 public key
+    # base64url of the raw 32-byte Ed25519 public key; unique among active devices (0017)
+    public_key = TextField()
     status = TextField(default=ACTIVE)
     linked_via = TextField(null=True)
     fleet_token_id = TextField(null=True)
@@ -117,7 +125,10 @@ class FleetToken(BaseModel):
 
 
 class DeviceCommand(BaseModel):
-    """A command queued for a device; the device reports it done or failed."""
+    """A command queued for a device; the device reports it done or failed.
+
+    One still pending at ``expires_at`` is expired: the hub no longer hands it out.
+    """
 
     command_id = TextField(primary_key=True, default=_new_id)
     tenant = TextField(column_name="tenant_id")
@@ -129,6 +140,7 @@ class DeviceCommand(BaseModel):
     created_at = UtcDateTimeField(default=utcnow)
     done_at = UtcDateTimeField(null=True)
     error = TextField(null=True)
+    expires_at = UtcDateTimeField(null=True, default=_command_expiry)
 
     class Meta:
         table_name = "device_commands"

@@ -27,8 +27,11 @@ ETAG_PERIOD_S = 12 * 3600
 
 _QR = ("SELECT qr_id, qr_code, barcode, asset_id, title, description, expires_at, is_active, "
        "updated_at FROM qr_contents WHERE device_id = {p} ORDER BY qr_id")
+# A command past its expires_at is never handed out (a screen back after a month's absence
+# must not restart because someone once asked it to).
 _COMMANDS = ("SELECT command_id, command, args, created_at FROM device_commands "
-             "WHERE device_id = {p} AND status = 'pending' ORDER BY created_at, command_id")
+             "WHERE device_id = {p} AND status = 'pending' AND expires_at > {p} "
+             "ORDER BY created_at, command_id")
 
 
 def state_etag(device_id: str, sync_version: int, command_version: int, now: float) -> str:
@@ -80,7 +83,7 @@ def build_state(database: Database, device: DeviceRow, now: dt.datetime,
         })
     commands = []
     for command_id, command, args, created in database.execute_sql(
-            sql(database, _COMMANDS), (device.device_id,)).fetchall():
+            sql(database, _COMMANDS), (device.device_id, now)).fetchall():
         try:
             parsed = json.loads(args) if isinstance(args, str) else (args or {})
         except ValueError:

@@ -13,6 +13,7 @@ import io
 import pytest
 
 from anthias_edge.models import AuditLog, Device, DeviceCommand
+from anthias_edge.services.fleet.devices import command_status
 from tests.fleet.conftest import add_asset, add_play, as_tenant, call, make_device
 
 DEVICES = "/api/v3/devices"
@@ -138,6 +139,45 @@ def test_commands_bump_the_devices_command_version_and_list_newest_first(cloud, 
     with as_tenant(cloud, cloud.a):
         assert Device.get_by_id(fleet["online"]).command_version == 4
         assert DeviceCommand.select().where(DeviceCommand.status == "pending").count() == 4
+
+
+def test_a_command_expires_after_a_day_or_when_it_was_told(cloud, fleet, clock):
+    device = f"{DEVICES}/{fleet['offline']}"
+    queued_at = clock()
+    daily = call(cloud, "POST", f"{device}/commands", json={"command": "reboot"}).get_json()
+    brief = call(cloud, "POST", f"{device}/commands",
+                 json={"command": "next", "expires_in_s": 600}).get_json()
+
+    assert daily["expires_at"] == (queued_at + dt.timedelta(days=1)).isoformat() + "Z"
+    assert brief["expires_at"] == (queued_at + dt.timedelta(minutes=10)).isoformat() + "Z"
+    assert daily["status"] == brief["status"] == "pending"
+    clock.move(minutes=10)
+    statuses = {c["command"]: c["status"]
+                for c in call(cloud, "GET", f"{device}/commands").get_json()["items"]}
+    assert statuses == {"reboot": "pending", "next": "expired"}
+    clock.move(days=1)  # the screen stays away longer than a day (the login would lapse too)
+    with as_tenant(cloud, cloud.a):
+        statuses = {c.command: command_status(c, clock()) for c in DeviceCommand.select()}
+        assert statuses == {"reboot": "expired", "next": "expired"}
+        summaries = [row.summary for row in AuditLog.select()
+                     .where(AuditLog.action == "device.command").order_by(AuditLog.id)]
+    assert summaries[-1] == f"next (expires {(queued_at + dt.timedelta(minutes=10)).isoformat()}Z)"
+
+
+@pytest.mark.parametrize("expires_in_s", [59, 7 * 86400 + 1, 0, -1, "600", 1.5, None])
+def test_a_commands_expiry_is_a_minute_to_a_week(cloud, fleet, expires_in_s):
+    response = call(cloud, "POST", f"{DEVICES}/{fleet['online']}/commands",
+                    json={"command": "next", "expires_in_s": expires_in_s})
+    assert response.status_code == 400, response.get_json()
+    assert "expires_in_s" in response.get_json()["error"]["details"]
+    with as_tenant(cloud, cloud.a):
+        assert DeviceCommand.select().count() == 0
+
+
+def test_a_week_long_command_is_taken(cloud, fleet):
+    response = call(cloud, "POST", f"{DEVICES}/{fleet['online']}/commands",
+                    json={"command": "next", "expires_in_s": 7 * 86400})
+    assert response.status_code == 201, response.get_json()
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from werkzeug.test import EnvironBuilder
 
+from anthias_edge.timeutil import utcnow
 from cloud_sync.hub.fast_path import StateFastPath
 from cloud_sync.protocol import sign_request, validate_state
 from tests.sync_hub.conftest import Hub, SimDevice
@@ -37,16 +39,34 @@ def test_an_unchanged_state_is_304_and_a_change_makes_it_200(hub: Hub, device: S
 
 def test_a_queued_command_changes_the_etag_and_is_in_the_body(hub: Hub, device: SimDevice):
     etag = hub.signed(device, "GET", STATE).headers["ETag"]
-    hub.sql("INSERT INTO device_commands (command_id, tenant_id, device_id, command, args, "
-            "status, created_at) VALUES ('c1', %s, %s, 'show_asset', '{\"asset_id\": \"a1\"}', "
-            "'pending', '2026-12-05 10:00:00')", (hub.a, device.device_id), hub.a)
-    hub.sql("UPDATE devices SET command_version = command_version + 1 WHERE device_id = %s",
-            (device.device_id,), hub.a)
+    queue(hub, device, "c1", "show_asset", '{"asset_id": "a1"}', "2026-12-05 10:00:00",
+          utcnow() + dt.timedelta(hours=1))
     response = hub.signed(device, "GET", STATE, headers={"If-None-Match": etag})
     assert response.status_code == 200
     assert response.get_json()["commands"] == [
         {"command_id": "c1", "command": "show_asset", "args": {"asset_id": "a1"},
          "created_at": "2026-12-05T10:00:00Z"}]
+
+
+def test_an_expired_command_is_never_handed_out(hub: Hub, device: SimDevice):
+    # Queued a month ago for a day, while the screen was away; and one still waiting.
+    month_ago = utcnow() - dt.timedelta(days=30)
+    queue(hub, device, "old", "reboot", "{}", month_ago, month_ago + dt.timedelta(days=1))
+    queue(hub, device, "fresh", "next", "{}", utcnow(), utcnow() + dt.timedelta(minutes=5))
+
+    body = validate_state(hub.signed(device, "GET", STATE).get_json())
+
+    assert [command["command_id"] for command in body["commands"]] == ["fresh"]
+
+
+def queue(hub: Hub, device: SimDevice, command_id: str, command: str, args: str,
+          created_at: object, expires_at: dt.datetime) -> None:
+    """A pending command written as v3 queues it (and the bump that tells the device)."""
+    hub.sql("INSERT INTO device_commands (command_id, tenant_id, device_id, command, args, "
+            "status, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, 'pending', %s, %s)",
+            (command_id, hub.a, device.device_id, command, args, created_at, expires_at), hub.a)
+    hub.sql("UPDATE devices SET command_version = command_version + 1 WHERE device_id = %s",
+            (device.device_id,), hub.a)
 
 
 def test_another_devices_etag_is_not_mine(hub: Hub, device: SimDevice):

@@ -11,6 +11,7 @@ Reading needs ``devices.view``, changing ``devices.manage``. Another tenant's de
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import current_app
@@ -19,14 +20,26 @@ from anthias_edge.api.v3.fields import DateTime, Int, Obj, Spec, Str
 from anthias_edge.api.v3.routing import Call, route
 from anthias_edge.errors import TooManyAttempts
 from anthias_edge.models import Device, DeviceAsset, DeviceCommand, DevicePlay
-from anthias_edge.models.fleet import COMMANDS
-from anthias_edge.services.fleet.devices import MAX_LIMIT, STATUSES, FleetService, device_status
+from anthias_edge.models.fleet import COMMAND_LIFETIME, COMMANDS
+from anthias_edge.services.fleet.devices import (
+    MAX_COMMAND_LIFETIME,
+    MAX_LIMIT,
+    MIN_COMMAND_LIFETIME,
+    STATUSES,
+    FleetService,
+    command_status,
+    device_status,
+)
 from anthias_edge.services.fleet.linking import MAX_NAME, claim_device_code
 from anthias_edge.services.rate_limit import RateLimiter
 from anthias_edge.timeutil import format_datetime
 
 CLAIMS_PER_MINUTE = 30  # per tenant: 2^40 codes cannot be walked at this pace
 _CLAIM_LIMIT = "anthias_fleet_claim_limit"
+
+MIN_EXPIRES_IN_S = int(MIN_COMMAND_LIFETIME.total_seconds())
+MAX_EXPIRES_IN_S = int(MAX_COMMAND_LIFETIME.total_seconds())
+DEFAULT_EXPIRES_IN_S = int(COMMAND_LIFETIME.total_seconds())
 
 TEXT_OR_NULL = {"type": ["string", "null"]}
 WHEN = {"type": ["string", "null"], "format": "date-time"}
@@ -59,6 +72,9 @@ COMMAND = {"type": "object", "required": ["command_id", "command", "args", "stat
                           "enum": ["pending", "done", "failed", "expired"]},
                "created_by": TEXT_OR_NULL,
                "created_at": {"type": "string", "format": "date-time"},
+               "expires_at": {"type": "string", "format": "date-time",
+                              "description": "Not handed to the screen after this; still "
+                                             "pending then, it shows as expired."},
                "done_at": WHEN, "error": TEXT_OR_NULL}}
 COMMAND_LIST = {"type": "object", "required": ["items"],
                 "properties": {"items": {"type": "array", "items": COMMAND}}}
@@ -95,6 +111,10 @@ QUEUE: dict[str, Spec] = {
     "args": Obj(max_properties=4, default={},
                 description="show_asset: {asset_id} of an asset in the device's inventory; "
                             "the others take none."),
+    "expires_in_s": Int(minimum=MIN_EXPIRES_IN_S, maximum=MAX_EXPIRES_IN_S,
+                        default=DEFAULT_EXPIRES_IN_S,
+                        description="How long the command waits for the screen, in seconds "
+                                    "(default a day): a screen offline longer never runs it."),
 }
 LIMIT_QUERY: dict[str, Spec] = {"limit": Int(minimum=1, maximum=MAX_LIMIT, default=50)}
 PLAYS_QUERY: dict[str, Spec] = {
@@ -129,11 +149,12 @@ def show_device(device: Device, now: Any) -> dict[str, Any]:
     }
 
 
-def show_command(row: DeviceCommand) -> dict[str, Any]:
-    """A queued command as v3 shows it."""
+def show_command(row: DeviceCommand, now: Any) -> dict[str, Any]:
+    """A queued command as v3 shows it (``expired`` once pending past its expiry)."""
     return {"command_id": row.command_id, "command": row.command, "args": row.args or {},
-            "status": row.status, "created_by": row.created_by,
+            "status": command_status(row, now), "created_by": row.created_by,
             "created_at": format_datetime(row.created_at),
+            "expires_at": format_datetime(row.expires_at),
             "done_at": format_datetime(row.done_at), "error": row.error}
 
 
@@ -202,9 +223,12 @@ def devices_revoke(call: Call, device_id: str) -> Any:
 @route("/devices/<device_id>/commands", "POST", permission="devices.manage", body=QUEUE,
        status=201, returns=COMMAND, errors=(404, 409), tag="devices")
 def devices_command(call: Call, device_id: str) -> Any:
-    """Queue a command; the device runs it within one pull interval of coming online."""
-    row = fleet(call).queue_command(device_id, call.data["command"], call.data["args"])
-    return show_command(row)
+    """Queue a command; the device runs it within one pull interval of coming online, unless
+    it stays offline until the command expires (``expires_in_s``, default a day)."""
+    data = call.data
+    row = fleet(call).queue_command(device_id, data["command"], data["args"],
+                                    dt.timedelta(seconds=data["expires_in_s"]))
+    return show_command(row, call.runtime.clock())
 
 
 @route("/devices/<device_id>/commands", "GET", permission="devices.view", query=LIMIT_QUERY,
@@ -212,7 +236,8 @@ def devices_command(call: Call, device_id: str) -> Any:
 def devices_commands(call: Call, device_id: str) -> Any:
     """The device's latest commands and what became of them, newest first."""
     rows = fleet(call).commands(device_id, limit=call.query["limit"])
-    return {"items": [show_command(row) for row in rows]}
+    now = call.runtime.clock()
+    return {"items": [show_command(row, now) for row in rows]}
 
 
 @route("/devices/<device_id>/inventory", "GET", permission="devices.view",

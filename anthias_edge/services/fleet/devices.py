@@ -7,7 +7,9 @@ within ``STALE_AFTER`` (10 minutes), **offline** when seen longer ago or never, 
 
 Commands (``next``, ``previous``, ``reload``, ``reboot``, ``show_asset``) wait as
 ``pending`` rows until the device pulls them; queueing one bumps the device's
-``command_version``, which is part of its state ETag, so its next pull sees it.
+``command_version``, which is part of its state ETag, so its next pull sees it. Each waits
+until its ``expires_at`` (24 h unless the admin says otherwise, 1 minute to 7 days): the hub
+hands out no command past it, and ``command_status`` calls such a command ``expired``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from peewee import fn
 from anthias_edge.db import db, is_sqlite
 from anthias_edge.errors import ValidationError
 from anthias_edge.models import Device, DeviceAsset, DeviceCommand, DevicePlay
-from anthias_edge.models.fleet import ACTIVE, COMMANDS, REVOKED
+from anthias_edge.models.fleet import ACTIVE, COMMAND_LIFETIME, COMMANDS, REVOKED
 from anthias_edge.services import audit
 from anthias_edge.services.fleet.errors import (
     DeviceAssetNotFound,
@@ -40,6 +42,8 @@ STALE_AFTER = dt.timedelta(minutes=10)
 STATUSES = ("online", "stale", "offline", "revoked")
 MAX_LIMIT = 200
 MAX_ASSET_ID = 64
+MIN_COMMAND_LIFETIME = dt.timedelta(minutes=1)
+MAX_COMMAND_LIFETIME = dt.timedelta(days=7)
 
 
 def device_status(device: Device, now: dt.datetime) -> str:
@@ -50,6 +54,14 @@ def device_status(device: Device, now: dt.datetime) -> str:
     if seen is None or seen < now - STALE_AFTER:
         return "offline"
     return "online" if seen >= now - ONLINE_WITHIN else "stale"
+
+
+def command_status(command: DeviceCommand, now: dt.datetime) -> str:
+    """The command's status, ``expired`` for one still pending past its ``expires_at``."""
+    if (command.status == "pending" and command.expires_at is not None
+            and command.expires_at <= now):
+        return "expired"
+    return command.status
 
 
 @dataclass(frozen=True)
@@ -194,10 +206,18 @@ class FleetService:
         return device
 
     def queue_command(self, device_id: str, command: Any,
-                      args: Mapping[str, Any] | None = None) -> DeviceCommand:
-        """Queue ``command`` for the device; ``show_asset`` needs an ``asset_id`` it has."""
+                      args: Mapping[str, Any] | None = None,
+                      expires_in: dt.timedelta = COMMAND_LIFETIME) -> DeviceCommand:
+        """Queue ``command`` for the device; ``show_asset`` needs an ``asset_id`` it has.
+
+        :param expires_in: how long the command waits for the device (1 minute to 7 days).
+        """
         device = self.get(device_id)
         clean = _command_args(command, args)
+        if not MIN_COMMAND_LIFETIME <= expires_in <= MAX_COMMAND_LIFETIME:
+            raise ValidationError({"expires_in_s": [
+                f"From {int(MIN_COMMAND_LIFETIME.total_seconds())} to "
+                f"{int(MAX_COMMAND_LIFETIME.total_seconds())} seconds."]})
         if device.status != ACTIVE:
             raise DeviceNotActive()
         if command == "show_asset":
@@ -211,12 +231,14 @@ class FleetService:
         with db.atomic():
             row = DeviceCommand.create(tenant=self.tenant_id, device_id=device.device_id,
                                        command=command, args=clean, status="pending",
-                                       created_by=self.actor, created_at=now)
+                                       created_by=self.actor, created_at=now,
+                                       expires_at=now + expires_in)
             (Device.update(command_version=Device.command_version + 1)
              .where(Device.device_id == device.device_id, Device.tenant == self.tenant_id)
              .execute())
+            summary = f"{command} {json.dumps(clean)}" if clean else command
             self._audit("device.command", device.device_id,
-                        f"{command} {json.dumps(clean)}" if clean else command)
+                        f"{summary} (expires {(now + expires_in).isoformat()}Z)")
         return row
 
     def _audit(self, action: str, device_id: str, summary: str) -> None:

@@ -55,6 +55,15 @@ class DeviceCodeExpired(AnthiasError):
     default_message = "This code has expired; ask for a new one."
 
 
+class DeviceKeyInUse(AnthiasError):
+    """An active device already has this public key: one key pair speaks for one device."""
+
+    status = 409
+    code = "device_key_in_use"
+    default_message = ("A linked screen already uses this screen's key. Unlink that screen "
+                       "first, or let this screen make a new key by linking it again.")
+
+
 class DeviceNotFound(AnthiasError):
     """No device of the caller's tenant has that id."""
 
@@ -69,6 +78,14 @@ class DeviceNotActive(AnthiasError):
     status = 409
     code = "device_not_active"
     default_message = "That device was unlinked; link it again to use it."
+
+
+class PairingCodeNotFound(AnthiasError):
+    """No unused pairing code of the caller's tenant has that id (used codes stay as records)."""
+
+    status = 404
+    code = "pairing_code_not_found"
+    default_message = "No unused pairing code of yours has that id."
 
 
 class FleetTokenNotFound(AnthiasError):

@@ -12,6 +12,9 @@ reads and writes under that tenant's row-level policy. Each function is one tran
 (a savepoint inside a request's): a refusal writes nothing, and a code is used, a token's use
 counted and the device made together or not at all.
 
+One public key links one active device (migration 0017's unique index): a second link with
+it is refused with DeviceKeyInUse (409), whichever tenant the first is in.
+
 Races: a pairing or device code is taken by a conditional UPDATE (unused, unexpired), so two
 devices sending the same code get one device between them; a fleet token's use is counted by
 ``UPDATE ... WHERE used_count < max_devices``, which PostgreSQL re-checks after the row lock,
@@ -48,6 +51,7 @@ from anthias_edge.services.fleet.codes import (
 from anthias_edge.services.fleet.errors import (
     DeviceCodeExpired,
     DeviceCodeInvalid,
+    DeviceKeyInUse,
     FleetTokenInvalid,
     PairingCodeInvalid,
 )
@@ -314,10 +318,18 @@ def _new_device(tenant_id: str, name: str, public_key: str, linked_via: str, now
                 ip: str | None = None) -> Device:
     lock_tenant(tenant_id)
     check_device_limit(tenant_id, active_device_count(tenant_id))
-    device = Device.create(tenant=tenant_id, name=name, public_key=public_key, status=ACTIVE,
-                           linked_via=linked_via, fleet_token_id=fleet_token_id,
-                           created_at=now, software_version=software_version,
-                           hardware=hardware)
+    try:
+        device = Device.create(tenant=tenant_id, name=name, public_key=public_key,
+                               status=ACTIVE, linked_via=linked_via,
+                               fleet_token_id=fleet_token_id, created_at=now,
+                               software_version=software_version, hardware=hardware)
+    except IntegrityError as exc:
+        # 0017's unique index: another active device, of any tenant, has this key. The
+        # index sees rows row-level security hides, and it makes a concurrent second
+        # insert wait for the first and then fail, so no look-up first could do better.
+        if "public_key" not in str(exc):
+            raise
+        raise DeviceKeyInUse() from exc
     audit.record(tenant_id, actor or f"device:{device.device_id}", "device.link", "device",
                  device.device_id, f"{name} (linked by {linked_via.replace('_', ' ')})", ip,
                  clock=lambda: now)
