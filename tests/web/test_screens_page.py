@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from anthias_edge.models import Device, DeviceCommand, FleetToken, Tenant
+from anthias_edge.models import AuditLog, Device, DeviceCommand, FleetToken, PairingCode, Tenant
+from anthias_edge.services.fleet.codes import digest
+from anthias_edge.services.fleet.enrolment import EnrolmentService
+from anthias_edge.services.fleet.errors import PairingCodeInvalid
 from anthias_edge.timeutil import utcnow
 from tests.cloud.pg import drop_database, fresh_database
 from tests.helpers import serve_wsgi
@@ -251,6 +254,58 @@ def test_a_pairing_code_is_shown_and_links_a_screen(fleet: Fleet, open_screens):
     dialog.get_by_role("button", name="Done").click()
     # Closing the dialog reloads the list: the screen has the name the code gave it.
     expect(row(page, "Reception")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_waiting_pairing_codes_are_listed_and_can_be_revoked(fleet: Fleet, open_screens,
+                                                             viewport):
+    tenant = fleet.tenant_id("acme")
+    bind(fleet.server)
+    with fleet.server.db():
+        # Made by a script: no name, no one recorded.
+        script_code = EnrolmentService(tenant).create_pairing_code().row.code_hash
+    page = open_screens(viewport=viewport)
+    page.get_by_role("button", name="Create a pairing code").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name of the screen (optional)").fill("Reception desk")
+    dialog.get_by_role("button", name="Create the code").click()
+    code = dialog.locator(".big-code").get_attribute("data-code")
+    dialog.get_by_role("button", name="Done").click()
+    waiting = page.get_by_role("list", name="Waiting pairing codes").locator("li")
+    expect(waiting).to_have_count(2)  # closing the dialog showed the new one
+    bind(fleet.server)
+    with fleet.server.db():
+        long_ago = utcnow() - dt.timedelta(minutes=11)
+        EnrolmentService(tenant, clock=lambda: long_ago).create_pairing_code("Expired one")
+    page.reload()
+
+    expect(waiting).to_have_count(2)
+    reception = waiting.filter(has_text="Reception desk")
+    expect(reception.locator("[data-made]")).to_have_text(
+        re.compile(r"^Made (just now|\d+ s ago) by acme-owner$"))
+    expect(reception.locator("[data-expires]")).to_have_text(
+        re.compile(r"^expires in (10 min|9 min|\d+ s)$"))
+    expect(waiting.filter(has_text="a screen (it keeps its own name)").locator(
+        "[data-made]")).to_have_text(re.compile(r"^Made (just now|\d+ s ago)$"))
+    expect(page.get_by_text("Expired one")).to_have_count(0)
+    label = "desktop" if viewport == DESKTOP else "phone"
+    shot(page, f"console-screens-pairing-codes-{label}", [(label, viewport)])
+    assert_accessible(page, "Screens list with waiting pairing codes")
+
+    reception.get_by_role("button", name="Revoke the pairing code for “Reception desk”").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(waiting).to_have_count(1)
+    expect(page.get_by_text("The pairing code was revoked.")).to_be_visible()
+    with pytest.raises(PairingCodeInvalid):  # a screen typing it now is refused
+        fleet.enroll_with_code(code, "Too late")
+    waiting.get_by_role("button", name=re.compile("^Revoke the pairing code")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(page.locator(".pending-codes")).to_be_hidden()
+    bind(fleet.server)
+    left = fleet.rows("acme", PairingCode, PairingCode.used_at.is_null())
+    assert [c.name for c in left] == ["Expired one"]  # listed nowhere; the next code clears it
+    audit = fleet.rows("acme", AuditLog, AuditLog.action == "pairing_code.revoke")
+    assert {entry.object_id for entry in audit} >= {script_code[:12], digest(code)[:12]}
 
 
 def test_claiming_a_code_a_screen_shows(fleet: Fleet, open_screens):

@@ -2,7 +2,8 @@
 
 A pairing code (8 characters, 10 minutes, one screen) and a fleet token's secret (``aft_`` +
 43 characters; up to ``max_devices`` screens until ``expires_at``) are in the answer that
-made them and nowhere else: only their hashes are stored. Both need ``devices.manage``.
+made them and nowhere else: only their hashes are stored. An unused pairing code can be
+revoked (DELETE, by the ``id`` the list shows). All of it needs ``devices.manage``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from anthias_edge.services.fleet.enrolment import (
     MAX_TOKEN_DEVICES,
     MAX_TOKEN_NAME,
     EnrolmentService,
+    pairing_code_id,
     token_state,
 )
 from anthias_edge.services.fleet.linking import MAX_NAME
@@ -68,7 +70,7 @@ def _service(call: Call) -> EnrolmentService:
 
 
 def _show_code(row: PairingCode) -> dict[str, Any]:
-    return {"id": row.code_hash[:16], "name": row.name, "created_by": row.created_by,
+    return {"id": pairing_code_id(row), "name": row.name, "created_by": row.created_by,
             "created_at": format_datetime(row.created_at),
             "expires_at": format_datetime(row.expires_at),
             "used_at": format_datetime(row.used_at), "device_id": row.device_id}
@@ -95,6 +97,13 @@ def pairing_codes_create(call: Call) -> Any:
 def pairing_codes_list(call: Call) -> Any:
     """The tenant's codes still waiting for a screen (without the codes themselves)."""
     return {"items": [_show_code(row) for row in _service(call).pairing_codes()]}
+
+
+@route("/pairing-codes/<code_id>", "DELETE", permission="devices.manage", status=204,
+       errors=(404,), tag="devices")
+def pairing_codes_revoke(call: Call, code_id: str) -> Any:
+    """Revoke an unused pairing code (its ``id``): no screen can link with it any more."""
+    _service(call).revoke_pairing_code(code_id)
 
 
 @route("/fleet-tokens", "POST", permission="devices.manage", body=NEW_TOKEN, status=201,

@@ -1,6 +1,7 @@
 """What a tenant's admins make for devices to link with: pairing codes and fleet tokens.
 
-A pairing code is 8 characters, lives 10 minutes and links one device. A fleet token
+A pairing code is 8 characters, lives 10 minutes and links one device; an unused one can be
+revoked (deleted). A fleet token
 (``aft_`` + 43 characters) links up to ``max_devices`` devices until ``expires_at``, from a
 file on the device's SD card; it can be revoked. Either secret is answered once, at creation,
 and only its sha256 is stored. Creating and revoking are audit-logged (never the secret).
@@ -12,14 +13,14 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from anthias_edge.db import db
 from anthias_edge.errors import AnthiasError, ValidationError
 from anthias_edge.models import FleetToken, PairingCode
 from anthias_edge.services import audit
 from anthias_edge.services.fleet.codes import digest, new_code, new_fleet_token
-from anthias_edge.services.fleet.errors import FleetTokenNotFound
+from anthias_edge.services.fleet.errors import FleetTokenNotFound, PairingCodeNotFound
 from anthias_edge.services.fleet.linking import CODE_LIFETIME, MAX_CODE_TRIES, clean_name
 from anthias_edge.timeutil import utcnow
 
@@ -27,6 +28,8 @@ MAX_TOKEN_DEVICES = 10_000
 MAX_TOKEN_LIFE = dt.timedelta(days=366)
 MAX_TOKEN_NAME = 100
 PREFIX_LENGTH = 8  # "aft_" and four characters: enough to tell a list's tokens apart
+CODE_ID_LENGTH = 16  # a pairing code's id: the start of its hash (hex), never the code
+_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,29 @@ class EnrolmentService:
             query = query.where(PairingCode.used_at.is_null())
         return list(query.order_by(PairingCode.created_at.desc(), PairingCode.code_hash))
 
+    def revoke_pairing_code(self, code_id: str) -> None:
+        """Delete an unused code so no screen can link with it (``code_id``: the id v3 shows).
+
+        A used code stays as the record of the link it made: PairingCodeNotFound, like a
+        code that never was or another tenant's.
+        """
+        if (not isinstance(code_id, str) or len(code_id) != CODE_ID_LENGTH
+                or not set(code_id) <= _HEX):
+            raise PairingCodeNotFound()
+        with db.atomic():
+            row = (PairingCode.select()
+                   .where(PairingCode.tenant == self.tenant_id,
+                          fn.SUBSTR(PairingCode.code_hash, 1, CODE_ID_LENGTH) == code_id,
+                          PairingCode.used_at.is_null())
+                   .first())
+            # A code a screen uses meanwhile is not deleted (the condition is checked again).
+            if row is None or not (PairingCode.delete()
+                                   .where(PairingCode.code_hash == row.code_hash,
+                                          PairingCode.used_at.is_null()).execute()):
+                raise PairingCodeNotFound()
+            self._audit("pairing_code.revoke", "pairing_code", row.code_hash[:12],
+                        row.name or "")
+
     # -- fleet tokens -----------------------------------------------------------
     def create_fleet_token(self, name: str, max_devices: int,
                            expires_at: dt.datetime) -> NewFleetToken:
@@ -145,6 +171,12 @@ class EnrolmentService:
         if self.actor is not None:
             audit.record(self.tenant_id, self.actor, action, kind, object_id, summary,
                          self.ip, clock=self.clock)
+
+
+def pairing_code_id(row: PairingCode) -> str:
+    """The id v3 shows for a pairing code: the start of its hash, which tells codes apart
+    without saying the code."""
+    return row.code_hash[:CODE_ID_LENGTH]
 
 
 def token_state(row: FleetToken, now: dt.datetime) -> str:

@@ -7,6 +7,7 @@ route is covered (or noticed) automatically.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +95,7 @@ def _device(body: Any = None, tail: str = "") -> Callable[[World, str], Request]
 
         with w.db():
             device = Device.create(tenant=t, name=f"screen {next(_USERS)}",
-                                   public_key="A" * 43, linked_via="code")
+                                   public_key=secrets.token_urlsafe(32), linked_via="code")
             DeviceAsset.create(device_id=device.device_id, asset_id="menu", tenant=t,
                                name="Menu")
         return Request({"device_id": device.device_id}, body)
@@ -106,7 +107,7 @@ def _device_code(w: World, _t: str) -> Request:
     from anthias_edge.services.fleet import start_device_code
 
     with w.db():
-        ticket = start_device_code("B" * 43, "Kiosk")
+        ticket = start_device_code(secrets.token_urlsafe(32), "Kiosk")
     return Request({}, {"code": ticket.code})
 
 
@@ -116,6 +117,15 @@ def _fleet_token(w: World, t: str) -> Request:
     with w.db():
         made = EnrolmentService(t).create_fleet_token("rollout", 2, _in_a_week())
     return Request({"token_id": made.row.token_id})
+
+
+def _pairing_code(w: World, t: str) -> Request:
+    from anthias_edge.services.fleet import EnrolmentService
+    from anthias_edge.services.fleet.enrolment import pairing_code_id
+
+    with w.db():
+        made = EnrolmentService(t).create_pairing_code("Lobby")
+    return Request({"code_id": pairing_code_id(made.row)})
 
 
 def _in_a_week():
@@ -237,6 +247,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("v3.pairing_codes_create", "POST"): Case("devices.manage",
                                               lambda w, t: Request({}, {"name": "Lobby"})),
     ("v3.pairing_codes_list", "GET"): Case("devices.manage", _none),
+    ("v3.pairing_codes_revoke", "DELETE"): Case("devices.manage", _pairing_code, True),
     ("v3.fleet_tokens_create", "POST"): Case("devices.manage", lambda w, t: Request(
         {}, {"name": "rollout", "max_devices": 3,
              "expires_at": _in_a_week().isoformat() + "Z"})),

@@ -94,6 +94,8 @@ export function plainError(error) {
     device_not_found: "That screen is not in your organisation (any more). Reload the list.",
     device_not_active: "That screen was revoked; it takes no commands. Link it again first.",
     device_asset_not_found: "The screen no longer has that asset. Reopen the dialog.",
+    device_key_in_use: "A linked screen already uses this screen's key. Revoke that screen "
+      + "first, or link this one again so that it makes a new key.",
     fleet_token_not_found: "That fleet token no longer exists. Reload the page.",
     too_many_attempts: "Too many claims in a short time. Wait a moment, then try again.",
     rate_limited: "Too many attempts. Wait a minute, then try again.",

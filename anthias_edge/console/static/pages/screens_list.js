@@ -1,11 +1,12 @@
 // The fleet list: every linked screen with its state, when it was last seen, what it last
 // played and shows now, its software, address and free disk; search and a state filter;
 // rename, revoke and commands for those allowed (devices.manage). Pairing codes and claims
-// open from the header.
+// open from the header; the codes still waiting for a screen are listed above the screens.
 
 import {
   COMMANDS, DEVICES, bytes, connection, connectionLabel, onScreen, plainError, relative,
 } from "./screens_api.js";
+import { pendingCodes } from "./screens_codes.js";
 import { openClaimDialog, openPairingDialog } from "./screens_pairing.js";
 
 const PAGE_SIZE = 50;
@@ -35,9 +36,11 @@ export async function render(root, ctx, { claim = "" } = {}) {
   });
   status.addEventListener("change", reload);
 
+  const codes = manage ? pendingCodes(ctx) : null;
+  const afterPairing = () => Promise.all([reload(), codes?.reload()]);
   const actions = manage ? [
     h("button", { type: "button", class: "btn btn-primary", "data-action": "pairing-code",
-                  onclick: () => openPairingDialog(ctx, { onLinked: reload }) },
+                  onclick: () => openPairingDialog(ctx, { onLinked: afterPairing }) },
       "Create a pairing code"),
     h("button", { type: "button", class: "btn", "data-action": "claim",
                   onclick: () => openClaimDialog(ctx, { onClaimed: reload }) }, "Claim a code"),
@@ -49,13 +52,16 @@ export async function render(root, ctx, { claim = "" } = {}) {
     h("p", { class: "hint page-intro" }, "Every screen linked to your organisation. A "
       + "screen is online when it synced within the last minute, late after that, and "
       + "offline after ten minutes without a word."),
-    filterForm, summary, list, more);
-  await reload();
+    codes?.element ?? null, filterForm, summary, list, more);
+  await Promise.all([reload(), codes?.reload()]);
   if (claim && manage) openClaimDialog(ctx, { code: claim, onClaimed: reload });
   // Keep the states and times fresh while the list is open (only this page's own list).
   const refresher = setInterval(() => {
     if (!root.isConnected) { clearInterval(refresher); return; }
-    if (!document.querySelector("dialog[open]")) reload({ quiet: true });
+    if (!document.querySelector("dialog[open]")) {
+      reload({ quiet: true });
+      codes?.reload();
+    }
   }, REFRESH_MS);
 
   async function reload({ quiet = false } = {}) {
@@ -108,7 +114,7 @@ export async function render(root, ctx, { claim = "" } = {}) {
             + "claim the code a screen shows."
           : "No screens yet. An admin of your organisation can link one.",
         manage ? { label: "Create a pairing code",
-                   onclick: () => openPairingDialog(ctx, { onLinked: reload }) } : null));
+                   onclick: () => openPairingDialog(ctx, { onLinked: afterPairing }) } : null));
       return;
     }
     const counts = {};
