@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from anthias_edge.db import db
 from anthias_edge.errors import (
@@ -35,12 +35,7 @@ from anthias_edge.models import Asset, QRContent
 from anthias_edge.models.base import PreparedSelect
 from anthias_edge.services import audit, media, youtube
 from anthias_edge.services.asset_events import NO_ASSET_EVENTS, AssetEventSink, asset_snapshot
-from anthias_edge.services.play_order import (
-    active_positions,
-    listed_positions,
-    renumbered,
-    write_positions,
-)
+from anthias_edge.services.play_order import listed_positions, renumber, write_positions
 from anthias_edge.services.qr_content import QRContentService
 from anthias_edge.services.reachability import ReachabilityChecker
 from anthias_edge.services.tenant_writes import in_tenant_write
@@ -282,8 +277,13 @@ class AssetService:
 
     def unique_name(self, name: str) -> str:
         """``name``, else the first free ``name-1``, ``name-2``... (docs/legacy-api.md §4.4)."""
+        prefix = f"{name}-"
+        # An exact prefix, not peewee's startswith: that is ILIKE on PostgreSQL, which folded
+        # the case of every name of the tenant under the collation (half the cost of this
+        # query, and it ran under the tenant's write lock).
         query = Asset.select(Asset.name).where(
-            self._scope(), (Asset.name == name) | Asset.name.startswith(f"{name}-"))
+            self._scope(), (Asset.name == name)
+            | (fn.SUBSTR(Asset.name, 1, len(prefix)) == prefix))
         taken = {row[0] for row in db.execute_sql(*query.sql())}  # names need no conversion
         candidate, suffix = name, 0
         while candidate in taken:
@@ -446,9 +446,7 @@ class AssetService:
         Only rows whose position really changes are written, in one statement, so a write
         to a 1,000-asset library stays cheap.
         """
-        active = active_positions(self.tenant_id, self.clock())
-        write_positions(self.tenant_id, renumbered(active, affected_id, play_order),
-                        recorded_by_caller=affected_id)
+        renumber(self.tenant_id, affected_id, play_order, self.clock())
 
     def _own_file(self, uri: str | None) -> Path | None:
         """The resolved file of one of this tenant's rows, if this tenant may read or delete it.

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
 from anthias_edge.db import db, is_postgresql
 from anthias_edge.models import Asset
 from anthias_edge.services.assets import AssetService
-from anthias_edge.services.play_order import _active_query, active_positions, write_positions
+from anthias_edge.services.play_order import (
+    _active_query,
+    active_positions,
+    renumber,
+    renumbered,
+    write_positions,
+)
 from anthias_edge.services.tenants import create_tenant
 
 NOW = dt.datetime(2024, 6, 3, 12, 0)
@@ -119,3 +126,32 @@ def test_the_active_assets_are_read_without_sorting_by_tenant(service):
         plan = [str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
         assert not [line for line in plan if "TEMP B-TREE" in line], plan
     assert [asset_id for asset_id, _ in active_positions(service.tenant_id, NOW)] == enabled
+
+
+def test_renumbering_in_one_statement_follows_the_same_rules(service):
+    """PostgreSQL numbers in SQL (``renumber``); each case is held against ``renumbered``."""
+    active = make(service, 12)
+    disabled = make(service, 2, is_enabled=False)
+    expired = make(service, 2, end_date=NOW - dt.timedelta(hours=1))
+    active += make(service, 3)  # later rows, so insertion order interleaves with the others
+    other_tenant, _ = create_tenant("Other", "other", "owner", "correct horse battery")
+    theirs = make(AssetService(asset_dir=service.asset_dir, tenant_id=other_tenant.id,
+                               clock=lambda: NOW), 2, play_order=4)
+    shuffled = random.Random(11).sample(active + disabled + expired, k=19)
+    write_positions(service.tenant_id, {asset_id: 3 * n % 7 for n, asset_id in
+                                        enumerate(shuffled)})
+    everyone = [*active, *disabled, *expired, *theirs]
+
+    for affected, play_order in [(active[4], 0), (active[0], 6), (active[-1], 2),
+                                 (active[7], 99), (active[2], None), (active[5], -3),
+                                 (disabled[0], 1), (expired[1], 0), ("no such asset", 0)]:
+        before = dict(zip(everyone, orders(everyone), strict=True))
+        expected = {**before, **renumbered(active_positions(service.tenant_id, NOW), affected,
+                                           play_order)}
+        with db.atomic() as transaction:
+            moved = renumber(service.tenant_id, affected, play_order, NOW)
+            after = dict(zip(everyone, orders(everyone), strict=True))
+            transaction.rollback()
+
+        assert after == expected, (affected, play_order)
+        assert moved == sum(before[a] != after[a] for a in everyone)
