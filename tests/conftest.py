@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from anthias_edge.app import create_app
+from anthias_edge.db import db
 from anthias_edge.messaging import ViewerEndpoint
 from tests.migrated_postgresql import MigratedSchema, migrated_schema
 from tests.template_database import build_template, seed_fresh_home
@@ -47,6 +48,23 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             "ANTHIAS_TEST_DATABASE_URL", "ANTHIAS_FAIL_ON_SKIP"):
             monkeypatch.delenv(name)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_database_proxy() -> Iterator[None]:
+    """Put the models' database proxy back as it was before the test.
+
+    ``create_app``, the agent's ``ensure_database`` and the player bind the one process-wide
+    proxy (``anthias_edge.db.db``); a CLI command run in-process with CliRunner reuses a bound
+    proxy as a server process would. Without this, a test's command acted on the previous
+    test's database (a linked device's, say: tests/sync_device before test_cli_sync.py), and
+    on PostgreSQL reopened that closed app's pool, whose connection was then garbage-collected
+    open during some later test (psycopg's ResourceWarning). tests/test_isolation.py.
+    """
+    before = db.obj
+    yield
+    if db.obj is not before:
+        db.initialize(before)
 
 
 @pytest.fixture
