@@ -60,7 +60,7 @@ _RENUMBER_POSTGRESQL = """
 WITH active AS MATERIALIZED (
     SELECT asset_id, play_order, row_number() OVER (ORDER BY seq) AS n FROM {table}
     WHERE {tenant} AND is_enabled AND start_date < %(now)s AND end_date > %(now)s),
-affected AS (
+affected AS MATERIALIZED (
     SELECT n, least(%(at)s, (SELECT count(*) FROM active) - 1) AS at
     FROM active WHERE asset_id = %(affected)s),
 ranked AS (
@@ -73,10 +73,11 @@ positions AS (
            CASE WHEN affected_n IS NULL THEN others_index
                 WHEN is_affected THEN at
                 ELSE others_index + (others_index >= at)::int END AS position
-    FROM ranked)
-UPDATE {table} SET play_order = positions.position FROM positions
-WHERE {table}.asset_id = positions.asset_id AND {table}.{tenant}
-  AND positions.play_order IS DISTINCT FROM positions.position"""
+    FROM ranked),
+moved AS MATERIALIZED (
+    SELECT asset_id, position FROM positions WHERE play_order IS DISTINCT FROM position)
+UPDATE {table} SET play_order = moved.position FROM moved
+WHERE {table}.asset_id = moved.asset_id AND {table}.{tenant}"""
 
 
 def active_positions(tenant_id: str | None, now: dt.datetime) -> list[tuple[str, int]]:
