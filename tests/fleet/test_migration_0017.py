@@ -14,7 +14,7 @@ KEY = "k" * 43
 
 
 def as_before_0017(world) -> None:
-    """Undo what 0017 made that the data below would break (its index, the expiries)."""
+    """Drop the index 0017 made, so the duplicate keys 0017 must mend can be written."""
     database = world.runtime.database
     with world.db():
         database.execute_sql('DROP INDEX IF EXISTS "devices_public_key_active"')
