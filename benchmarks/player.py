@@ -18,8 +18,9 @@
    end to the next one's first frame into and out of a video, and renderer restarts.
 
 Usage: ``.venv/bin/python benchmarks/player.py [--switches 30] [--cpu-seconds 30] [--json]
-[--screen-seconds 120] [--only-screen]``; ``--screen-seconds 3600 --only-screen`` is the
-one-hour run.
+[--screen-seconds 120] [--only-screen] [--screen-asset-seconds 3] [--screen-display N]``;
+``--screen-seconds 3600 --only-screen`` is the one-hour run, and ``--screen-asset-seconds 1``
+makes more switches an hour (a display number keeps parallel runs apart).
 """
 
 from __future__ import annotations
