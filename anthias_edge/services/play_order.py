@@ -43,12 +43,7 @@ def renumber(tenant_id: str | None, affected_id: str, play_order: int | None,
     params = {"tenants": [tenant_id], "now": now, "affected": affected_id,
               "at": max(play_order or 0, 0)}
     sql = _RENUMBER_POSTGRESQL.format(table=Asset._meta.table_name, tenant=tenant_clause)
-    if not outbox.is_linked():
-        return db.execute_sql(sql, params).rowcount
-    returning = f"{sql} RETURNING {Asset._meta.table_name}.asset_id"
-    moved = [row[0] for row in db.execute_sql(returning, params).fetchall()]
-    record_assets(asset_id for asset_id in moved if asset_id != affected_id)
-    return len(moved)
+    return _move(sql, params, recorded_by_caller=affected_id)
 
 
 # ``renumbered`` in SQL. ``n`` numbers the active assets from 1 in insertion order. Without
@@ -183,9 +178,15 @@ def write_positions(tenant_id: str | None, positions: Mapping[str, int], *,
         params = [json.dumps(positions, separators=(",", ":"))]
     if tenant_id is not None:
         params.append(tenant_id)
+    return _move(sql, params, recorded_by_caller)
+
+
+def _move(sql: str, params: Any, recorded_by_caller: str | None) -> int:
+    """Run an UPDATE of play orders; return the rows moved, each put in the outbox when linked
+    (but ``recorded_by_caller``, which its caller records)."""
     if not outbox.is_linked():
         return db.execute_sql(sql, params).rowcount
-    returning = f"{sql} RETURNING {table}.asset_id"
+    returning = f"{sql} RETURNING {Asset._meta.table_name}.asset_id"
     moved = [row[0] for row in db.execute_sql(returning, params).fetchall()]
     record_assets(asset_id for asset_id in moved if asset_id != recorded_by_caller)
     return len(moved)
