@@ -3,7 +3,7 @@
 APScheduler runs them in daemon threads. Each job is a plain function of the
 ``Runtime`` that opens its own database connection, never raises, and counts
 its run in ``anthias_job_runs_total``. One-off work (YouTube downloads) goes
-through ``runtime.run_in_background``, which this module points at the scheduler.
+through ``runtime.run_in_background``, which this module points at daemon threads.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -33,6 +34,8 @@ PROBE_WORKERS = 4
 # a bigger library is covered over several runs.
 MAX_PROBES_PER_RUN = 100
 PROBED_PREFIXES = ("http://", "https://", "rtsp://", "rtmp://", "/")
+# One-off work (YouTube downloads) running at once; more wait for a turn.
+BACKGROUND_WORKERS = 4
 
 
 def _count_run(runtime: Runtime, job: str, outcome: str) -> None:
@@ -123,7 +126,7 @@ def start_jobs(runtime: Runtime) -> BackgroundScheduler:
     scheduler.add_job(run_reachability_check, "interval", args=[runtime], id=REACHABILITY,
                       name=REACHABILITY, minutes=int(settings["reachability_interval_minutes"]))
     scheduler.start()
-    runtime.run_in_background = _background_runner(runtime, scheduler)
+    runtime.run_in_background = _background_runner(runtime)
     # A partial per scheduler, so stopping one app's jobs leaves the others' exit hooks alone.
     shutdown = functools.partial(_shutdown, scheduler)
     atexit.register(shutdown)
@@ -134,16 +137,24 @@ def start_jobs(runtime: Runtime) -> BackgroundScheduler:
     return scheduler
 
 
-def _background_runner(
-    runtime: Runtime, scheduler: BackgroundScheduler
-) -> Callable[[Callable[[], None]], None]:
-    def run_in_background(func: Callable[[], None]) -> None:
-        def job() -> None:
-            with runtime.database.connection_context():
-                func()
+def _background_runner(runtime: Runtime) -> Callable[[Callable[[], None]], None]:
+    # A daemon thread per piece of work, at most BACKGROUND_WORKERS at once, not a job of the
+    # scheduler: APScheduler removes a one-off job after handing it to its pool, and a stop in
+    # between raised JobLookupError in its thread (it marks itself stopped before taking its
+    # lock). A thread has nothing to remove, and exiting never waits for a long download.
+    slots = threading.BoundedSemaphore(BACKGROUND_WORKERS)
 
-        # However late the thread pool gets to it, a queued download still runs.
-        scheduler.add_job(job, misfire_grace_time=None, name=getattr(func, "__name__", "job"))
+    def run_in_background(func: Callable[[], None]) -> None:
+        name = getattr(func, "__name__", "job")
+
+        def work() -> None:
+            with slots, runtime.database.connection_context():
+                try:
+                    func()
+                except Exception:
+                    logger.exception("background work %s failed", name)
+
+        threading.Thread(target=work, name=f"background-{name}", daemon=True).start()
 
     return run_in_background
 
