@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("anthias_edge", "player", "web_ui", "cloud_sync")
 MAX_LINES = 600
@@ -159,6 +161,27 @@ def test_the_player_and_cloud_sync_load_without_flask():
                                        capture_output=True, text=True).stdout)
     assert "player.loop" in loaded and "anthias_edge.settings" in loaded
     assert [name for name in loaded if _within(name, HTTP_LAYER)] == []
+
+
+@pytest.mark.sqlite_only
+def test_a_device_server_that_is_not_linked_loads_no_signing_library(environ):
+    # cryptography and PyJWT cost a device's server about 11 MiB of resident memory (issue
+    # 11's idle-memory figure). Only linking, signing and v3 sign-in need them, loaded then.
+    script = (
+        "import json, sys\n"
+        "from anthias_edge.app import create_app\n"
+        "app = create_app(environ=json.loads(sys.argv[1]))\n"
+        "client = app.test_client()\n"
+        "client.post('/api/v2/assets', json={'name': 'x', 'uri': 'https://example.org/', "
+        "'mimetype': 'webpage', 'is_enabled': 1, 'skip_asset_check': 1})\n"
+        "assert client.get('/api/v2/assets').status_code == 200\n"
+        "app.extensions['anthias'].close()\n"
+        "print(json.dumps(sorted(sys.modules)))\n")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", script, json.dumps(environ)],
+                                       cwd=ROOT, check=True, capture_output=True,
+                                       text=True).stdout)
+    assert "cloud_sync.device.outbox" in loaded  # what used to bring them in
+    assert [name for name in loaded if name.split(".")[0] in ("cryptography", "jwt")] == []
 
 
 def test_api_versions_never_import_each_other():
