@@ -78,6 +78,31 @@ class ConfinedTransaction(_transaction):
             self.db.cursor().execute(DURABLE_COMMIT)
         self.db._run_commit_callbacks()
 
+    def commit_and_continue(self, tenant_id: str) -> None:
+        """Commit the work done so far, then go on in a new confined transaction of
+        ``tenant_id`` (the request's own tenant: it was authenticated for it)."""
+        self.commit(begin=False)
+        self._begin()
+        set_tenant(self.db, tenant_id)
+
+
+def commit_request_write(database: Database, tenant_id: str | None) -> bool:
+    """Commit a cloud request's transaction now, and go on with ``tenant_id`` in a new one.
+
+    For a write that took its tenant's lock (``tenant_writes.py``): the lock is released at
+    commit, so it is not held while the request reads the row back, tells plugins and writes
+    its answer, and plugins hear of a change only once it is committed. Nothing happens
+    (False) outside a cloud request's transaction or inside a caller's savepoint, whose
+    work must stay one with what follows. A failed commit raises: the request is a 500,
+    never a success whose write is lost.
+    """
+    top = database.top_transaction()
+    if (not tenant_id or not isinstance(top, ConfinedTransaction)
+            or database.transaction_depth() != 1):
+        return False
+    top.commit_and_continue(str(tenant_id))
+    return True
+
 
 def _applies(database: Database) -> bool:
     """Settings made with ``set_config(..., true)`` last only for an open transaction."""

@@ -9,6 +9,9 @@ until the transaction ends. On SQLite, which has one writer at a time anyway, ev
 transaction of the process already waits for its turn and begins holding the write lock
 (``db.SqlitePool``), so it never has to upgrade from reading, which fails at once instead of
 waiting. On PostgreSQL other tenants do not wait, short of a hash collision of their ids.
+A cloud request's write commits as soon as it is done (``row_security.commit_request_write``):
+the lock would otherwise be held until the request's end, across reading the row back and
+writing the answer, and the tenant's next write waited for all of it (issue 11).
 A deadlock or serialisation failure that still happens (with rows some other writer locks)
 is retried a few times, in a fresh transaction or savepoint.
 """
@@ -26,6 +29,7 @@ from peewee import Database, OperationalError
 
 from anthias_edge.db import db, is_postgresql
 from anthias_edge.errors import WriteContention
+from anthias_edge.services.row_security import commit_request_write
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,10 @@ def in_tenant_write(tenant_id: str | None, work: Callable[[], T],
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with _locked(database, str(tenant_id or ""), nested):
-                return work()
+                result = work()
+            if nested:  # a cloud request's: commit now, which releases the lock
+                commit_request_write(database, tenant_id)
+            return result
         except OperationalError as exc:
             code = sqlstate(exc)
             if code not in RETRYABLE_SQLSTATES:
