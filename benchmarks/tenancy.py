@@ -13,6 +13,7 @@ after every other tenant's): it must use the (tenant_id, seq) index, not filter 
     .venv/bin/python benchmarks/tenancy.py --sizes 10 --in-process 2000 --profile
     .venv/bin/python benchmarks/tenancy.py --endpoint /api/v2/assets   # v2 on subdomains
     .venv/bin/python benchmarks/tenancy.py --sizes 10 --connections 4 --writes
+    .venv/bin/python benchmarks/tenancy.py --sizes 10 --connections 4 --writes --assets 100
 
 ``--writes`` adds, after the list runs, writes at 4 connections (``--write-tenants`` tenants,
 default 1: four editors on one tenant, the case that contends): v2 PATCH on the tenant's
@@ -128,9 +129,10 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def seed(url: str, tenants: int, basic: bool,
-         writes: bool = False) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
-    """N tenants x 1,000 assets by COPY.
+def seed(url: str, tenants: int, basic: bool, writes: bool = False,
+         assets_per_tenant: int = ASSETS_PER_TENANT,
+         ) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """N tenants x ``assets_per_tenant`` assets (1,000 unless asked) by COPY.
 
     Returns [(subdomain, Authorization header)] per tenant for the list runs, and per tenant
     its subdomain, both headers and some asset ids for the write runs (tokens may then
@@ -180,7 +182,7 @@ def seed(url: str, tenants: int, basic: bool,
                       "end_date, is_enabled, play_order, tenant_id, created_at, updated_at) "
                       "FROM STDIN") as cp:
             for t, tenant_id in enumerate(ids):
-                for a in range(ASSETS_PER_TENANT):
+                for a in range(assets_per_tenant):
                     asset_id = uuid.uuid4().hex
                     if a < WRITE_IDS_PER_TENANT:
                         writers[t]["ids"].append(asset_id)
@@ -190,14 +192,14 @@ def seed(url: str, tenants: int, basic: bool,
                                   tenant_id, now, now))
                 if (t + 1) % 100 == 0:
                     log(f"  seeded {t + 1}/{tenants} tenants "
-                        f"({(t + 1) * ASSETS_PER_TENANT:,} assets, "
+                        f"({(t + 1) * assets_per_tenant:,} assets, "
                         f"{time.monotonic() - started:.0f} s)")
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
         # Write the seeded pages out now, not in a background checkpoint during the runs.
         conn.execute("CHECKPOINT")
-    log(f"  seeded {tenants} tenants x {ASSETS_PER_TENANT} assets in "
+    log(f"  seeded {tenants} tenants x {assets_per_tenant} assets in "
         f"{time.monotonic() - started:.1f} s")
     return credentials, writers
 
@@ -401,6 +403,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18089)
     parser.add_argument("--writes", action="store_true",
                         help="also measure writes at 4 connections (see the module docstring)")
+    parser.add_argument("--assets", type=int, default=ASSETS_PER_TENANT,
+                        help=f"assets per tenant (default {ASSETS_PER_TENANT})")
     parser.add_argument("--write-tenants", type=int, default=1,
                         help="tenants the writes go to, rotating (default 1)")
     args = parser.parse_args()
@@ -417,9 +421,9 @@ def main() -> None:
     write_results = []
     plans = {}
     for size in sizes:
-        log(f"== {size} tenants x {ASSETS_PER_TENANT} assets")
+        log(f"== {size} tenants x {args.assets} assets")
         url = recreate_database(DATABASE)
-        credentials, writers = seed(url, size, basic, args.writes)
+        credentials, writers = seed(url, size, basic, args.writes, args.assets)
         plans[size] = explain(url)
         log(plans[size])
         per_request = None
@@ -454,7 +458,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---|---:|")
     for size, connections, f, per_request in results:
         own = f"{per_request:.2f} ms" if per_request is not None else "n/a"
-        print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {connections} | {f['rps']:.0f} "
+        print(f"| {size:,} x {args.assets:,} | {connections} | {f['rps']:.0f} "
               f"| {f['p50']:.2f} ms | {f['p99']:.2f} ms | {f['spread']} | {own} |")
     print("\nMedians of the runs:\n")
     print("| tenants x assets | wrk -c | requests/s | p50 | p99 |")
@@ -464,7 +468,7 @@ def main() -> None:
             runs = [f for s, c, f, _ in results if (s, c) == (size, connections)]
             rps, p50, p99 = (statistics.median(f[key] for f in runs)
                              for key in ("rps", "p50", "p99"))
-            print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {connections} | {rps:.0f} "
+            print(f"| {size:,} x {args.assets:,} | {connections} | {rps:.0f} "
                   f"| {p50:.2f} ms | {p99:.2f} ms |")
     if write_results:
         print(f"\nWrites at -c4 to {args.write_tenants} tenant(s), medians of {args.repeat} "
@@ -476,7 +480,7 @@ def main() -> None:
                 runs = [f for s, f in write_results if s == size and f["scenario"] == name]
                 rps, p50, p99 = (statistics.median(f[key] for f in runs)
                                  for key in ("rps", "p50", "p99"))
-                print(f"| {size:,} x {ASSETS_PER_TENANT:,} | {name} | {rps:.0f} "
+                print(f"| {size:,} x {args.assets:,} | {name} | {rps:.0f} "
                       f"| {p50:.2f} ms | {p99:.2f} ms | {sum(f['errors'] for f in runs)} |")
     print(f"\nEXPLAIN ({max(sizes):,} tenants):\n```\n{plans[max(sizes)]}\n```")
 
