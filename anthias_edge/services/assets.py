@@ -38,6 +38,7 @@ from anthias_edge.services.asset_events import NO_ASSET_EVENTS, AssetEventSink, 
 from anthias_edge.services.play_order import listed_positions, renumber, write_positions
 from anthias_edge.services.qr_content import QRContentService
 from anthias_edge.services.reachability import ReachabilityChecker
+from anthias_edge.services.row_security import commit_request_write
 from anthias_edge.services.tenant_writes import in_tenant_write
 from anthias_edge.services.tenants import check_asset_limit
 from anthias_edge.services.uri_rules import (
@@ -160,8 +161,10 @@ class AssetService:
         data = dict(values)
         if created_by is not None:
             data["created_by"] = created_by
-        # Early, so a full library is told before any probing; exact again under the lock.
-        self._check_limit()
+        # Early, so a full library is told before any probing, measuring or fetching; exact
+        # again under the lock (where alone it runs when there is nothing slow to do first).
+        if self._works_before_writing(data):
+            self._check_limit()
         asset_id = new_asset_id()
         uri = data["uri"]
         validate_uri(uri)
@@ -248,6 +251,7 @@ class AssetService:
         else:
             with db.atomic():
                 write()
+            commit_request_write(db, self.tenant_id)  # plugins then hear of it committed
         self.on_change()
         updated = asset if current is not None and not renumber else self.get(asset_id)
         self.events.asset_updated(self.tenant_id, asset_snapshot(updated), sent, self.actor)
@@ -264,6 +268,7 @@ class AssetService:
             asset.delete_instance()
             outbox.record("asset.delete", {"asset_id": asset_id})
             self._audit("asset.delete", asset_id, asset.name)
+        commit_request_write(db, self.tenant_id)  # plugins then hear of it committed
         self._remove_owned_file(asset.uri)
         self.on_change()
         self.events.asset_deleted(self.tenant_id, asset_snapshot(asset), self.actor)
@@ -345,6 +350,14 @@ class AssetService:
     def _scope(self):
         return Asset.tenant.is_null() if self.tenant_id is None else (
             Asset.tenant == self.tenant_id)
+
+    @staticmethod
+    def _works_before_writing(data: Mapping[str, Any]) -> bool:
+        """Whether a create probes, measures, moves or downloads before it writes."""
+        uri = data["uri"]
+        mimetype = data.get("mimetype") or ""
+        return (not data.get("skip_asset_check") and not is_stream(uri)) or is_local(uri) \
+            or "video" in mimetype or mimetype == YOUTUBE_MIMETYPE
 
     def _check_limit(self) -> None:
         if self.tenant_id is not None:  # rows of no tenant count against no plan

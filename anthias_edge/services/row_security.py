@@ -32,6 +32,7 @@ On SQLite (a device, one tenant) every function here does nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -48,6 +49,9 @@ CONFINED_BEGIN = (f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true), "
 # A write request's commit waits for the disk again, even if a bookkeeping write in it
 # (``db.without_waiting_for_disk``) turned that off for the rest of the transaction.
 DURABLE_COMMIT = "SET LOCAL synchronous_commit TO DEFAULT; COMMIT"
+# CONFINED_BEGIN with a tenant already known (``commit_and_continue``: a UUID, checked).
+_CONFINED_BEGIN_AS = (f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true), "
+                      f"set_config('{TENANT_SETTING}', '{{tenant}}', true)")
 _SET_TENANT = f"SELECT set_config('{TENANT_SETTING}', %s, true)"
 _SET_API_TOKEN_TENANT = (f"SELECT set_config('{TENANT_SETTING}', "
                          "coalesce(anthias_api_token_tenant(%s, %s), ''), true)")
@@ -80,10 +84,24 @@ class ConfinedTransaction(_transaction):
 
     def commit_and_continue(self, tenant_id: str) -> None:
         """Commit the work done so far, then go on in a new confined transaction of
-        ``tenant_id`` (the request's own tenant: it was authenticated for it)."""
-        self.commit(begin=False)
-        self._begin()
-        set_tenant(self.db, tenant_id)
+        ``tenant_id`` (the request's own tenant: it was authenticated for it).
+
+        One round trip: the tenant id is written into the statement, which only a UUID (what
+        every tenant id is) may be; any other goes as a parameter, one round trip more.
+        """
+        try:
+            literal = str(uuid.UUID(str(tenant_id)))
+        except ValueError:
+            literal = None
+        if literal is None:
+            self.commit(begin=False)
+            self._begin()
+            set_tenant(self.db, tenant_id)
+            return
+        commit = DURABLE_COMMIT if self.durable else "COMMIT"
+        with peewee.__exception_wrapper__:
+            self.db.cursor().execute(f"{commit}; {_CONFINED_BEGIN_AS.format(tenant=literal)}")
+        self.db._run_commit_callbacks()
 
 
 def commit_request_write(database: Database, tenant_id: str | None) -> bool:
@@ -91,7 +109,8 @@ def commit_request_write(database: Database, tenant_id: str | None) -> bool:
 
     For a write that took its tenant's lock (``tenant_writes.py``): the lock is released at
     commit, so it is not held while the request reads the row back, tells plugins and writes
-    its answer, and plugins hear of a change only once it is committed. Nothing happens
+    its answer. After every asset write: plugins hear of a change only once it is committed
+    (``plugins/events.py``). Nothing happens
     (False) outside a cloud request's transaction or inside a caller's savepoint, whose
     work must stay one with what follows. A failed commit raises: the request is a 500,
     never a success whose write is lost.

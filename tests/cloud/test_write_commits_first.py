@@ -94,6 +94,26 @@ def test_a_renumbering_patch_is_committed_and_its_lock_free_before_the_answer(
     ]
 
 
+def test_plugins_hear_of_a_v3_change_and_a_delete_once_they_are_committed(
+        cloud_app: Flask, look: OutsideLook) -> None:
+    """These take no lock; a later 5xx must not roll back what plugins were told of."""
+    client = cloud_app.test_client()
+    made = client.post("/api/v2/assets", json=PAGE, headers=ALICE, **ACME)
+    asset_id = made.get_json()["asset_id"]
+    token = client.post("/api/v3/auth/token", json={
+        "username": "alice", "password": PASSWORD, "tenant": "acme"}, **ACME)
+    bearer = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+
+    changed = client.patch(f"/api/v3/assets/{asset_id}", json={"name": "By v3"},
+                           headers=bearer, **ACME)
+    gone = client.delete(f"/api/v2/assets/{asset_id}", headers=ALICE, **ACME)
+
+    assert (changed.status_code, gone.status_code) == (200, 204)
+    assert [seen["name"] for seen in look.seen] == ["Page", "By v3", None]
+    assert all(seen["role"] == "anthias_app" and seen["tenant"] == look.tenant_id
+               for seen in look.seen)
+
+
 def test_the_rest_of_the_request_still_sees_only_its_own_tenant(
         cloud_app: Flask, look: OutsideLook, make_tenant) -> None:
     make_tenant("globex", "gina", PASSWORD)

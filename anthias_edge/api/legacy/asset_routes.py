@@ -106,7 +106,10 @@ def register_asset_routes(bp: Blueprint, rules: AssetRules) -> None:
         service = current_runtime().assets(legacy_tenant_id())
         asset = service.get(asset_id)
         values = rules.read_update(asset, request.method == "PATCH")
-        return render(show(service.update(asset_id, values, renumber=rules.renumber)))
+        # The row just read saves the update reading it again. Its answer is then read back
+        # only after a renumbering, so v1 and v1.1 (which do not renumber) keep that read.
+        return render(show(service.update(asset_id, values, renumber=rules.renumber,
+                                          current=asset if rules.renumber else None)))
 
     @named(f"AssetView{rules.suffix}")
     @openapi(status=204)

@@ -25,13 +25,15 @@ GB = 1024 ** 3
 DEVICE_PLAN = "device"  # services/tenants.py: the device's own tenant
 
 # One round trip: the tenant's own columns, and its subscription's plan (the free plan's
-# once canceled). Row-level security shows only the caller's subscription anyway.
+# once canceled). Row-level security shows only the caller's subscription anyway. ``{extra}``
+# adds the tenant's asset count for the asset check, which runs under the tenant's write lock.
 _EFFECTIVE = (
     'SELECT t.plan_type, t.max_assets, t.max_devices, t.storage_quota_gb, '
-    'p.code, p.max_assets, p.max_devices, p.storage_quota_gb '
+    'p.code, p.max_assets, p.max_devices, p.storage_quota_gb{extra} '
     'FROM tenants t LEFT JOIN subscriptions s ON s.tenant_id = t.id '
     "LEFT JOIN plans p ON p.code = CASE WHEN s.status = 'canceled' THEN 'free' "
     'ELSE s.plan END WHERE t.id = {param}')
+_ASSET_COUNT = ", (SELECT count(*) FROM assets a WHERE a.tenant_id = t.id)"
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,18 @@ class Limits:
 
 def effective_limits(tenant_id: str) -> Limits:
     """The limits that apply to ``tenant_id`` now (see the module docstring)."""
-    row = db.execute_sql(_EFFECTIVE.format(param=db.param), (str(tenant_id),)).fetchone()
+    return _limits(_effective_row(tenant_id, ""))
+
+
+def _effective_row(tenant_id: str, extra: str) -> tuple:
+    row = db.execute_sql(_EFFECTIVE.format(param=db.param, extra=extra),
+                         (str(tenant_id),)).fetchone()
     if row is None:
         raise TenantNotFound()
+    return row
+
+
+def _limits(row: tuple) -> Limits:
     if row[4] is not None:
         return Limits(row[4], row[5], row[6], row[7])
     return Limits(row[0], row[1], row[2], row[3])
@@ -75,11 +86,12 @@ def _refuse_past(error: type[Exception], message: str, limits: Limits, limit: st
 
 def check_asset_limit(tenant_id: str, extra: int = 1) -> None:
     """Raise AssetLimitReached, naming the limit and the plan, if ``extra`` more would pass it."""
-    limits = effective_limits(tenant_id)
+    row = _effective_row(tenant_id, _ASSET_COUNT)  # and the count, in the same statement
+    limits = _limits(row)
     _refuse_past(AssetLimitReached,
                  f"This tenant has reached the asset limit of its plan: {limits.max_assets} "
                  f"assets on plan '{limits.plan}'.",
-                 limits, "max_assets", "assets", asset_count(tenant_id), extra)
+                 limits, "max_assets", "assets", int(row[8]), extra)
 
 
 def storage_used(media_dir: Path | None) -> int:
