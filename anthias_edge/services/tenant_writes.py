@@ -61,9 +61,6 @@ def in_tenant_write(tenant_id: str | None, work: Callable[[], T],
         try:
             with _locked(database, str(tenant_id or ""), nested):
                 result = work()
-            if nested:  # a cloud request's: commit now, which releases the lock
-                commit_request_write(database, tenant_id)
-            return result
         except OperationalError as exc:
             code = sqlstate(exc)
             if code not in RETRYABLE_SQLSTATES:
@@ -74,6 +71,12 @@ def in_tenant_write(tenant_id: str | None, work: Callable[[], T],
             logger.warning("write of tenant %s hit %s; retrying (attempt %d)", tenant_id,
                            code, attempt + 1)
             time.sleep(random.uniform(0, RETRY_PAUSE_S * attempt))  # let the other finish
+            continue
+        # A cloud request's write commits now, which releases the lock; outside the retries:
+        # a failed commit has ended the transaction, and there is nothing left to retry in.
+        if nested:
+            commit_request_write(database, tenant_id)
+        return result
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
