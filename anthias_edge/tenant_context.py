@@ -3,9 +3,10 @@
 The transaction begins before the first view or auth hook runs, as role ``anthias_app`` with
 no tenant (``services/row_security.py`` says why and how); authentication then sets the
 tenant. It commits before the response leaves (a failed commit is a 500, never a success
-whose write is lost), or rolls back on a 5xx or an unhandled error. An asset write that takes
-its tenant's lock commits earlier and goes on in a new transaction of the same tenant
-(``row_security.commit_request_write``). Requests on a device, and on SQLite, are untouched.
+whose write is lost), or rolls back on a 5xx or an unhandled error. An asset write commits
+earlier, as soon as it is done, and the request goes on in a new transaction of the same
+tenant (``row_security.commit_request_write``). Requests on a device, and on SQLite, are
+untouched.
 """
 
 from __future__ import annotations

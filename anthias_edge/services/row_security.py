@@ -107,13 +107,13 @@ class ConfinedTransaction(_transaction):
 def commit_request_write(database: Database, tenant_id: str | None) -> bool:
     """Commit a cloud request's transaction now, and go on with ``tenant_id`` in a new one.
 
-    For a write that took its tenant's lock (``tenant_writes.py``): the lock is released at
-    commit, so it is not held while the request reads the row back, tells plugins and writes
-    its answer. After every asset write: plugins hear of a change only once it is committed
-    (``plugins/events.py``). Nothing happens
-    (False) outside a cloud request's transaction or inside a caller's savepoint, whose
-    work must stay one with what follows. A failed commit raises: the request is a 500,
-    never a success whose write is lost.
+    Called after every asset write. For one that took its tenant's lock
+    (``tenant_writes.py``) the lock is released at commit, so it is not held while the request
+    reads the row back, tells plugins and writes its answer. For all of them, plugins hear of
+    a change only once it is committed (``plugins/events.py``), and a deleted asset's file is
+    removed only after its row. Nothing happens (False) outside a cloud request's transaction
+    or inside a caller's savepoint, whose work must stay one with what follows. A failed
+    commit raises: the request is a 500, never a success whose write is lost.
     """
     top = database.top_transaction()
     if (not tenant_id or not isinstance(top, ConfinedTransaction)
