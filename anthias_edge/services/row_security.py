@@ -43,15 +43,14 @@ from anthias_edge.db import is_postgresql
 
 APP_ROLE = "anthias_app"
 TENANT_SETTING = "anthias.tenant_id"
-# One round trip: peewee would send BEGIN on its own, then the settings.
-CONFINED_BEGIN = (f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true), "
-                  f"set_config('{TENANT_SETTING}', '', true)")
+# One round trip: peewee would send BEGIN on its own, then the settings. The tenant is empty
+# at a request's start, and known when ``commit_and_continue`` begins again (a UUID, checked).
+_CONFINED_BEGIN_AS = (f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true), "
+                      f"set_config('{TENANT_SETTING}', '{{tenant}}', true)")
+CONFINED_BEGIN = _CONFINED_BEGIN_AS.format(tenant="")
 # A write request's commit waits for the disk again, even if a bookkeeping write in it
 # (``db.without_waiting_for_disk``) turned that off for the rest of the transaction.
 DURABLE_COMMIT = "SET LOCAL synchronous_commit TO DEFAULT; COMMIT"
-# CONFINED_BEGIN with a tenant already known (``commit_and_continue``: a UUID, checked).
-_CONFINED_BEGIN_AS = (f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true), "
-                      f"set_config('{TENANT_SETTING}', '{{tenant}}', true)")
 _SET_TENANT = f"SELECT set_config('{TENANT_SETTING}', %s, true)"
 _SET_API_TOKEN_TENANT = (f"SELECT set_config('{TENANT_SETTING}', "
                          "coalesce(anthias_api_token_tenant(%s, %s), ''), true)")
